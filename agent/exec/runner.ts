@@ -1,0 +1,129 @@
+// The only place that spawns processes: argv arrays, no shell, logged, with timeouts that kill the process group.
+
+import { spawn } from 'node:child_process';
+import { CommandError } from '../errors.js';
+import type { Reporter } from '../report/events.js';
+import { toolPath } from './tools.js';
+
+export interface RunOptions {
+  /** Milliseconds before SIGTERM to the process group, then SIGKILL 5 s later. 0 = none. */
+  timeout?: number;
+  /** Data written to stdin, then stdin is closed. */
+  input?: string | Buffer;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Do not throw on a non-zero exit; the caller inspects the result. */
+  allowFail?: boolean;
+  /** Called with each chunk of stdout/stderr as it arrives (progress parsing). */
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+  /** Keep at most this many bytes of each stream (the tail). Default 1 MiB. */
+  maxBuffer?: number;
+  signal?: AbortSignal;
+  /** Log the command at debug level only (noisy probes). */
+  quiet?: boolean;
+}
+
+export interface RunResult {
+  argv: string[];
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export type Runner = (tool: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
+
+/** Makes the runner bound to a reporter: logs each command line before it runs and its end. */
+export function createRunner(reporter: Reporter | null): Runner {
+  return (tool, args, opts = {}) => runCommand(reporter, tool, args, opts);
+}
+
+function keepTail(buf: string, max: number): string {
+  return buf.length > max ? buf.slice(buf.length - max) : buf;
+}
+
+async function runCommand(reporter: Reporter | null, tool: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
+  const file = toolPath(tool);
+  const argv = [file, ...args];
+  if (reporter) {
+    if (opts.quiet) reporter.debug(`run: ${argv.join(' ')}`);
+    else reporter.emit({ type: 'command', argv });
+  }
+  const max = opts.maxBuffer ?? 1024 * 1024;
+  const started = Date.now();
+  return await new Promise<RunResult>((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    let settled = false;
+    const child = spawn(file, args, {
+      shell: false,
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      detached: true, // own process group, so a timeout kills the whole tree
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const killGroup = (sig: NodeJS.Signals) => {
+      try {
+        if (child.pid) process.kill(-child.pid, sig);
+      } catch {
+        try {
+          child.kill(sig);
+        } catch {
+          /* already gone */
+        }
+      }
+    };
+    const timer = opts.timeout
+      ? setTimeout(() => {
+          timedOut = true;
+          killGroup('SIGTERM');
+          killTimer = setTimeout(() => killGroup('SIGKILL'), 5000);
+        }, opts.timeout)
+      : undefined;
+    const onAbort = () => {
+      killGroup('SIGTERM');
+      killTimer = setTimeout(() => killGroup('SIGKILL'), 5000);
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      stdout = keepTail(stdout + d, max);
+      opts.onStdout?.(d);
+    });
+    child.stderr.on('data', (d: string) => {
+      stderr = keepTail(stderr + d, max);
+      opts.onStderr?.(d);
+    });
+    child.stdin.on('error', () => {
+      /* the child may exit without reading its input */
+    });
+    if (opts.input !== undefined) child.stdin.end(opts.input);
+    else child.stdin.end();
+    const finish = (code: number | null, sig: string | null, spawnErr?: Error) => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      const ms = Date.now() - started;
+      if (spawnErr) {
+        const e = new CommandError(argv, null, null, '', `cannot run ${file}: ${spawnErr.message}`);
+        reporter?.emit({ type: 'command-end', argv, code: null, signal: null, ms });
+        reject(e);
+        return;
+      }
+      reporter?.emit({ type: 'command-end', argv, code, signal: sig, ms });
+      const res: RunResult = { argv, code, signal: sig, stdout, stderr, ms };
+      if (timedOut) reject(new CommandError(argv, code, sig, stdout, stderr, true));
+      else if (code !== 0 && !opts.allowFail) reject(new CommandError(argv, code, sig, stdout, stderr));
+      else resolve(res);
+    };
+    child.on('error', (err) => finish(null, null, err));
+    child.on('close', (code, sig) => finish(code, sig));
+  });
+}

@@ -1,0 +1,58 @@
+// The table of external tools and system paths; tests and odd systems override entries by environment, never by code.
+
+/** Tool name -> default program (looked up in PATH when not absolute). */
+const TOOLS: Record<string, string> = {
+  parted: 'parted',
+  partprobe: 'partprobe',
+  blockdev: 'blockdev',
+  udevadm: 'udevadm',
+  wipefs: 'wipefs',
+  mdadm: 'mdadm',
+  lvm: 'lvm',
+  'mkfs.ext2': 'mkfs.ext2',
+  'mkfs.ext3': 'mkfs.ext3',
+  'mkfs.ext4': 'mkfs.ext4',
+  'mkfs.xfs': 'mkfs.xfs',
+  'mkfs.btrfs': 'mkfs.btrfs',
+  'mkfs.vfat': 'mkfs.vfat',
+  mkswap: 'mkswap',
+  tune2fs: 'tune2fs',
+  mount: 'mount',
+  umount: 'umount',
+  lsblk: 'lsblk',
+  blkid: 'blkid',
+  rsync: 'rsync',
+  chroot: 'chroot',
+  sh: 'sh',
+  sync: 'sync',
+  ip: 'ip',
+  ssh: 'ssh',
+  sshd: 'sshd',
+  'udp-receiver': 'udp-receiver',
+  kexec: 'kexec',
+  modprobe: 'modprobe',
+  losetup: 'losetup',
+};
+
+/** Resolves a tool name: SI_TOOL_<NAME> (dots and dashes as _) wins over the table. */
+export function toolPath(tool: string): string {
+  const envName = 'SI_TOOL_' + tool.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+  const fromEnv = process.env[envName];
+  if (fromEnv) return fromEnv;
+  return TOOLS[tool] ?? tool;
+}
+
+/** System paths the agent reads and writes; SI_ROOT prefixes the initrd-side ones for tests. */
+export function systemPaths(env: NodeJS.ProcessEnv = process.env) {
+  const root = env.SI_ROOT ?? '';
+  return {
+    cmdline: root + '/proc/cmdline',
+    localCfg: root + '/local.cfg',
+    tmp: env.SI_TMP ?? root + '/tmp',
+    log: env.SI_LOG ?? root + '/tmp/si.log',
+    sysroot: env.SI_SYSROOT ?? '/sysroot',
+    issue: root + '/etc/issue',
+    procMounts: root + '/proc/self/mounts',
+    sysBlock: root + '/sys/block',
+  };
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // System tests share loop devices, dm and md namespaces: run files one at a time.
+    fileParallelism: false,
+    reporters: ['default'],
+  },
+});

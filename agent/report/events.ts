@@ -11,7 +11,9 @@ export type SiEvent =
   | { type: 'retry'; what: string; attempt: number; delayMs: number; error: string }
   | { type: 'log'; level: Level; message: string }
   | { type: 'status'; status: number; message?: string }
-  | { type: 'fatal'; step: string | null; message: string; details: string[]; disks: string[] };
+  | { type: 'fatal'; step: string | null; message: string; details: string[]; disks: string[] }
+  // Announces the ordered step list so the console can number steps `[3/12]`.
+  | { type: 'steps-planned'; steps: Array<{ step: string; title: string }> };
 
 export type Stamped<E extends SiEvent = SiEvent> = E & { ts: number };
 

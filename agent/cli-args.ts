@@ -1,0 +1,98 @@
+// Parses the si-agent command line (SPEC 14) into a typed command; pure.
+
+import { SiError } from './errors.js';
+
+export interface CliCommand {
+  command: 'init' | 'install' | 'plan' | 'stage' | 'version' | 'help';
+  cmdline?: string;
+  cmdlineFile?: string;
+  localCfg: string[];
+  disks: string[];
+  sysroot?: string;
+  workdir?: string;
+  network: boolean;
+  performPostAction: boolean;
+  json: boolean;
+  verbose: boolean;
+  events?: string;
+  log?: string;
+  rsyncPort?: number;
+  server?: string;
+  configureFrom?: string;
+  kexec: boolean;
+}
+
+const VALUE_OPTS = new Set(['--cmdline', '--cmdline-file', '--local-cfg', '--disk', '--sysroot', '--workdir', '--events', '--log', '--rsync-port', '--server', '--configure-from']);
+const FLAG_OPTS = new Set(['--network', '--perform-post-action', '--json', '--verbose', '--kexec']);
+
+export const USAGE = `usage:
+  si-agent init                      PID 1 in the initrd: the whole flow, for real
+  si-agent install [inputs] --disk DEV [--disk DEV]... [--sysroot DIR]
+                   [--network] [--perform-post-action]
+  si-agent plan    [inputs] [--disk DEV]... [--network] [--json]
+  si-agent stage   --server HOST [--configure-from IFACE] [--kexec]
+  si-agent version
+inputs: --cmdline "STRING" | --cmdline-file FILE   (default /proc/cmdline)
+        --local-cfg FILE (repeatable, later wins)  (default: the SPEC 2 search)
+other:  --events FILE (JSON lines of every event), --log FILE (default /tmp/si.log),
+        --workdir DIR, --rsync-port N (image server's rsync daemon port, default 873), --verbose`;
+
+/** Parses argv (without node and script) into a CliCommand; throws E_USAGE on anything unknown. */
+export function parseCliArgs(argv: readonly string[]): CliCommand {
+  const cmd = argv[0];
+  const known = ['init', 'install', 'plan', 'stage', 'version', 'help', '--help', '-h', '--version'];
+  if (!cmd || !known.includes(cmd)) throw new SiError('E_USAGE', cmd ? `unknown command "${cmd}"\n${USAGE}` : USAGE);
+  const out: CliCommand = {
+    command: cmd === '--help' || cmd === '-h' ? 'help' : cmd === '--version' ? 'version' : (cmd as CliCommand['command']),
+    localCfg: [],
+    disks: [],
+    network: false,
+    performPostAction: false,
+    json: false,
+    verbose: false,
+    kexec: false,
+  };
+  for (let i = 1; i < argv.length; i++) {
+    let a = argv[i]!;
+    let v: string | undefined;
+    const eq = a.indexOf('=');
+    if (a.startsWith('--') && eq > 0) {
+      v = a.slice(eq + 1);
+      a = a.slice(0, eq);
+    }
+    if (FLAG_OPTS.has(a)) {
+      if (v !== undefined) throw new SiError('E_USAGE', `option ${a} takes no value`);
+      if (a === '--network') out.network = true;
+      else if (a === '--perform-post-action') out.performPostAction = true;
+      else if (a === '--json') out.json = true;
+      else if (a === '--verbose') out.verbose = true;
+      else if (a === '--kexec') out.kexec = true;
+      continue;
+    }
+    if (!VALUE_OPTS.has(a)) throw new SiError('E_USAGE', `unknown option "${a}"\n${USAGE}`);
+    if (v === undefined) {
+      v = argv[++i];
+      if (v === undefined) throw new SiError('E_USAGE', `option ${a} needs a value`);
+    }
+    switch (a) {
+      case '--cmdline': out.cmdline = v; break;
+      case '--cmdline-file': out.cmdlineFile = v; break;
+      case '--local-cfg': out.localCfg.push(v); break;
+      case '--disk': out.disks.push(v); break;
+      case '--sysroot': out.sysroot = v; break;
+      case '--workdir': out.workdir = v; break;
+      case '--events': out.events = v; break;
+      case '--log': out.log = v; break;
+      case '--server': out.server = v; break;
+      case '--configure-from': out.configureFrom = v; break;
+      case '--rsync-port': {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 65535) throw new SiError('E_USAGE', `--rsync-port: "${v}" is not a port (1-65535)`);
+        out.rsyncPort = n;
+        break;
+      }
+    }
+  }
+  if (out.cmdline !== undefined && out.cmdlineFile !== undefined) throw new SiError('E_USAGE', 'give either --cmdline or --cmdline-file, not both');
+  return out;
+}

@@ -1,0 +1,40 @@
+// Performs the post-install action for real: reboot, shutdown, beep, shell (kexec and directboot need the installed boot config).
+
+import { SiError } from '../errors.js';
+import type { Ctx } from '../steps/context.js';
+
+/** Sleeps, or ends early when the install is aborted. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+}
+
+/** Runs the action; reboot and shutdown do not return on a real machine. */
+export async function performPostAction(ctx: Ctx, action: string): Promise<void> {
+  await ctx.run('sync', [], { allowFail: true });
+  switch (action) {
+    case 'reboot':
+      await ctx.run('reboot', ['-f']);
+      return;
+    case 'shutdown':
+      await ctx.run('poweroff', ['-f']);
+      return;
+    case 'beep': {
+      // "done for N seconds" every second until someone reboots the machine.
+      const started = Date.now();
+      while (!ctx.signal.aborted) {
+        process.stdout.write('\x07');
+        ctx.report.info(`I have been done for ${Math.round((Date.now() - started) / 1000)} seconds.  Reboot me already!`);
+        await sleep(1000, ctx.signal);
+      }
+      return;
+    }
+    case 'shell':
+      ctx.report.info('post-install action: shell; the installed system is ready, reboot when done');
+      return;
+    default:
+      throw new SiError('E_PARAM', `post-install action ${action} is not available in this build`);
+  }
+}

@@ -1,0 +1,99 @@
+// The table of installation parameters (SPEC 2): canonical 4.3 names, 4.9 `si.*` aliases, kinds and defaults.
+
+export type ParamKind = 'string' | 'bool' | 'port' | 'ip' | 'host' | 'uint' | 'enum' | 'diskorder';
+
+export interface ParamSpec {
+  name: string; // canonical SystemImager 4.3 name
+  kind: ParamKind;
+  aliases: readonly string[]; // 4.9 `si.*` names and 4.3 script names
+  default?: string; // value used when no source sets it
+  values?: readonly string[]; // enum: accepted values (lower case)
+  synonyms?: Readonly<Record<string, string>>; // enum: accepted spelling -> canonical value
+  emptyMeans?: string; // value meant when the parameter is set but empty
+  doc: string;
+}
+
+const p = (name: string, kind: ParamKind, doc: string, extra: Partial<ParamSpec> = {}): ParamSpec => ({ name, kind, aliases: [], doc, ...extra });
+
+/** Every parameter the agent knows, in SPEC order. */
+export const PARAMS: readonly ParamSpec[] = [
+  p('IMAGESERVER', 'host', 'image server host name or IP', { aliases: ['si.image-server'] }),
+  p('IMAGENAME', 'string', 'image to install', { aliases: ['si.image-name'] }),
+  p('SCRIPTNAME', 'string', 'autoinstall script to use', { aliases: ['si.script-name'] }),
+  p('HOSTNAME', 'host', 'client host name'),
+  p('DOMAINNAME', 'host', 'client domain name'),
+  p('BASE_HOSTNAME', 'string', 'HOSTNAME cut at its first digit or dot'),
+  p('GROUPNAMES', 'string', 'groups of this host (cluster.txt)'),
+  p('GROUP_OVERRIDES', 'string', 'overrides of the groups of this host (cluster.txt)'),
+  p('OVERRIDES', 'string', 'override directories, applied in order'),
+  p('DEVICE', 'string', 'install network interface', { aliases: ['si.install-iface'] }),
+  p('IP_ASSIGNMENT', 'enum', 'how the installed system gets its address', { aliases: ['IP_ASSIGNMENT_METHOD'], values: ['dhcp', 'static', 'replicant'] }),
+  p('IPADDR', 'ip', 'static IP address'),
+  p('NETMASK', 'ip', 'static netmask'),
+  p('NETWORK', 'ip', 'static network address'),
+  p('BROADCAST', 'ip', 'static broadcast address'),
+  p('GATEWAY', 'ip', 'default gateway'),
+  p('GATEWAYDEV', 'string', 'interface of the default gateway'),
+  p('ETHER_SLEEP', 'uint', 'seconds to wait before DHCP', { default: '0' }),
+  p('LOG_SERVER', 'host', 'remote syslog server'),
+  p('LOG_SERVER_PORT', 'port', 'remote syslog port', { aliases: ['si.log-server-port'], default: '514' }),
+  p('MONITOR_SERVER', 'host', 'monitor daemon host', { aliases: ['si.monitor-server'] }),
+  p('MONITOR_PORT', 'port', 'monitor daemon port', { aliases: ['si.monitor-port'], default: '8181' }),
+  p('MONITOR_CONSOLE', 'bool', 'also stream the console log to the monitor', { aliases: ['si.monitor-console'], default: 'no' }),
+  p('TMPFS_STAGING', 'bool', 'stage the image in RAM, then copy it to disk', { aliases: ['si.tmpfs-staging'], default: 'no' }),
+  p('SSH', 'bool', 'client-driven SSH tunnel', { aliases: ['si.ssh-client'], default: 'n' }),
+  p('SSH_USER', 'string', 'user for the SSH tunnel', { aliases: ['si.ssh-user'], default: 'root' }),
+  p('SSHD', 'bool', 'server-driven SSH install', { aliases: ['si.ssh-server'], default: 'n' }),
+  p('SSH_DOWNLOAD_URL', 'string', 'where to fetch authorized_keys (implies SSH=y)', { aliases: ['si.ssh-download-url'] }),
+  p('FLAMETHROWER_DIRECTORY_PORTBASE', 'port', 'use multicast, directory on this port', { aliases: ['si.flamethrower-directory-portbase'], emptyMeans: '9000' }),
+  p('BITTORRENT', 'bool', 'use BitTorrent', { default: 'n' }),
+  p('BITTORRENT_STAGING', 'string', 'where to keep the tarball'),
+  p('BITTORRENT_POLLING_TIME', 'uint', 'progress poll seconds', { default: '5' }),
+  p('BITTORRENT_SEED_WAIT', 'bool', 'keep seeding after download', { default: 'n' }),
+  p('BITTORRENT_UPLOAD_MIN', 'uint', 'stop seeding below this KB/s', { default: '50' }),
+  p('SKIP_LOCAL_CFG', 'bool', 'ignore local.cfg files', { aliases: ['si.skip-local-cfg'], default: 'n' }),
+  p('LAST_ROOT', 'string', 'device holding a local.cfg from the last install'),
+  p('DISKORDER', 'diskorder', 'disk autodetect order, e.g. sd,nvme,vd,hd'),
+  p('POST_ACTION', 'enum', 'what to do after the install', {
+    aliases: ['si.post-action', 'SI_POST_ACTION'],
+    default: 'reboot',
+    values: ['reboot', 'shutdown', 'kexec', 'directboot', 'beep', 'shell'],
+    synonyms: { poweroff: 'shutdown', halt: 'shutdown', 'beep-incessantly': 'beep', cmdline: 'shell' },
+  }),
+  p('BOOT_MODE', 'enum', 'firmware of the installed system', { values: ['bios', 'uefi'] }),
+  p('NOSYNC', 'bool', 'skip laying the image down (debug)'),
+  p('tmpfs_size', 'string', 'tmpfs size option'),
+  p('tmpfs_nr_blocks', 'string', 'tmpfs nr_blocks option'),
+  p('tmpfs_nr_inodes', 'string', 'tmpfs nr_inodes option'),
+  p('tmpfs_mode', 'string', 'tmpfs mode option'),
+];
+
+/** Well-known kernel parameters that look like SystemImager ones but are not. */
+export const KERNEL_WORDS: ReadonlySet<string> = new Set(['BOOT_IMAGE']);
+
+/** Builds the name/alias -> spec lookup (pure; called once per use site). */
+function buildIndex(): Map<string, ParamSpec> {
+  const m = new Map<string, ParamSpec>();
+  for (const spec of PARAMS) {
+    m.set(spec.name, spec);
+    for (const a of spec.aliases) m.set(a, spec);
+  }
+  return m;
+}
+
+const INDEX: ReadonlyMap<string, ParamSpec> = buildIndex();
+
+/** Canonical 4.3 name of a parameter name or alias, or undefined when it is not a known parameter. */
+export function canonicalName(name: string): string | undefined {
+  return INDEX.get(name)?.name;
+}
+
+/** The spec of a parameter by canonical name or alias. */
+export function findParam(name: string): ParamSpec | undefined {
+  return INDEX.get(name);
+}
+
+/** True when the name is a shell identifier (safe to write as `NAME=` in variables.txt). */
+export function isShellName(name: string): boolean {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name);
+}

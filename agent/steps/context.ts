@@ -1,0 +1,80 @@
+// The one typed context every install step works on; no module-level state anywhere.
+
+import type { Runner } from '../exec/runner.js';
+import type { Reporter } from '../report/events.js';
+import type { Params } from '../params/types.js';
+
+export type Mode = 'init' | 'install' | 'plan';
+
+export interface FlowOptions {
+  mode: Mode;
+  /** Kernel command line text and where it came from (a file path or "--cmdline"). */
+  cmdlineText: string;
+  /** local.cfg files given with --local-cfg; null means the SPEC 2 search. */
+  localCfgFiles: string[] | null;
+  /** Block devices the install may write (--disk); null in init mode means autodetect. */
+  disks: string[] | null;
+  sysroot: string;
+  /** Scratch directory for the scripts module and staging. */
+  workdir: string;
+  network: boolean;
+  performPostAction: boolean;
+  /** Extra options for tests and odd servers: rsync daemon port (default 873). */
+  rsyncPort: number;
+  /** The human log file (default /tmp/si.log), copied into the installed system at the end. */
+  logPath?: string;
+}
+
+/** Everything learned along the way; each step fills in its part. */
+export interface FlowState {
+  clientIp?: string;
+  scriptsDir?: string;
+  groups: string[];
+  groupOverrides: string[];
+  globalOverrides: string[];
+  scriptName?: string;
+  overrides: string[];
+  preInstallScripts: string[];
+  postInstallScripts: string[];
+  layoutSource?: string;
+  layout?: unknown;
+  diskPlan?: unknown;
+  diskState?: unknown;
+  mounted: boolean;
+  imageBytes?: number;
+  postAction?: string;
+  warnings: string[];
+}
+
+export interface Ctx {
+  opts: FlowOptions;
+  run: Runner;
+  report: Reporter;
+  signal: AbortSignal;
+  params: Params;
+  state: FlowState;
+}
+
+export interface Step {
+  name: string;
+  title: string;
+  run(ctx: Ctx): Promise<void>;
+}
+
+/** A fresh, empty flow state. */
+export function newFlowState(): FlowState {
+  return { groups: [], groupOverrides: [], globalOverrides: [], overrides: [], preInstallScripts: [], postInstallScripts: [], mounted: false, warnings: [] };
+}
+
+/** Sets one parameter in the context (a new map, so earlier snapshots stay as they were). */
+export function setParam(ctx: Ctx, name: string, value: string, source: string): void {
+  const next = new Map(ctx.params);
+  next.set(name, { value, source });
+  ctx.params = next;
+}
+
+/** A parameter's value, or undefined when unset or empty. */
+export function param(ctx: Ctx, name: string): string | undefined {
+  const v = ctx.params.get(name)?.value;
+  return v === undefined || v === '' ? undefined : v;
+}

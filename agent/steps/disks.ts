@@ -1,0 +1,63 @@
+// Steps: find and check the disk layout against the real disks (no write), then partition, format and mount.
+
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LayoutError, SiError } from '../errors.js';
+import { systemPaths } from '../exec/tools.js';
+import { chooseLayoutFile, IMAGE_LAYOUT_PATH } from '../plan/layout-source.js';
+import { parseLayoutXml } from '../plan/layout-xml.js';
+import { planDisks, type DiskPlan } from '../plan/disk-plan.js';
+import { probeBlockDevices } from '../disk/probe.js';
+import { findBusyDevices, readBusyInputs } from '../disk/busy.js';
+import { applyDiskPlan } from '../disk/apply.js';
+import { rsyncFetch } from '../transport/rsync.js';
+import { type Ctx, type Step, param } from './context.js';
+import { imageServer } from './server-scripts.js';
+
+/** Reads the layout: scripts/disks-layouts/<X>.xml for the first X that exists, else the image's own autoinstallscript.conf. */
+async function loadLayoutText(ctx: Ctx): Promise<{ text: string; source: string }> {
+  const dir = ctx.state.scriptsDir!;
+  const file = chooseLayoutFile(
+    { hostname: param(ctx, 'HOSTNAME'), groups: ctx.state.groups, baseHostname: param(ctx, 'BASE_HOSTNAME'), imageName: param(ctx, 'IMAGENAME') },
+    (p) => existsSync(join(dir, p)),
+  );
+  if (file) return { text: readFileSync(join(dir, file), 'utf8'), source: `scripts/${file}` };
+  const image = param(ctx, 'IMAGENAME')!;
+  const dest = join(ctx.opts.workdir, 'autoinstallscript.conf');
+  mkdirSync(ctx.opts.workdir, { recursive: true });
+  try {
+    await rsyncFetch(ctx, { server: imageServer(ctx), port: ctx.opts.rsyncPort, src: `${image}/${IMAGE_LAYOUT_PATH}`, dest });
+  } catch (err) {
+    throw new SiError('E_LAYOUT', `no disk layout: none of scripts/disks-layouts/ fits this host and the image ${image} has no ${IMAGE_LAYOUT_PATH}`, { cause: err, details: (err as SiError).details });
+  }
+  return { text: readFileSync(dest, 'utf8'), source: `${image}:${IMAGE_LAYOUT_PATH}` };
+}
+
+export const planDisksStep: Step = {
+  name: 'plan-disks',
+  title: 'Checking the disk layout against the disks',
+  async run(ctx) {
+    const { text, source } = await loadLayoutText(ctx);
+    ctx.state.layoutSource = source;
+    const layout = parseLayoutXml(text, source);
+    ctx.state.layout = layout;
+    const found = await probeBlockDevices(ctx.run);
+    const busy = findBusyDevices(found, await readBusyInputs(systemPaths()));
+    const diskorder = param(ctx, 'DISKORDER')?.split(/[,\s]+/).filter(Boolean);
+    const { plan, problems } = planDisks(layout, found, { allowed: ctx.opts.disks, diskorder, busy });
+    ctx.state.diskPlan = plan;
+    if (problems.length > 0) throw new LayoutError(problems);
+    ctx.report.info(`layout ${source}: ${plan.disks.map((d) => `${d.layoutDev} -> ${d.device} (${d.parts.length} partitions)`).join(', ')}`);
+  },
+};
+
+export const partitionStep: Step = {
+  name: 'partition',
+  title: 'Partitioning, RAID, LVM, filesystems, mounts',
+  async run(ctx) {
+    const plan = ctx.state.diskPlan as DiskPlan;
+    mkdirSync(ctx.opts.sysroot, { recursive: true });
+    ctx.state.diskState = await applyDiskPlan(plan, { run: ctx.run, report: ctx.report, sysroot: ctx.opts.sysroot, signal: ctx.signal, onState: (s) => (ctx.state.diskState = s) });
+    ctx.state.mounted = true;
+  },
+};

@@ -1,0 +1,82 @@
+// Steps: write fstab and the image stamp, copy the log in, unmount cleanly, tell the server, and the post-install action.
+
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFstab } from '../disk/fstab.js';
+import { unmountTarget, deactivateStorage } from '../disk/teardown.js';
+import type { DiskPlan } from '../plan/disk-plan.js';
+import { getBool } from '../params/validate.js';
+import { notifyImagingComplete } from '../transport/rsync.js';
+import { systemPaths } from '../exec/tools.js';
+import { performPostAction } from '../init/post-action.js';
+import { type Ctx, type Step, param } from './context.js';
+import { imageServer } from './server-scripts.js';
+
+export const finalizeStep: Step = {
+  name: 'finalize',
+  title: 'Writing fstab and the image stamp',
+  async run(ctx) {
+    ctx.report.emit({ type: 'status', status: 101, message: 'finalizing' });
+    const plan = ctx.state.diskPlan as DiskPlan;
+    await writeFstab(plan, ctx.opts.sysroot);
+    const dir = join(ctx.opts.sysroot, 'etc/systemimager');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'IMAGE_LAST_SYNCED_TO'), `${param(ctx, 'IMAGENAME')}\n`);
+  },
+};
+
+/** Copies the install log into the installed system (root/si_monitor.log too when MONITOR_CONSOLE is on). */
+function copyLogIn(ctx: Ctx, logPath: string): void {
+  if (!existsSync(logPath)) return;
+  const dest = join(ctx.opts.sysroot, 'var/log/systemimager');
+  mkdirSync(dest, { recursive: true });
+  copyFileSync(logPath, join(dest, 'si-agent-install.log'));
+  if (getBool(ctx.params, 'MONITOR_CONSOLE')) {
+    mkdirSync(join(ctx.opts.sysroot, 'root'), { recursive: true });
+    copyFileSync(logPath, join(ctx.opts.sysroot, 'root/si_monitor.log'));
+  }
+}
+
+/** Unmounts the target and releases RAID/LVM; used at the end and after a failure. */
+export async function releaseTarget(ctx: Ctx): Promise<void> {
+  const plan = ctx.state.diskPlan as DiskPlan | undefined;
+  if (!plan) return;
+  const tctx = { run: ctx.run, report: ctx.report, sysroot: ctx.opts.sysroot };
+  if (ctx.state.mounted) {
+    await unmountTarget(plan, tctx);
+    ctx.state.mounted = false;
+  }
+  await deactivateStorage(plan, tctx);
+}
+
+export const finishStep: Step = {
+  name: 'finish',
+  title: 'Unmounting and telling the image server',
+  async run(ctx) {
+    ctx.report.info(`install of ${param(ctx, 'IMAGENAME')} on ${param(ctx, 'HOSTNAME') ?? ctx.state.clientIp} complete`);
+    copyLogIn(ctx, ctx.opts.logPath ?? systemPaths().log);
+    await releaseTarget(ctx);
+    const ip = ctx.state.clientIp ?? param(ctx, 'IPADDR');
+    if (ip) await notifyImagingComplete(ctx, imageServer(ctx), ctx.opts.rsyncPort, ip);
+    ctx.report.emit({ type: 'status', status: 100, message: 'imaged' });
+  },
+};
+
+/** Monitor status for each post-install action (SPEC 9/11). */
+export const ACTION_STATUS: Record<string, number | undefined> = { reboot: 104, kexec: 104, directboot: 104, shutdown: 105, beep: 103 };
+
+export const postActionStep: Step = {
+  name: 'post-action',
+  title: 'Post-install action',
+  async run(ctx) {
+    const action = param(ctx, 'POST_ACTION') ?? 'reboot';
+    ctx.state.postAction = action;
+    if (!ctx.opts.performPostAction) {
+      ctx.report.info(`post-install action: ${action} (not performed: ${ctx.opts.mode} mode without --perform-post-action)`);
+      return;
+    }
+    const status = ACTION_STATUS[action];
+    if (status !== undefined) ctx.report.emit({ type: 'status', status, message: action });
+    await performPostAction(ctx, action);
+  },
+};

@@ -1,0 +1,78 @@
+// The install flow: the ordered steps of SPEC 1 for install and plan, and what happens when one fails.
+
+import { SiError } from '../errors.js';
+import type { DiskPlan } from '../plan/disk-plan.js';
+import { describeDiskState } from '../disk/apply.js';
+import { type Ctx, type Step } from './context.js';
+import { runSteps, StepFailure } from './run-steps.js';
+import { readParametersStep } from './parameters.js';
+import { reportingStep } from './reporting.js';
+import { clientAddressStep, fetchScriptsStep, identifyStep, chooseScriptStep } from './server-scripts.js';
+import { preInstallStep, postInstallStep } from './install-scripts.js';
+import { planDisksStep, partitionStep } from './disks.js';
+import { imageStep, overridesStep } from './image.js';
+import { finalizeStep, finishStep, postActionStep, releaseTarget } from './finish.js';
+
+/** Steps of a real install, in SPEC 1 order (network bring-up is added in front by init). */
+export const INSTALL_STEPS: readonly Step[] = [
+  readParametersStep,
+  clientAddressStep,
+  reportingStep,
+  fetchScriptsStep,
+  identifyStep,
+  preInstallStep,
+  chooseScriptStep,
+  planDisksStep,
+  partitionStep,
+  imageStep,
+  overridesStep,
+  finalizeStep,
+  postInstallStep,
+  finishStep,
+  postActionStep,
+];
+
+/** Steps of `plan`: everything that reads, nothing that writes (pre-install scripts are listed, not run). */
+export const PLAN_STEPS: readonly Step[] = [readParametersStep, clientAddressStep, fetchScriptsStep, identifyStep, chooseScriptStep, planDisksStep];
+
+/** Steps before which nothing has been written to any disk. */
+const NO_WRITE_STEPS = new Set(PLAN_STEPS.map((s) => s.name).concat(['reporting', 'pre-install']));
+
+export interface FlowResult {
+  ok: boolean;
+  /** 0 done, 1 install failed, 2 bad parameters or layout (nothing written). */
+  exitCode: 0 | 1 | 2;
+  failure?: StepFailure;
+}
+
+/** What each disk was left in, for the failure report. */
+function diskReport(ctx: Ctx, failedStep: string): string[] {
+  const plan = ctx.state.diskPlan as DiskPlan | undefined;
+  if (NO_WRITE_STEPS.has(failedStep) || !plan) return ['no disk was written'];
+  if (ctx.state.diskState) return describeDiskState(ctx.state.diskState as never);
+  return plan.disks.map((d) => `${d.device}: state unknown (the failure came during partitioning)`);
+}
+
+/** Runs the steps; on failure emits the fatal report and status -1, releases the target in install mode. */
+export async function runFlow(ctx: Ctx, steps: readonly Step[]): Promise<FlowResult> {
+  try {
+    await runSteps(ctx, steps);
+    return { ok: true, exitCode: 0 };
+  } catch (err) {
+    const failure = err instanceof StepFailure ? err : new StepFailure('unknown', new SiError('E_INTERNAL', String(err)));
+    const e = failure.error;
+    const disks = diskReport(ctx, failure.step);
+    ctx.report.emit({ type: 'fatal', step: failure.step, message: e.message, details: e.details, disks });
+    ctx.report.emit({ type: 'status', status: -1, message: e.message });
+    if (ctx.opts.mode === 'install') {
+      // Leave no mounts or active arrays behind on a machine that keeps running.
+      try {
+        await releaseTarget(ctx);
+      } catch (relErr) {
+        ctx.report.warn(`could not release the target after the failure: ${(relErr as Error).message}`);
+      }
+    }
+    const badInput = NO_WRITE_STEPS.has(failure.step) && (e.code === 'E_PARAM' || e.code === 'E_LAYOUT' || e.code === 'E_SCRIPT');
+    return { ok: false, exitCode: badInput ? 2 : 1, failure };
+  }
+}

@@ -1,0 +1,111 @@
+// Steps: run pre-install scripts in the install environment and post-install scripts chrooted in the target.
+
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { systemPaths } from '../exec/tools.js';
+import { selectInstallScripts } from '../plan/install-scripts.js';
+import { formatVariablesTxt, parseAssignmentsFile } from '../params/variables-txt.js';
+import { applyCheckedLayer } from '../params/resolve.js';
+import type { Params } from '../params/types.js';
+import { ParamError, withContext } from '../errors.js';
+import { type Ctx, type Step, param } from './context.js';
+
+const SCRIPT_TIMEOUT_MS = 60 * 60 * 1000;
+
+/** The scripts of a scripts/ subdirectory that apply to this host, in run order. */
+export function scriptsFor(ctx: Ctx, sub: 'pre-install' | 'post-install'): string[] {
+  const dir = join(ctx.state.scriptsDir!, sub);
+  if (!existsSync(dir)) return [];
+  return selectInstallScripts(readdirSync(dir), {
+    imageName: param(ctx, 'IMAGENAME'),
+    baseHostname: param(ctx, 'BASE_HOSTNAME'),
+    groups: ctx.state.groups,
+    hostname: param(ctx, 'HOSTNAME'),
+  });
+}
+
+/** Parameters as environment variables for scripts (plus PATH and HOME). */
+function scriptEnv(params: Params): NodeJS.ProcessEnv {
+  // SI_TMP tells scripts where the install's /tmp is (the initrd's /tmp, or a test's own directory).
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', TERM: process.env.TERM ?? 'linux', SI_TMP: systemPaths().tmp };
+  for (const [k, v] of params) env[k] = v.value;
+  return env;
+}
+
+export const preInstallStep: Step = {
+  name: 'pre-install',
+  title: 'Running pre-install scripts',
+  async run(ctx) {
+    const scripts = scriptsFor(ctx, 'pre-install');
+    ctx.state.preInstallScripts = scripts;
+    if (scripts.length === 0) return;
+    const tmp = systemPaths().tmp;
+    const varsOut = join(tmp, 'pre-install_variables.txt');
+    rmSync(varsOut, { force: true });
+    writeFileSync(join(tmp, 'variables.txt'), formatVariablesTxt(ctx.params));
+    const dir = join(ctx.state.scriptsDir!, 'pre-install');
+    for (const s of scripts) {
+      const path = join(dir, s);
+      chmodSync(path, 0o755);
+      ctx.report.info(`pre-install script ${s}`);
+      try {
+        await ctx.run(path, [], { env: scriptEnv(ctx.params), cwd: dir, timeout: SCRIPT_TIMEOUT_MS, signal: ctx.signal });
+      } catch (err) {
+        throw withContext(err, `pre-install script ${s}`);
+      }
+    }
+    if (existsSync(varsOut)) {
+      const { assignments, problems } = parseAssignmentsFile(readFileSync(varsOut, 'utf8'), `pre-install:${varsOut}`);
+      for (const p of problems) ctx.report.warn(`${p.source} ${p.key}: ${p.message}`);
+      const checked = applyCheckedLayer(ctx.params, assignments);
+      if (checked.problems.length > 0) throw new ParamError(checked.problems);
+      ctx.params = checked.params;
+      ctx.report.info(`read ${assignments.length} variable(s) from ${varsOut}`);
+    }
+  },
+};
+
+/** Bind-mounts /dev, /proc and /sys into the target for chrooted work; returns the undo. */
+export async function bindSystemDirs(ctx: Ctx): Promise<() => Promise<void>> {
+  const done: string[] = [];
+  for (const d of ['dev', 'proc', 'sys']) {
+    const target = join(ctx.opts.sysroot, d);
+    mkdirSync(target, { recursive: true });
+    await ctx.run('mount', ['--bind', `/${d}`, target]);
+    done.push(target);
+  }
+  return async () => {
+    for (const t of done.reverse()) await ctx.run('umount', ['-l', t], { allowFail: true });
+  };
+}
+
+export const postInstallStep: Step = {
+  name: 'post-install',
+  title: 'Running post-install scripts (chrooted)',
+  async run(ctx) {
+    const scripts = scriptsFor(ctx, 'post-install');
+    ctx.state.postInstallScripts = scripts;
+    if (scripts.length === 0) return;
+    const inTarget = '/tmp/post-install';
+    const dir = join(ctx.opts.sysroot, inTarget);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const s of scripts) cpSync(join(ctx.state.scriptsDir!, 'post-install', s), join(dir, s));
+    writeFileSync(join(dir, 'variables.txt'), formatVariablesTxt(ctx.params));
+    const unbind = await bindSystemDirs(ctx);
+    try {
+      for (const s of scripts) {
+        chmodSync(join(dir, s), 0o755);
+        ctx.report.info(`post-install script ${s}`);
+        try {
+          await ctx.run('chroot', [ctx.opts.sysroot, `${inTarget}/${s}`], { env: scriptEnv(ctx.params), cwd: '/', timeout: SCRIPT_TIMEOUT_MS, signal: ctx.signal });
+        } catch (err) {
+          throw withContext(err, `post-install script ${s}`);
+        }
+      }
+    } finally {
+      await unbind();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};

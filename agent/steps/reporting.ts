@@ -1,0 +1,35 @@
+// Step: start remote syslog and monitor reporting once the parameters say where, then report status 0.
+
+import { createMonitorSink } from '../report/monitor.js';
+import { createSyslogSink } from '../report/syslog-sink.js';
+import { collectMonitorInfo } from '../report/sysinfo.js';
+import { getPort } from '../params/validate.js';
+import { type Step, param } from './context.js';
+
+export const reportingStep: Step = {
+  name: 'reporting',
+  title: 'Starting remote logging and monitoring',
+  async run(ctx) {
+    const host = () => param(ctx, 'HOSTNAME') ?? ctx.state.clientIp ?? 'si-client';
+    const logServer = param(ctx, 'LOG_SERVER');
+    if (logServer) {
+      try {
+        const s = createSyslogSink({ host: logServer, port: getPort(ctx.params, 'LOG_SERVER_PORT'), hostname: host() });
+        ctx.report.addSink(s.sink, s.close);
+        ctx.report.info(`remote syslog to ${logServer}:${getPort(ctx.params, 'LOG_SERVER_PORT')}`);
+      } catch (err) {
+        ctx.report.warn(`remote syslog to ${logServer} not started: ${(err as Error).message}`);
+      }
+    }
+    const monitor = param(ctx, 'MONITOR_SERVER');
+    if (monitor) {
+      const port = getPort(ctx.params, 'MONITOR_PORT');
+      // Read anew for every message: host name and image are learned after this step.
+      const info = () => collectMonitorInfo({ iface: param(ctx, 'DEVICE'), ip: ctx.state.clientIp ?? param(ctx, 'IPADDR'), host: host(), imageName: param(ctx, 'IMAGENAME') });
+      const m = createMonitorSink({ server: monitor, port, info, onError: (msg) => ctx.report.warn(msg) });
+      ctx.report.addSink(m.sink, m.close);
+      ctx.report.info(`monitor reporting to ${monitor}:${port}`);
+    }
+    ctx.report.emit({ type: 'status', status: 0, message: 'started' });
+  },
+};

@@ -1,0 +1,145 @@
+// Steps: find the client address, fetch the scripts module, work out who this host is and which script and image it gets.
+
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { reverse } from 'node:dns/promises';
+import { join } from 'node:path';
+import { ParamError, SiError } from '../errors.js';
+import { findSourceAddress } from '../net/local-address.js';
+import { rsyncFetch, listModules } from '../transport/rsync.js';
+import { parseHostsFile, findHostnameByIp } from '../plan/hosts.js';
+import { parseClusterTxt, clusterInfoFor } from '../plan/cluster.js';
+import { baseHostname } from '../plan/hostname.js';
+import { chooseScript } from '../plan/script-choice.js';
+import { resolveOverrides } from '../plan/overrides.js';
+import { readScriptVariables } from '../params/script-vars.js';
+import { applyCheckedLayer } from '../params/resolve.js';
+import { type Ctx, type Step, param, setParam } from './context.js';
+
+/** The image server, required from here on. */
+export function imageServer(ctx: Ctx): string {
+  const s = param(ctx, 'IMAGESERVER');
+  if (!s) throw new SiError('E_PARAM', 'IMAGESERVER is not set: give it on the kernel command line, in local.cfg, or by DHCP option 140');
+  return s;
+}
+
+export const clientAddressStep: Step = {
+  name: 'client-address',
+  title: 'Finding the client address',
+  async run(ctx) {
+    const server = imageServer(ctx);
+    if (param(ctx, 'IPADDR')) {
+      ctx.state.clientIp = param(ctx, 'IPADDR');
+      return;
+    }
+    const { ip, dev } = await findSourceAddress(ctx.run, server);
+    ctx.state.clientIp = ip;
+    setParam(ctx, 'IPADDR', ip, 'network');
+    if (dev && !param(ctx, 'DEVICE')) setParam(ctx, 'DEVICE', dev, 'network');
+    ctx.report.info(`client address ${ip}${dev ? ` on ${dev}` : ''} (route to ${server})`);
+  },
+};
+
+export const fetchScriptsStep: Step = {
+  name: 'fetch-scripts',
+  title: 'Fetching the scripts directory',
+  async run(ctx) {
+    const dest = join(ctx.opts.workdir, 'scripts');
+    mkdirSync(dest, { recursive: true });
+    await rsyncFetch(ctx, { server: imageServer(ctx), port: ctx.opts.rsyncPort, src: 'scripts/', dest: dest + '/', extraArgs: ['--exclude=imaging_complete_*'] });
+    ctx.state.scriptsDir = dest;
+  },
+};
+
+/** Reads a file of the scripts directory when present. */
+function readScriptsFile(ctx: Ctx, name: string): string | undefined {
+  const p = join(ctx.state.scriptsDir!, name);
+  return existsSync(p) ? readFileSync(p, 'utf8') : undefined;
+}
+
+/** Reverse DNS of an address, first label; undefined on any failure (bounded to 5 s). */
+async function reverseName(ip: string): Promise<string | undefined> {
+  const timeout = new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000).unref());
+  const lookup = reverse(ip).then((names) => names[0]?.split('.')[0], () => undefined);
+  return await Promise.race([lookup, timeout]);
+}
+
+export const identifyStep: Step = {
+  name: 'identify',
+  title: 'Finding host name, groups and image',
+  async run(ctx) {
+    const ip = ctx.state.clientIp ?? param(ctx, 'IPADDR');
+    const given = ctx.params.get('HOSTNAME');
+    if (!given?.value || given.source === 'dhcp') {
+      const hostsText = readScriptsFile(ctx, 'hosts');
+      const fromHosts = hostsText && ip ? findHostnameByIp(parseHostsFile(hostsText, 'scripts/hosts').entries, ip) : undefined;
+      if (fromHosts) setParam(ctx, 'HOSTNAME', fromHosts, 'scripts/hosts');
+      else {
+        const fromDns = ip ? await reverseName(ip) : undefined;
+        if (fromDns) setParam(ctx, 'HOSTNAME', fromDns, 'reverse-dns');
+      }
+    }
+    const hostname = param(ctx, 'HOSTNAME');
+    if (hostname) setParam(ctx, 'BASE_HOSTNAME', baseHostname(hostname), 'derived');
+    const clusterText = readScriptsFile(ctx, 'cluster.txt');
+    if (clusterText && hostname) {
+      const info = clusterInfoFor(parseClusterTxt(clusterText, 'scripts/cluster.txt'), hostname);
+      ctx.state.groups = info.groupNames;
+      ctx.state.groupOverrides = info.groupOverrides;
+      ctx.state.globalOverrides = info.globalOverrides;
+      if (info.groupNames.length) setParam(ctx, 'GROUPNAMES', info.groupNames.join(' '), 'scripts/cluster.txt');
+      if (info.groupOverrides.length) setParam(ctx, 'GROUP_OVERRIDES', info.groupOverrides.join(' '), 'scripts/cluster.txt');
+      if (info.imageName && !param(ctx, 'IMAGENAME')) setParam(ctx, 'IMAGENAME', info.imageName, 'scripts/cluster.txt');
+    }
+    ctx.report.info(`host ${hostname ?? '(unknown)'}, groups: ${ctx.state.groups.join(' ') || '(none)'}, image: ${param(ctx, 'IMAGENAME') ?? '(from script)'}`);
+  },
+};
+
+export const chooseScriptStep: Step = {
+  name: 'choose-script',
+  title: 'Choosing the autoinstall script',
+  async run(ctx) {
+    const dir = ctx.state.scriptsDir!;
+    const { name, tried } = chooseScript(
+      { scriptName: param(ctx, 'SCRIPTNAME'), hostname: param(ctx, 'HOSTNAME'), groups: ctx.state.groups, baseHostname: param(ctx, 'BASE_HOSTNAME'), imageName: param(ctx, 'IMAGENAME') },
+      (n) => existsSync(join(dir, n)),
+    );
+    ctx.report.info(`autoinstall script ${name} (tried ${tried.join(', ')})`);
+    const { assignments, warnings } = readScriptVariables(readFileSync(join(dir, name), 'utf8'), name, ctx.params);
+    for (const w of warnings) ctx.report.warn(w);
+    const checked = applyCheckedLayer(ctx.params, assignments);
+    if (checked.problems.length > 0) throw new ParamError(checked.problems);
+    ctx.params = checked.params;
+    const base = name.replace(/\.(sh|master)$/, '');
+    ctx.state.scriptName = base;
+    if (!param(ctx, 'IMAGENAME')) throw new SiError('E_SCRIPT', `no image name: script ${name} does not set IMAGENAME and neither do the parameters nor cluster.txt`);
+    await checkImageOffered(ctx);
+    const given = param(ctx, 'OVERRIDES');
+    ctx.state.overrides = resolveOverrides({
+      scriptOverrides: given ? given.split(/\s+/).filter(Boolean) : undefined,
+      scriptName: base,
+      groupOverrides: ctx.state.groupOverrides,
+      globalOverrides: ctx.state.globalOverrides,
+      hostname: param(ctx, 'HOSTNAME'),
+    });
+    ctx.report.info(`image ${param(ctx, 'IMAGENAME')}, overrides: ${ctx.state.overrides.join(' ') || '(none)'}`);
+  },
+};
+
+/** Modules of a SystemImager server that are not images. */
+const NON_IMAGE_MODULES = new Set(['scripts', 'overrides', 'torrents', 'boot']);
+
+/** Refuses, before any disk is touched, an IMAGENAME the image server does not offer; the error lists the images it has. */
+async function checkImageOffered(ctx: Ctx): Promise<void> {
+  const image = param(ctx, 'IMAGENAME')!;
+  let modules: string[];
+  try {
+    modules = await listModules(ctx, imageServer(ctx), ctx.opts.rsyncPort);
+  } catch (err) {
+    ctx.report.warn(`cannot list the image server's modules, IMAGENAME not checked: ${(err as Error).message.split('\n')[0]}`);
+    return;
+  }
+  if (modules.includes(image)) return;
+  const images = modules.filter((m) => !NON_IMAGE_MODULES.has(m));
+  const source = ctx.params.get('IMAGENAME')?.source ?? 'unknown';
+  throw new SiError('E_PARAM', `${source} IMAGENAME: "${image}" is not an image on ${imageServer(ctx)}; it offers: ${images.join(', ') || '(no images)'}`);
+}

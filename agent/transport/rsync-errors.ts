@@ -1,0 +1,56 @@
+// Reads rsync's exit codes and messages: which failures are worth a retry, which mean "no such module/override".
+
+import { CommandError } from '../errors.js';
+
+/** Exit codes that mean the connection or the stream broke (5 start of protocol, 10 socket, 12 stream, 30 and 35 timeouts). */
+export const RETRYABLE_EXIT_CODES: readonly number[] = [5, 10, 12, 30, 35];
+
+/** Daemon refusals that will not get better by asking again (exit 5 like a busy server, but permanent). */
+const PERMANENT_DAEMON_ERRORS = /@ERROR: *(Unknown module|auth failed|access denied|chroot failed|chdir failed|invalid gid|invalid uid)/i;
+
+/** The module name when rsync's daemon said `@ERROR: Unknown module 'x'`, else null. */
+export function unknownModuleOf(stderr: string): string | null {
+  const m = /@ERROR: *Unknown module '([^']*)'/.exec(stderr);
+  return m ? m[1]! : null;
+}
+
+/** True when an rsync failure is a connection or stream problem that a retry may cure. */
+export function isRetryableRsyncError(err: unknown): boolean {
+  if (!(err instanceof CommandError)) return false;
+  if (err.code === 'E_TIMEOUT') return true;
+  if (err.exitCode === null || !RETRYABLE_EXIT_CODES.includes(err.exitCode)) return false;
+  return !PERMANENT_DAEMON_ERRORS.test(err.stderr);
+}
+
+/** rsync's lines that report an error (its own `rsync:` / `rsync error:` / `@ERROR` lines). */
+export function rsyncErrorLines(stderr: string): string[] {
+  return stderr.split('\n').map((l) => l.trim()).filter((l) => /^(rsync:|rsync error:|@ERROR)/.test(l));
+}
+
+/**
+ * True when rsync failed only because `module/name/` does not exist on the server.
+ * The sender's own words are required (`change_dir "/name" (in module) failed: No such file or directory (2)`, or the
+ * `link_stat` form), exit 23, and no other error line, so a receiver-side failure is never taken for a missing source.
+ */
+export function isMissingSource(err: unknown, module: string, name: string): boolean {
+  if (!(err instanceof CommandError) || err.exitCode !== 23) return false;
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const missing = new RegExp(`^rsync: \\[sender\\] (change_dir|link_stat) "/?${esc(name)}/?" \\(in ${esc(module)}\\) failed: No such file or directory \\(2\\)$`);
+  const lines = rsyncErrorLines(err.stderr);
+  // The daemon hangs up right after refusing the source; the receiver may report that hang-up too.
+  const benign = /^(rsync error: some files\/attrs were not transferred|rsync: \[Receiver\] read error: Connection reset by peer)/;
+  const others = lines.filter((l) => !missing.test(l) && !benign.test(l));
+  return lines.some((l) => missing.test(l)) && others.length === 0;
+}
+
+/**
+ * True when a failure came from the receiving filesystem (or an old server) refusing xattrs/ACLs, so the same
+ * transfer without -A/-X may succeed: every error line must be about xattrs or ACLs.
+ */
+export function isXattrRefusal(err: unknown): boolean {
+  if (!(err instanceof CommandError) || err.exitCode === null) return false;
+  const lines = rsyncErrorLines(err.stderr).filter((l) => !/^rsync error:/.test(l));
+  if (lines.length === 0) return false;
+  const about = /(xattr|acl|extended attributes|Operation not supported \(95\)|ACLs are not supported|not supported on this (client|server))/i;
+  return lines.every((l) => about.test(l));
+}

@@ -1,0 +1,88 @@
+// Lays an image down from the rsync daemon (SPEC 7), with progress, and the TMPFS_STAGING two-hop variant.
+
+import { createProgressTracker, type RsyncProgress } from './rsync-progress.js';
+import { explainUnknownModule, CONNECT_TIMEOUT_S } from './rsync-modules.js';
+import { runRsyncWithXattrs, type TransportCtx, type XattrMode } from './rsync-run.js';
+import { checkName, rsyncUrl } from './rsync-url.js';
+import type { RetryPolicy } from '../net/retry.js';
+
+export interface ImageOptions {
+  server: string;
+  port?: number;
+  /** The image's rsync module (IMAGENAME). */
+  module: string;
+  dest: string;
+  /** Keep xattrs and ACLs: true forces -AX, false never, 'auto' (default) tries -AX and falls back (see runRsyncWithXattrs). */
+  xattrs?: XattrMode;
+  /** Progress updates; when absent they go to the reporter as `progress` events, phase `image`. */
+  onProgress?: (p: RsyncProgress) => void;
+  /** Delete target files that the image does not have (excluded paths are kept). */
+  deleteExtra?: boolean;
+  extraArgs?: string[];
+  timeoutMs?: number;
+  retry?: RetryPolicy;
+}
+
+export interface StageOptions extends ImageOptions {
+  /** A directory on a tmpfs the caller mounted: the image lands here first, then goes to dest. */
+  staging: string;
+}
+
+/** The SPEC 7 excludes: a target's own lost+found and the image's /proc contents. */
+export const IMAGE_EXCLUDES: readonly string[] = ['--exclude=lost+found/', '--exclude=/proc/*'];
+
+function withSlash(dir: string): string {
+  return dir.endsWith('/') ? dir : dir + '/';
+}
+
+function progressSink(ctx: TransportCtx, opts: ImageOptions, phase: string): (p: RsyncProgress) => void {
+  return opts.onProgress ?? ((p) => ctx.report.emit({ type: 'progress', phase, ...p }));
+}
+
+/** Copies the image module into dest with `rsync -aHS --numeric-ids` (+ -AX), reporting progress; returns bytes and seconds. */
+export async function rsyncImage(ctx: TransportCtx, opts: ImageOptions): Promise<{ bytes: number; seconds: number; xattrsKept: boolean }> {
+  const module = checkName(opts.module, 'image');
+  const url = rsyncUrl(opts.server, opts.port, module + '/');
+  const started = Date.now();
+  const sink = progressSink(ctx, opts, 'image');
+  let tracker = createProgressTracker(sink);
+  const args = [
+    '-aHS', '--numeric-ids', ...IMAGE_EXCLUDES,
+    '--info=progress2', '--no-inc-recursive', '--stats', `--contimeout=${CONNECT_TIMEOUT_S}`,
+    ...(opts.deleteExtra ? ['--delete'] : []),
+    ...(opts.extraArgs ?? []),
+    url, withSlash(opts.dest),
+  ];
+  try {
+    const call = {
+      what: `lay down image ${module} from ${url}`,
+      args,
+      timeoutMs: opts.timeoutMs,
+      retry: opts.retry,
+      onAttempt: (n: number) => {
+        if (n > 1) tracker = createProgressTracker(sink);
+      },
+      onStdout: (chunk: string) => tracker.feed(chunk),
+    };
+    const { xattrsKept } = await runRsyncWithXattrs(ctx, call, opts.xattrs ?? 'auto', 1);
+    const bytes = tracker.finish();
+    return { bytes, seconds: (Date.now() - started) / 1000, xattrsKept };
+  } catch (err) {
+    return await explainUnknownModule(ctx, err, opts.server, opts.port);
+  }
+}
+
+/**
+ * TMPFS_STAGING=yes: the image goes from the server into `staging` (a tmpfs the caller mounted and will unmount),
+ * then from there to dest with a local `rsync -aHS --numeric-ids`, so the network transfer never waits on the disk.
+ */
+export async function stageViaTmpfs(ctx: TransportCtx, opts: StageOptions): Promise<{ bytes: number; seconds: number }> {
+  const started = Date.now();
+  const first = await rsyncImage(ctx, { ...opts, dest: opts.staging, deleteExtra: true });
+  ctx.report.info(`image ${opts.module} staged in ${opts.staging} (${first.bytes} bytes); copying to ${opts.dest}`);
+  const args = ['-aHS', '--numeric-ids', ...(opts.deleteExtra ? ['--delete', '--exclude=lost+found/'] : []), withSlash(opts.staging), withSlash(opts.dest)];
+  // Keep xattrs on the second hop only if the first kept them; 'auto' still falls back if the disk refuses them.
+  const mode: XattrMode = first.xattrsKept ? (opts.xattrs === true ? true : 'auto') : false;
+  await runRsyncWithXattrs(ctx, { what: `copy the staged image to ${opts.dest}`, args, timeoutMs: opts.timeoutMs, retry: { attempts: 1 } }, mode, 1);
+  return { bytes: first.bytes, seconds: (Date.now() - started) / 1000 };
+}

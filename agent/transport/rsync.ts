@@ -1,0 +1,51 @@
+// rsync transport: fetch the scripts module and single files, list modules, tell the server imaging is complete.
+
+import { CONNECT_TIMEOUT_S, explainUnknownModule } from './rsync-modules.js';
+import { runRsync, type TransportCtx } from './rsync-run.js';
+import { isSafeName, rsyncUrl } from './rsync-url.js';
+
+export type { TransportCtx, XattrMode } from './rsync-run.js';
+export { rsyncImage, stageViaTmpfs, type ImageOptions, type StageOptions } from './rsync-image.js';
+export { applyOverrides, type OverridesOptions } from './rsync-overrides.js';
+export type { RsyncProgress } from './rsync-progress.js';
+export { listModules, parseModuleList, explainUnknownModule, CONNECT_TIMEOUT_S } from './rsync-modules.js';
+
+export interface FetchOptions {
+  server: string;
+  port?: number;
+  /** `module/path`: `scripts/` for a directory's contents, `img/etc/systemimager/autoinstallscript.conf` for one file. */
+  src: string;
+  dest: string;
+  extraArgs?: string[];
+  timeoutMs?: number;
+}
+
+/** Copies a module path (directory contents or one file) from the image server, retrying connection failures. */
+export async function rsyncFetch(ctx: TransportCtx, opts: FetchOptions): Promise<void> {
+  const url = rsyncUrl(opts.server, opts.port, opts.src);
+  const args = ['-a', '--numeric-ids', `--contimeout=${CONNECT_TIMEOUT_S}`, ...(opts.extraArgs ?? []), url, opts.dest];
+  try {
+    await runRsync(ctx, { what: `fetch ${url}`, args, timeoutMs: opts.timeoutMs });
+  } catch (err) {
+    await explainUnknownModule(ctx, err, opts.server, opts.port);
+  }
+}
+
+/** Tells the image server this client is done (`scripts/imaging_complete_<ip>`): the daemon's log records the request; errors are only logged. */
+export async function notifyImagingComplete(ctx: TransportCtx, server: string, port: number | undefined, ip: string): Promise<void> {
+  const file = `imaging_complete_${ip}`;
+  if (!isSafeName(file)) {
+    ctx.report.warn(`not telling the image server that imaging is complete: ${JSON.stringify(ip)} is not an address`);
+    return;
+  }
+  try {
+    const url = rsyncUrl(server, port, `scripts/${file}`);
+    // The file does not exist (exit 23 is normal): the request itself, in the daemon's log, is the message.
+    const r = await ctx.run('rsync', [`--contimeout=${CONNECT_TIMEOUT_S}`, url], { timeout: 30_000, allowFail: true, signal: ctx.signal });
+    if (r.code !== 0 && r.code !== 23) {
+      ctx.report.warn(`could not tell the image server that imaging is complete: rsync exit code ${String(r.code)}: ${r.stderr.trim().split('\n')[0] ?? ''}`);
+    }
+  } catch (err) {
+    ctx.report.warn(`could not tell the image server that imaging is complete: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}

@@ -1,0 +1,161 @@
+// System test (root): full `si-agent install` from a real rsync daemon onto loop devices, for four layouts.
+// Needs root: loop devices, parted, mkfs, mdadm, lvm, mount. Network only on 127.0.0.1.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { makeImageServer, startRsyncd, type ImageServerInfo } from '../../fixtures/image-server/make-image-server.js';
+import { compareTrees } from '../helpers/compare-trees.js';
+import { attachLoop, detachLoops, type Loop } from './lib/loops.js';
+import { listenMonitor, statuses, type MonitorListener } from './lib/monitor-listener.js';
+import { runAgent } from './lib/agent.js';
+
+const LAYOUTS = resolve(__dirname, '../../fixtures/layouts');
+
+interface Case {
+  name: string;
+  layout: string;
+  disksMiB: number[];
+  /** What to mount (in order) to look at the installed tree; may activate md/LVM first. */
+  mounts(loops: Loop[]): Array<{ dev: string; mp: string }>;
+  activate?(loops: Loop[]): void;
+  deactivate?(): void;
+  fstabHas: RegExp[];
+}
+
+const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+
+const CASES: Case[] = [
+  {
+    name: 'gpt: ext4 /boot, swap, xfs /',
+    layout: 'gpt-ext4-xfs-swap.xml',
+    disksMiB: [1200],
+    mounts: (l) => [{ dev: `${l[0]!.dev}p4`, mp: '/' }, { dev: `${l[0]!.dev}p2`, mp: '/boot' }],
+    fstabHas: [/^UUID=5f1ed2a4-0f6b-4b7e-9a51-3c2d8e6a7b10\s+\/\s+xfs/m, /^LABEL=boot\s+\/boot\s+ext4\s+defaults,noatime/m, /\sswap\s+swap\s/m],
+  },
+  {
+    name: 'msdos: primary, extended, logicals',
+    layout: 'msdos-extended.xml',
+    disksMiB: [1200],
+    mounts: (l) => [{ dev: `${l[0]!.dev}p5`, mp: '/' }, { dev: `${l[0]!.dev}p1`, mp: '/boot' }],
+    fstabHas: [/^LABEL=\/\s+\/\s+ext4/m, /^LABEL=\/boot\s+\/boot\s+ext3/m, /^none\s+\/proc\s+proc/m],
+  },
+  {
+    name: 'RAID1 across two disks',
+    layout: 'raid1.xml',
+    disksMiB: [600, 600],
+    activate: (l) => sh('mdadm', ['--assemble', '--run', '/dev/md/sitest', `${l[0]!.dev}p2`, `${l[1]!.dev}p2`]),
+    mounts: () => [{ dev: '/dev/md/sitest', mp: '/' }],
+    deactivate: () => void sh('mdadm', ['--stop', '/dev/md/sitest']),
+    fstabHas: [/^LABEL=root\s+\/\s+ext4/m],
+  },
+  {
+    name: 'LVM: two logical volumes',
+    layout: 'lvm.xml',
+    disksMiB: [1200],
+    activate: () => sh('vgchange', ['-ay', 'vg_si']),
+    mounts: (l) => [{ dev: '/dev/vg_si/root', mp: '/' }, { dev: `${l[0]!.dev}p1`, mp: '/boot' }, { dev: '/dev/vg_si/data', mp: '/data' }],
+    deactivate: () => void sh('vgchange', ['-an', 'vg_si']),
+    fstabHas: [/^LABEL=root\s+\/\s+ext4/m, /^LABEL=data\s+\/data\s+xfs/m],
+  },
+];
+
+let work: string;
+let server: ImageServerInfo;
+let rsyncd: { port: number; stop(): Promise<void> };
+let monitor: MonitorListener;
+let expected: string;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'si-install-test-'));
+  server = await makeImageServer(join(work, 'server'));
+  rsyncd = await startRsyncd(server.dir);
+  monitor = await listenMonitor();
+  // The expected installed tree: the image, then the overrides in precedence order.
+  expected = join(work, 'expected');
+  mkdirSync(expected);
+  sh('rsync', ['-aHAXS', '--numeric-ids', '--exclude=lost+found/', '--exclude=/proc/*', `${server.imageDir}/`, `${expected}/`]);
+  for (const o of server.overrides) sh('rsync', ['-aHAXS', '--numeric-ids', `${server.overridesDir}/${o}/`, `${expected}/`]);
+});
+
+afterAll(async () => {
+  await rsyncd?.stop();
+  await monitor?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** Files the install adds to the image on purpose. */
+const ADDED = ['etc/fstab', 'etc/systemimager/IMAGE_LAST_SYNCED_TO', 'var/log/systemimager', 'root/post-install-ran', 'root/post-install-order', 'lost+found', 'boot/lost+found', 'data/lost+found', 'tmp'];
+
+describe.each(CASES)('install: $name', (c) => {
+  it('lays the image down, overrides in order, fstab, post-install chrooted, monitor 0..100', async () => {
+    const dir = mkdtempSync(join(work, 'case-'));
+    const loops: Loop[] = [];
+    const check = join(dir, 'check');
+    const mounted: string[] = [];
+    try {
+      c.disksMiB.forEach((mib, i) => loops.push(attachLoop(dir, `disk${i}`, mib)));
+      copyFileSync(join(LAYOUTS, c.layout), join(server.scriptsDir, 'disks-layouts', 'node001.xml'));
+      monitor.lines.length = 0;
+      const events = join(dir, 'events.jsonl');
+      const siTmp = join(dir, 'initrd-tmp');
+      mkdirSync(siTmp);
+      const r = await runAgent(
+        ['install', '--cmdline', `IMAGESERVER=127.0.0.1 MONITOR_SERVER=127.0.0.1 MONITOR_PORT=${monitor.port} POST_ACTION=shutdown`, '--local-cfg', '/dev/null',
+          '--rsync-port', String(rsyncd.port), ...loops.flatMap((l) => ['--disk', l.dev]), '--sysroot', join(dir, 'sysroot'), '--workdir', join(dir, 'work'), '--events', events, '--log', join(dir, 'si.log')],
+        { eventsFile: events, env: { SI_TMP: siTmp } },
+      );
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      // The pre-install script ran (and its backup did not), and its variable reached the parameters.
+      expect(readFileSync(join(siTmp, 'pre-install-marker'), 'utf8')).toContain('node001');
+      expect(existsSync(join(siTmp, 'pre-install-backup-ran'))).toBe(false);
+      // Nothing of the target is left mounted.
+      expect(readFileSync('/proc/self/mounts', 'utf8')).not.toContain(join(dir, 'sysroot'));
+      c.activate?.(loops);
+      for (const m of c.mounts(loops)) {
+        const mp = join(check, m.mp);
+        mkdirSync(mp, { recursive: true });
+        sh('mount', ['-o', 'ro', m.dev, mp]);
+        mounted.unshift(mp);
+      }
+      const diffs = await compareTrees(expected, check, { ignore: ADDED });
+      expect(diffs).toEqual([]);
+      const fstab = readFileSync(join(check, 'etc/fstab'), 'utf8');
+      for (const re of c.fstabHas) expect(fstab).toMatch(re);
+      expect(readFileSync(join(check, 'etc/systemimager/IMAGE_LAST_SYNCED_TO'), 'utf8').trim()).toBe(server.imageName);
+      // Override precedence: global < group < host.
+      expect(readFileSync(join(check, 'etc/shared-gc'), 'utf8')).toBe('compute\n');
+      expect(existsSync(join(check, 'root/node001-only'))).toBe(true);
+      // Post-install scripts ran chrooted, in tag order, backups and other groups skipped.
+      const ran = readFileSync(join(check, 'root/post-install-ran'), 'utf8');
+      expect(ran).toContain('chrooted=yes');
+      expect(ran).toContain('HOSTNAME=node001');
+      expect(readFileSync(join(check, 'root/post-install-order'), 'utf8').split('\n').filter(Boolean)).toEqual(['all', 'image', 'group', 'host']);
+      // Monitor: starts with status 0 (first_timestamp), ends with 100.
+      const st = statuses(monitor.lines);
+      expect(monitor.lines[0]).toMatch(/^mac=.*:status=0:first_timestamp=on:speed=0$/);
+      expect(monitor.lines[0]).toContain('host=node001');
+      expect(st.at(-1)).toBe(100);
+      expect(st).toContain(101);
+      expect(r.events.some((e) => e.type === 'progress')).toBe(true);
+    } finally {
+      for (const m of mounted) spawnQuiet('umount', [m]);
+      try {
+        c.deactivate?.();
+      } catch {
+        /* not active */
+      }
+      detachLoops(loops);
+    }
+  });
+});
+
+function spawnQuiet(cmd: string, args: string[]): void {
+  try {
+    sh(cmd, args);
+  } catch {
+    /* best effort cleanup */
+  }
+}

@@ -1,20 +1,21 @@
 // Applies a checked DiskPlan: re-check, wipe, partition, RAID, LVM, mkfs, mount under the sysroot; records how far it got.
 
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SiError } from '../errors.js';
-import { systemPaths } from '../exec/tools.js';
 import type { Runner } from '../exec/runner.js';
 import type { Reporter } from '../report/events.js';
 import type { DiskPlan } from '../plan/disk-plan-types.js';
 import type { BlockDevice } from './block-device.js';
-import { findBusyDevices, readBusyInputs, type BusyDevice } from './busy.js';
+import type { BusyDevice } from './busy.js';
 import { assertSafeToWrite } from './apply-guard.js';
 import { buildLvmCommands, buildMdadmCreate, buildMkfsCommand, buildMountCommand, buildPartedCommand, type Command } from './disk-commands.js';
 import { advanceDisks, createDiskState, describeDiskState, type DiskState } from './disk-state.js';
-import { probeBlockDevices } from './probe.js';
+import { probeDisksAndBusy } from './probe.js';
 import { isBlockDevice, waitForDevices } from './wait-device.js';
 
+/** What applyDiskPlan works with: the runner, the event stream, the target root, and test seams. */
 export interface ApplyContext {
   run: Runner;
   report: Reporter;
@@ -41,16 +42,10 @@ export class DiskApplyError extends SiError {
   }
 }
 
-/** Probes devices and everything busy, the default input of the last safety check. */
-export async function probeForApply(run: Runner): Promise<{ devices: BlockDevice[]; busy: BusyDevice[] }> {
-  const devices = await probeBlockDevices(run);
-  return { devices, busy: findBusyDevices(devices, await readBusyInputs(systemPaths())) };
-}
-
 /** Runs the whole plan; refuses (writing nothing) when a disk is busy, missing or not allowed. */
 export async function applyDiskPlan(plan: DiskPlan, ctx: ApplyContext): Promise<DiskState> {
   const state = createDiskState(plan);
-  const { devices, busy } = await (ctx.probe ?? (() => probeForApply(ctx.run)))();
+  const { devices, busy } = await (ctx.probe ?? (() => probeDisksAndBusy(ctx.run)))();
   assertSafeToWrite(plan, devices, busy);
   const exec = (c: Command) => ctx.run(c.tool, c.args, { timeout: 600_000, signal: ctx.signal });
   const waitFor = async (paths: string[], what: string) => {
@@ -96,6 +91,8 @@ export async function applyDiskPlan(plan: DiskPlan, ctx: ApplyContext): Promise<
 
 async function rereadPartitions(ctx: ApplyContext, disk: string, parts: string[], waitFor: (p: string[], w: string) => Promise<void>): Promise<void> {
   await ctx.run('partprobe', [disk], { allowFail: true, timeout: 60_000, signal: ctx.signal });
+  // With udev running, let it create the nodes and /dev/disk/by-* links before we look; without it devtmpfs does.
+  if (existsSync('/run/udev/control')) await ctx.run('udevadm', ['settle', '--timeout=30'], { allowFail: true, timeout: 60_000, signal: ctx.signal });
   const missing = await waitForDevices(parts, 3000, ctx.exists ?? isBlockDevice, ctx.signal);
   if (missing.length === 0) return;
   ctx.report.warn(`partitions of ${disk} not there after partprobe (${missing.join(' ')}); asking the kernel to re-read`);

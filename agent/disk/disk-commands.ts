@@ -13,7 +13,9 @@ export function buildPartedCommand(disk: PlannedDisk): Command {
   const args = ['-s', '-a', 'optimal', disk.device, 'unit', 'MiB', 'mklabel', disk.labelType];
   for (const p of disk.parts) {
     const first = disk.labelType === 'gpt' ? (p.name ?? 'primary') : p.pType;
-    args.push('mkpart', first, ...(p.partedFsType ? [p.partedFsType] : []), `${p.startMiB}MiB`, `${p.endMiB}MiB`);
+    // parted rejects an END of exactly the disk size ("outside of the device"); 100% is its last sector.
+    const end = p.endMiB >= disk.sizeMiB ? '100%' : `${p.endMiB}MiB`;
+    args.push('mkpart', first, ...(p.partedFsType ? [p.partedFsType] : []), `${p.startMiB}MiB`, end);
   }
   for (const p of disk.parts) for (const f of p.flags) args.push('set', String(p.num), f, 'on');
   return { tool: 'parted', args };

@@ -2,8 +2,10 @@
 
 import type { DiskPlan } from '../plan/disk-plan-types.js';
 
+/** How far one disk got, in order. */
 export type DiskStage = 'untouched' | 'wiped' | 'partitioned' | 'formatted' | 'mounted';
 
+/** Progress of applyDiskPlan, kept up to date as it goes so a failure can report it. */
 export interface DiskState {
   disks: { device: string; labelType: string; partitions: number; stage: DiskStage }[];
   raids: { device: string; created: boolean }[];

@@ -3,7 +3,9 @@
 import { readdir, readlink } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { Runner } from '../exec/runner.js';
+import { systemPaths } from '../exec/tools.js';
 import { parseLsblkJson, type BlockDevice } from './block-device.js';
+import { findBusyDevices, readBusyInputs, type BusyDevice } from './busy.js';
 
 export type { BlockDevice } from './block-device.js';
 
@@ -36,3 +38,9 @@ export async function readDiskLinks(devRoot = '/dev'): Promise<Record<string, st
   return out;
 }
 
+
+/** Devices plus everything busy (mounts, swaps, holders, the root): the input of planDisks and of apply's last check. */
+export async function probeDisksAndBusy(run: Runner): Promise<{ devices: BlockDevice[]; busy: BusyDevice[] }> {
+  const devices = await probeBlockDevices(run);
+  return { devices, busy: findBusyDevices(devices, await readBusyInputs(systemPaths())) };
+}

@@ -7,6 +7,7 @@ import type { Reporter } from '../report/events.js';
 import type { DiskPlan } from '../plan/disk-plan-types.js';
 import { systemPaths } from '../exec/tools.js';
 
+/** What teardown works with. */
 export interface TeardownContext {
   run: Runner;
   report: Reporter;

@@ -96,7 +96,9 @@ export function planFstab(fsinfo: LayoutFsinfo[], deviceMap: Record<string, stri
     .map((f) => {
       const comment = f.comment === null ? null : f.comment.trim() === '' || f.comment.trimStart().startsWith('#') ? f.comment : `# ${f.comment}`;
       if (f.realDev === null || f.mp === null || f.fs === null) return { line: f.line, text: comment ?? '' };
-      const dev = rewriteDevice(f.mountDev ?? f.realDev, deviceMap);
+      // Stable names (/dev/disk/by-id/...) stay as written: they matched this disk and name it on the target too.
+      const named = f.mountDev ?? f.realDev;
+      const dev = named.startsWith('/dev/disk/') ? named : rewriteDevice(named, deviceMap);
       const entry = [dev, f.mp, f.fs, f.options ?? 'defaults', f.dump ?? '0', f.pass ?? '0'].join('\t');
       return { line: f.line, text: comment === null ? entry : `${comment}\n${entry}` };
     });

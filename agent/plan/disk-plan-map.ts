@@ -7,6 +7,7 @@ import type { LayoutDisk } from './layout-types.js';
 /** Disk name prefixes tried when no DISKORDER is given. */
 export const DEFAULT_DISKORDER = ['sd', 'nvme', 'vd', 'xvd', 'hd', 'cciss'];
 
+/** A layout disk and the found disk it was mapped onto. */
 export interface DiskMatch {
   layout: LayoutDisk;
   device: BlockDevice;

@@ -5,6 +5,11 @@ import type { Emit } from './layout-xml-elements.js';
 import type { LayoutDisk, LayoutPart } from './layout-types.js';
 import type { PlannedPartition } from './disk-plan-types.js';
 
+/** msdos partition type ids that parted 3.5 can only set through a flag (it has no `type` command). */
+const ID_FLAGS: Record<string, string> = { '8e': 'lvm', fd: 'raid', ef: 'esp' };
+/** msdos ids that parted sets through the fs-type hint of mkpart. */
+const ID_FS: Record<string, string> = { '82': 'linux-swap', b: 'fat32', c: 'fat32', '6': 'fat16', e: 'fat16' };
+
 /** parted fs-type hints that set the partition type for a filesystem (the rest default to Linux data). */
 const PARTED_FS: Record<string, string> = { swap: 'linux-swap', vfat: 'fat32', msdos: 'fat16', fat: 'fat32' };
 
@@ -34,6 +39,9 @@ export function planPartitions(disk: LayoutDisk, device: string, diskMiB: number
   return all.map((s) => {
     const layoutDevice = partitionDevice(disk.dev, s.part.num);
     const fs = fsOf[layoutDevice];
+    const id = s.part.id?.toLowerCase().replace(/^0x/, '').replace(/^0+(?=.)/, '') ?? null;
+    const idFlag = id !== null ? ID_FLAGS[id] : undefined;
+    const flags = idFlag && !s.part.flags.includes(idFlag) ? [...s.part.flags, idFlag] : [...s.part.flags];
     return {
       at: s.part.at,
       num: s.part.num,
@@ -41,9 +49,9 @@ export function planPartitions(disk: LayoutDisk, device: string, diskMiB: number
       layoutDevice,
       pType: s.part.pType,
       name: disk.labelType === 'gpt' ? (s.part.pName ?? 'primary') : null,
-      flags: [...s.part.flags],
+      flags,
       id: s.part.id,
-      partedFsType: s.part.pType === 'extended' || !fs ? null : (PARTED_FS[fs] ?? null),
+      partedFsType: s.part.pType === 'extended' ? null : ((fs ? PARTED_FS[fs] : undefined) ?? (id !== null ? ID_FS[id] : undefined) ?? null),
       startMiB: s.start,
       endMiB: s.end,
       sizeMiB: s.end - s.start,

@@ -2,6 +2,7 @@
 
 import type { LabelType, PartType } from './layout-types.js';
 
+/** One partition with its exact MiB range on the real disk. */
 export interface PlannedPartition {
   at: string;
   num: number;
@@ -22,6 +23,7 @@ export interface PlannedPartition {
   sizeMiB: number;
 }
 
+/** One real disk to label and partition. */
 export interface PlannedDisk {
   at: string;
   layoutDev: string;
@@ -31,6 +33,7 @@ export interface PlannedDisk {
   parts: PlannedPartition[];
 }
 
+/** One md array to create. */
 export interface PlannedRaid {
   at: string;
   device: string;
@@ -47,6 +50,7 @@ export interface PlannedRaid {
   sizeMiB: number;
 }
 
+/** One logical volume to create. */
 export interface PlannedLv {
   at: string;
   name: string;
@@ -59,6 +63,7 @@ export interface PlannedLv {
   options: string[];
 }
 
+/** One volume group to create over its PVs. */
 export interface PlannedVg {
   at: string;
   name: string;
@@ -71,6 +76,7 @@ export interface PlannedVg {
   lvs: PlannedLv[];
 }
 
+/** One filesystem to make (or keep, format=no). */
 export interface PlannedFilesystem {
   at: string;
   line: number;
@@ -83,6 +89,7 @@ export interface PlannedFilesystem {
   format: boolean;
 }
 
+/** One mount under the sysroot. */
 export interface PlannedMount {
   device: string;
   mp: string;
@@ -90,11 +97,13 @@ export interface PlannedMount {
   options: string[];
 }
 
+/** One fstab line (or comment) of the installed system. */
 export interface FstabLine {
   line: number;
   text: string;
 }
 
+/** The whole checked disk plan. */
 export interface DiskPlan {
   source: string;
   /** The only disks apply may write (the --disk list), or null when mapped by DISKORDER/autodetect. */

@@ -1,6 +1,6 @@
 // Turns a layout and the disks found into a checked DiskPlan: pure, every problem reported at once.
 
-import type { Problem } from '../errors.js';
+import { LayoutError, type Problem } from '../errors.js';
 import type { BlockDevice } from '../disk/block-device.js';
 import { busyReasonsForDisk, findBusyDevices, type BusyDevice } from '../disk/busy.js';
 import { partitionDevice } from '../disk/partition-name.js';
@@ -13,6 +13,7 @@ import type { DiskPlan, PlannedDisk } from './disk-plan-types.js';
 
 export type { DiskPlan } from './disk-plan-types.js';
 
+/** How layout disks are mapped, and what is known to be busy. */
 export interface PlanDiskOptions {
   /** The --disk list: the only disks that may be written, mapped in order. null = DISKORDER/autodetect. */
   allowed: string[] | null;
@@ -104,3 +105,10 @@ export function listPlannedDisks(plan: DiskPlan): string[] {
   return plan.disks.map((d) => d.device);
 }
 
+
+/** planDisks for callers that must not go on with a bad plan: throws LayoutError listing every problem. */
+export function planDisksOrThrow(layout: Layout, found: BlockDevice[], opts: PlanDiskOptions): DiskPlan {
+  const { plan, problems } = planDisks(layout, found, opts);
+  if (problems.length > 0) throw new LayoutError(problems);
+  return plan;
+}

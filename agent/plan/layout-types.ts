@@ -1,11 +1,14 @@
 // The disk layout (autoinstallscript.conf) as typed, JSON-able data, before it is mapped onto real disks.
 
+/** Partition table type. */
 export type LabelType = 'msdos' | 'gpt';
+/** msdos partition kind (gpt has only primary). */
 export type PartType = 'primary' | 'extended' | 'logical';
 
 /** A size: absolute MiB, a percentage (of the disk, or of the VG for LVs), or `*` (grow to the end). */
 export type SizeSpec = { kind: 'mib'; mib: number } | { kind: 'percent'; percent: number } | { kind: 'grow' };
 
+/** One <part> of a <disk>. */
 export interface LayoutPart {
   /** How problems name this element, e.g. `<part num=3>` or `<disk dev=/dev/sdb> <part num=3>`. */
   at: string;
@@ -18,6 +21,7 @@ export interface LayoutPart {
   lvmGroup: string | null;
 }
 
+/** One <disk>: its label type, unit and parts, and optional stable selectors. */
 export interface LayoutDisk {
   at: string;
   dev: string;
@@ -30,6 +34,7 @@ export interface LayoutDisk {
   sizeMinMiB: number | null;
 }
 
+/** One <raid>: an md array over layout partitions. */
 export interface LayoutRaid {
   at: string;
   name: string;
@@ -43,6 +48,7 @@ export interface LayoutRaid {
   devices: string[];
 }
 
+/** One <lv> of an <lvm_group>. */
 export interface LayoutLv {
   at: string;
   name: string;
@@ -50,6 +56,7 @@ export interface LayoutLv {
   options: string[];
 }
 
+/** One <lvm_group>: a volume group and its logical volumes. */
 export interface LayoutVg {
   at: string;
   name: string;
@@ -60,6 +67,7 @@ export interface LayoutVg {
   lvs: LayoutLv[];
 }
 
+/** One <fsinfo>: an fstab line, and the filesystem to make and mount. */
 export interface LayoutFsinfo {
   at: string;
   line: number;
@@ -76,6 +84,7 @@ export interface LayoutFsinfo {
   comment: string | null;
 }
 
+/** A whole parsed layout file. */
 export interface Layout {
   source: string;
   disks: LayoutDisk[];

@@ -14,7 +14,7 @@ export interface FileSink {
 /** `2026-11-25T21:00:00.123Z INFO message`, one line per line of text. */
 export function formatLogLines(e: Stamped): string[] {
   const { level, text } = describeEvent(e);
-  const stamp = `${new Date(e.ts).toISOString()} ${level.toUpperCase().padEnd(5)}`;
+  const stamp = `${new Date(e.ts).toISOString()} ${level.toUpperCase()}`;
   return text.split('\n').map((l, i) => (i === 0 ? `${stamp} ${l}` : `${stamp}   ${l}`));
 }
 

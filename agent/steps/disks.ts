@@ -9,7 +9,7 @@ import { parseLayoutXml } from '../plan/layout-xml.js';
 import { planDisks, type DiskPlan } from '../plan/disk-plan.js';
 import { probeBlockDevices } from '../disk/probe.js';
 import { findBusyDevices, readBusyInputs } from '../disk/busy.js';
-import { applyDiskPlan } from '../disk/apply.js';
+import { applyDiskPlan, DiskApplyError } from '../disk/apply.js';
 import { rsyncFetch } from '../transport/rsync.js';
 import { type Ctx, type Step, param } from './context.js';
 import { imageServer } from './server-scripts.js';
@@ -57,7 +57,13 @@ export const partitionStep: Step = {
   async run(ctx) {
     const plan = ctx.state.diskPlan as DiskPlan;
     mkdirSync(ctx.opts.sysroot, { recursive: true });
-    ctx.state.diskState = await applyDiskPlan(plan, { run: ctx.run, report: ctx.report, sysroot: ctx.opts.sysroot, signal: ctx.signal, onState: (s) => (ctx.state.diskState = s) });
+    // Anything mounted from here on is released on failure (unmounting what is not mounted is harmless).
     ctx.state.mounted = true;
+    try {
+      ctx.state.diskState = await applyDiskPlan(plan, { run: ctx.run, report: ctx.report, sysroot: ctx.opts.sysroot, signal: ctx.signal });
+    } catch (err) {
+      if (err instanceof DiskApplyError) ctx.state.diskState = err.state;
+      throw err;
+    }
   },
 };

@@ -2,7 +2,7 @@
 
 import { SiError } from '../errors.js';
 import type { DiskPlan } from '../plan/disk-plan.js';
-import { describeDiskState } from '../disk/apply.js';
+import { describeDiskState, type DiskState } from '../disk/disk-state.js';
 import { type Ctx, type Step } from './context.js';
 import { runSteps, StepFailure } from './run-steps.js';
 import { readParametersStep } from './parameters.js';
@@ -49,7 +49,7 @@ export interface FlowResult {
 function diskReport(ctx: Ctx, failedStep: string): string[] {
   const plan = ctx.state.diskPlan as DiskPlan | undefined;
   if (NO_WRITE_STEPS.has(failedStep) || !plan) return ['no disk was written'];
-  if (ctx.state.diskState) return describeDiskState(ctx.state.diskState as never);
+  if (ctx.state.diskState) return describeDiskState(ctx.state.diskState as DiskState);
   return plan.disks.map((d) => `${d.device}: state unknown (the failure came during partitioning)`);
 }
 

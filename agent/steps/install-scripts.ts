@@ -1,6 +1,6 @@
 // Steps: run pre-install scripts in the install environment and post-install scripts chrooted in the target.
 
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemPaths } from '../exec/tools.js';
 import { selectInstallScripts } from '../plan/install-scripts.js';
@@ -65,18 +65,29 @@ export const preInstallStep: Step = {
   },
 };
 
-/** Bind-mounts /dev, /proc and /sys into the target for chrooted work; returns the undo. */
+/** Bind-mounts /dev, /proc and /sys into the target for chrooted work; returns the undo (which also removes mount points it made). */
 export async function bindSystemDirs(ctx: Ctx): Promise<() => Promise<void>> {
   const done: string[] = [];
-  for (const d of ['dev', 'proc', 'sys']) {
-    const target = join(ctx.opts.sysroot, d);
-    mkdirSync(target, { recursive: true });
-    await ctx.run('mount', ['--bind', `/${d}`, target]);
-    done.push(target);
-  }
-  return async () => {
-    for (const t of done.reverse()) await ctx.run('umount', ['-l', t], { allowFail: true });
+  const made: string[] = [];
+  const undo = async () => {
+    for (const t of [...done].reverse()) await ctx.run('umount', ['-l', t], { allowFail: true });
+    for (const t of made) rmdirSync(t);
   };
+  try {
+    for (const d of ['dev', 'proc', 'sys']) {
+      const target = join(ctx.opts.sysroot, d);
+      if (!existsSync(target)) {
+        mkdirSync(target);
+        made.push(target);
+      }
+      await ctx.run('mount', ['--bind', `/${d}`, target]);
+      done.push(target);
+    }
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+  return undo;
 }
 
 export const postInstallStep: Step = {

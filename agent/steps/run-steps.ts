@@ -17,6 +17,7 @@ export class StepFailure extends Error {
 
 /** Runs steps in order; stops at the first failure and throws a StepFailure. */
 export async function runSteps(ctx: Ctx, steps: readonly Step[]): Promise<void> {
+  ctx.report.emit({ type: 'steps-planned', steps: steps.map((s) => ({ step: s.name, title: s.title })) });
   for (const step of steps) {
     if (ctx.signal.aborted) throw new StepFailure(step.name, new SiError('E_INTERNAL', 'aborted'));
     const started = Date.now();

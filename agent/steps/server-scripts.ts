@@ -7,7 +7,7 @@ import { ParamError, SiError } from '../errors.js';
 import { findSourceAddress } from '../net/local-address.js';
 import { rsyncFetch, listModules } from '../transport/rsync.js';
 import { parseHostsFile, findHostnameByIp } from '../plan/hosts.js';
-import { parseClusterTxt, clusterInfoFor } from '../plan/cluster.js';
+import { parseClusterTxt, clusterInfoFor, formatGroupOverrides } from '../plan/cluster.js';
 import { baseHostname } from '../plan/hostname.js';
 import { chooseScript } from '../plan/script-choice.js';
 import { resolveOverrides } from '../plan/overrides.js';
@@ -87,7 +87,9 @@ export const identifyStep: Step = {
       ctx.state.groupOverrides = info.groupOverrides;
       ctx.state.globalOverrides = info.globalOverrides;
       if (info.groupNames.length) setParam(ctx, 'GROUPNAMES', info.groupNames.join(' '), 'scripts/cluster.txt');
-      if (info.groupOverrides.length) setParam(ctx, 'GROUP_OVERRIDES', info.groupOverrides.join(' '), 'scripts/cluster.txt');
+      for (const p of info.problems) ctx.report.warn(`${p.source} ${p.key}: ${p.message}`);
+      const groupOverrides = formatGroupOverrides(info);
+      if (groupOverrides) setParam(ctx, 'GROUP_OVERRIDES', groupOverrides, 'scripts/cluster.txt');
       if (info.imageName && !param(ctx, 'IMAGENAME')) setParam(ctx, 'IMAGENAME', info.imageName, 'scripts/cluster.txt');
     }
     ctx.report.info(`host ${hostname ?? '(unknown)'}, groups: ${ctx.state.groups.join(' ') || '(none)'}, image: ${param(ctx, 'IMAGENAME') ?? '(from script)'}`);

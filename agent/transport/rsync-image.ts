@@ -58,7 +58,8 @@ export async function rsyncImage(ctx: TransportCtx, opts: ImageOptions): Promise
       what: `lay down image ${module} from ${url}`,
       args,
       timeoutMs: opts.timeoutMs,
-      retry: opts.retry,
+      // A transfer that breaks after a long run is still worth retrying: bound it by attempts, not the 60 s deadline.
+      retry: { deadlineMs: 6 * 3600_000, ...opts.retry },
       onAttempt: (n: number) => {
         if (n > 1) tracker = createProgressTracker(sink);
       },

@@ -65,6 +65,7 @@ function unescapeName(s: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
+// ACLs are compared by getfacl; xfs also shows them as trusted.SGI_ACL_* xattrs, which are the same data.
 /** Runs a getfattr/getfacl-style dumper over the tree and splits its output into path -> body text. */
 function dumpPerFile(tool: string, args: string[], root: string): Promise<Map<string, string>> {
   return new Promise((resolve) => {
@@ -75,7 +76,7 @@ function dumpPerFile(tool: string, args: string[], root: string): Promise<Map<st
         if (!m) continue;
         let rel = unescapeName(m[1]!);
         rel = rel === '.' ? '.' : rel.replace(/^\.\//, '');
-        const body = m[2]!.split('\n').filter((l) => l.trim() !== '' && !/^# (owner|group|flags):/.test(l) && !/^system\.posix_acl_/.test(l));
+        const body = m[2]!.split('\n').filter((l) => l.trim() !== '' && !/^# (owner|group|flags):/.test(l) && !/^system\.posix_acl_/.test(l) && !/^trusted\.SGI_ACL_/.test(l));
         if (body.length) out.set(rel, body.sort().join(', '));
       }
       resolve(out);

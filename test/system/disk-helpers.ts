@@ -23,7 +23,7 @@ export interface LoopLab {
   /** Makes a sparse file of `mib` MiB and attaches it with partition scanning; returns /dev/loopN. */
   addLoop(mib: number): Promise<string>;
   /** Unmounts everything under dir, stops md arrays and VGs named, detaches loops, removes files. */
-  cleanup(opts?: { raids?: string[]; vgs?: string[] }): Promise<void>;
+  cleanup(opts?: { raids?: string[]; vgs?: string[]; zero?: string[] }): Promise<void>;
 }
 
 /** Creates a temporary lab directory with a sysroot inside. */
@@ -54,8 +54,8 @@ export async function createLoopLab(name: string): Promise<LoopLab> {
         await run('lvm', ['vgremove', '-ff', '-y', vg], { allowFail: true });
       }
       for (const md of opts.raids ?? []) await run('mdadm', ['--stop', md], { allowFail: true });
+      for (const z of opts.zero ?? []) await run('mdadm', ['--zero-superblock', '--force', z], { allowFail: true });
       for (const l of loops) {
-        if (hasMd) await run('mdadm', ['--zero-superblock', '--force', `${l}p2`], { allowFail: true, quiet: true });
         await run('losetup', ['-d', l], { allowFail: true });
       }
       await rm(dir, { recursive: true, force: true });

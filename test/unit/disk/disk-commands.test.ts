@@ -23,7 +23,7 @@ describe('command builders', () => {
   it('parted: msdos primary, extended, logicals', () => {
     const p = plan('msdos-extended.xml', [['loop2', 1024]]);
     expect(line(buildPartedCommand(p.disks[0]!))).toBe('parted -s -a optimal /dev/loop2 unit MiB mklabel msdos '
-      + 'mkpart primary 1MiB 201MiB mkpart extended 201MiB 1024MiB mkpart logical 202MiB 602MiB mkpart logical linux-swap 603MiB 731MiB mkpart logical 732MiB 1024MiB '
+      + 'mkpart primary 1MiB 201MiB mkpart extended 201MiB 100% mkpart logical 202MiB 602MiB mkpart logical linux-swap 603MiB 731MiB mkpart logical 732MiB 100% '
       + 'set 1 boot on set 6 swap on');
   });
   it('mdadm and lvm', () => {

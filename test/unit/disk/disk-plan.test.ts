@@ -87,6 +87,24 @@ const cases: Case[] = [
     opts: { allowed: null, diskorder: ['sd', 'nvme'] },
     ranges: ['/dev/sdb gpt sdb1=1-1025 sdb2=1025-204799', '/dev/sda gpt sda1=1-20479', '/dev/nvme0n1 gpt nvme0n1p1=1-4095'],
     mounts: ['/dev/sdb2 /', '/dev/sda1 /data', '/dev/nvme0n1p1 /scratch', '/dev/sdb1 /boot/efi'],
+    fstab: '/dev/sdb2\t/\text4\tdefaults\t0\t0\nUUID=1234-ABCD\t/boot/efi\tvfat\tumask=0077\t0\t0\n/dev/sda1\t/data\txfs\tdefaults\t0\t0\n/dev/disk/by-id/nvme-FAST_SSD_123-part1\t/scratch\text4\tdefaults\t0\t0\n',
+  },
+  {
+    name: 'UEFI: esp vfat with a volume id, btrfs root; tmpfs only in fstab',
+    file: 'gpt-efi-btrfs.xml',
+    found: [fakeDisk('vda', 1024)],
+    opts: { allowed: null },
+    ranges: ['/dev/vda gpt vda1=1-65 vda2=65-1023'],
+    fstab: 'LABEL=rootfs\t/\tbtrfs\tdefaults,compress=zstd\t0\t0\nUUID=1234-ABCD\t/boot/efi\tvfat\tumask=0077\t0\t1\ntmpfs\t/tmp\ttmpfs\tsize=1G\t0\t0\n',
+    mounts: ['/dev/vda2 /', '/dev/vda1 /boot/efi'],
+  },
+  {
+    name: 'msdos type ids become flags / partition types; percent of the disk; LV percent of the VG',
+    file: 'msdos-ids.xml',
+    found: [fakeDisk('hda', 10241)],
+    opts: { allowed: null },
+    ranges: ['/dev/hda msdos hda1=1-1025 hda2=1025-5121 hda3=5121-10241'],
+    mounts: ['/dev/vg0/root /', '/dev/vg0/home /home', '/dev/hda2 /srv'],
   },
   {
     name: 'too small a disk is refused with its size and the need',
@@ -149,6 +167,10 @@ describe('planDisks', () => {
     const lvm = planDisks(layout('lvm.xml'), [fakeDisk('loop4', 1536)], { allowed: ['/dev/loop4'] }).plan;
     expect(lvm.vgs).toMatchObject([{ name: 'vg_si', pvs: ['/dev/loop4p2'], peSizeMiB: 4, sizeMiB: 1276, lvs: [{ name: 'root', sizeMiB: 400, grow: false }, { name: 'data', grow: true }] }]);
     expect(lvm.disks[0]!.parts[1]!.flags).toEqual(['lvm']);
+    const ids = planDisks(layout('msdos-ids.xml'), [fakeDisk('sda', 10241)], { allowed: ['/dev/sda'] }).plan;
+    expect(ids.disks[0]!.parts.map((p) => [p.flags.join(','), p.partedFsType])).toEqual([['', 'linux-swap'], ['raid', null], ['lvm', null]]);
+    expect(ids.vgs[0]!.lvs.map((l) => [l.name, l.percent, l.grow])).toEqual([['root', 50, false], ['home', 100, true]]);
+    expect(ids.filesystems.find((f) => f.device === '/dev/sda2')).toMatchObject({ format: false, fs: 'ext3' });
   });
 
   it('reports broken references: raid member, lvm_group, fsinfo device, unknown fs, all at once', () => {

@@ -11,7 +11,7 @@ const good = [
   {
     file: 'gpt-ext4-xfs-swap.xml',
     disks: [{ dev: '/dev/sda', labelType: 'gpt', parts: ['1:1 MiB:primary:bios_grub', '2:300 MiB:primary:', '3:128 MiB:primary:', '4:*:primary:'] }],
-    raids: 0, vgs: [] as string[], fsLines: [10, 20, 30, 40, 50], devstyle: 'udev',
+    raids: 0, vgs: [] as string[], fsLines: [10, 20, 30, 40, 50], devstyle: 'udev' as string | null,
   },
   {
     file: 'msdos-extended.xml',
@@ -30,6 +30,16 @@ const good = [
     file: 'lvm.xml',
     disks: [{ dev: '/dev/sda', labelType: 'msdos', parts: ['1:256 MiB:primary:boot', '2:*:primary:lvm'] }],
     raids: 0, vgs: ['vg_si:root=400 MiB,data=*'], fsLines: [10, 20, 30], devstyle: 'udev',
+  },
+  {
+    file: 'gpt-efi-btrfs.xml',
+    disks: [{ dev: '/dev/vda', labelType: 'gpt', parts: ['1:64 MiB:primary:esp', '2:*:primary:'] }],
+    raids: 0, vgs: [], fsLines: [10, 20, 30], devstyle: null,
+  },
+  {
+    file: 'msdos-ids.xml',
+    disks: [{ dev: '/dev/hda', labelType: 'msdos', parts: ['1:10%:primary:', '2:40%:primary:', '3:*:primary:'] }],
+    raids: 0, vgs: ['vg0:root=50%,home=*'], fsLines: [10, 20, 30, 40], devstyle: null,
   },
 ];
 

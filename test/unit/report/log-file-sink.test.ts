@@ -16,9 +16,9 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('formatLogLines', () => {
   it('stamps each line with the ISO time and the level', () => {
-    expect(formatLogLines(at({ type: 'log', level: 'info', message: 'hello' }))).toEqual(['2026-11-25T21:00:00.123Z INFO  hello']);
-    expect(formatLogLines(at({ type: 'log', level: 'warn', message: 'a\nb' }))).toEqual(['2026-11-25T21:00:00.123Z WARN  a', '2026-11-25T21:00:00.123Z WARN    b']);
-    expect(formatLogLines(at({ type: 'command', argv: ['mkfs.xfs', '-f', '-L', 'my data', '/dev/loop3p2'] }))[0]).toBe("2026-11-25T21:00:00.123Z INFO  $ mkfs.xfs -f -L 'my data' /dev/loop3p2");
+    expect(formatLogLines(at({ type: 'log', level: 'info', message: 'hello' }))).toEqual(['2026-11-25T21:00:00.123Z INFO hello']);
+    expect(formatLogLines(at({ type: 'log', level: 'warn', message: 'a\nb' }))).toEqual(['2026-11-25T21:00:00.123Z WARN a', '2026-11-25T21:00:00.123Z WARN   b']);
+    expect(formatLogLines(at({ type: 'command', argv: ['mkfs.xfs', '-f', '-L', 'my data', '/dev/loop3p2'] }))[0]).toBe("2026-11-25T21:00:00.123Z INFO $ mkfs.xfs -f -L 'my data' /dev/loop3p2");
     expect(formatLogLines(at({ type: 'step-end', step: 'image', ok: false, ms: 2000, error: 'boom' }))[0]).toBe('2026-11-25T21:00:00.123Z ERROR <== image FAILED after 2.0s: boom');
   });
 });
@@ -33,11 +33,11 @@ describe('createLogFileSink', () => {
     await f.close();
     f.sink(at({ type: 'log', level: 'info', message: 'after close' })); // ignored, no throw
     const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
-    expect(lines[0]).toBe('2026-11-25T21:00:00.123Z INFO  ==> Partitioning disks (part)');
+    expect(lines[0]).toBe('2026-11-25T21:00:00.123Z INFO ==> Partitioning disks (part)');
     expect(lines.filter((l) => l.includes('image:'))).toHaveLength(11); // 0, 10, ..., 100
     expect(lines.some((l) => l.endsWith('ERROR INSTALL FAILED in step "part"'))).toBe(true);
     expect(lines.some((l) => l.endsWith('/dev/sda: untouched'))).toBe(true);
-    expect(lines.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO |WARN |ERROR) /.test(l))).toBe(true);
+    expect(lines.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARN|ERROR) /.test(l))).toBe(true);
     expect(readFileSync(path, 'utf8')).not.toContain('after close');
   });
 

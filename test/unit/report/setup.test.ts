@@ -63,8 +63,8 @@ describe('attachSinks', () => {
     expect(console).toContain('WARNING: something odd\n');
     expect(console).not.toContain('after close');
     const log = readFileSync(join(dir, 'si.log'), 'utf8');
-    expect(log).toMatch(/Z INFO  ==> Partitioning disks \(part\)\n/);
-    expect(log).toMatch(/Z WARN  something odd\n/);
+    expect(log).toMatch(/Z INFO ==> Partitioning disks \(part\)\n/);
+    expect(log).toMatch(/Z WARN something odd\n/);
     const events = readFileSync(join(dir, 'events.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { type: string });
     expect(events.map((e) => e.type)).toEqual(['status', 'step-start', 'log', 'status']);
     expect(monitorLines.map((l) => /:status=(-?\d+)/.exec(l)![1])).toEqual(['0', '-1']);
@@ -83,7 +83,7 @@ describe('attachSinks', () => {
     reporter.info('hello');
     await close();
     expect(text).toBe('    hello\n');
-    expect(readFileSync(join(dir, 'a', 'si.log'), 'utf8')).toMatch(/INFO  hello\n$/);
+    expect(readFileSync(join(dir, 'a', 'si.log'), 'utf8')).toMatch(/INFO hello\n$/);
     expect(existsSync(join(dir, 'events.jsonl'))).toBe(false);
   });
 });

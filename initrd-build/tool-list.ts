@@ -1,0 +1,59 @@
+// The programs the standard-flavor initrd carries besides busybox, and the links each needs.
+
+export interface ToolSpec {
+  name: string;
+  /** Leave it out, with a warning, when the build host lacks it. */
+  optional?: boolean;
+  /** Extra names (same directory) that are symlinks to this program. */
+  links?: string[];
+}
+
+const LVM_LINKS = (
+  'pvcreate pvremove pvs pvscan pvdisplay pvchange pvresize vgcreate vgremove vgchange vgs vgscan vgdisplay ' +
+  'vgextend vgreduce vgmknodes lvcreate lvremove lvchange lvs lvscan lvdisplay lvextend lvresize lvreduce'
+).split(' ');
+
+const KMOD_LINKS = ['modprobe', 'insmod', 'rmmod', 'lsmod', 'modinfo', 'depmod'];
+
+/** Real tools for disks, filesystems, transports and kexec; a busybox applet never shadows one of these. */
+export const TOOLS: ToolSpec[] = [
+  { name: 'parted' },
+  { name: 'partprobe' },
+  { name: 'mke2fs', links: ['mkfs.ext2', 'mkfs.ext3', 'mkfs.ext4'] },
+  { name: 'tune2fs', links: ['e2label'] },
+  { name: 'e2fsck', links: ['fsck.ext2', 'fsck.ext3', 'fsck.ext4'] },
+  { name: 'resize2fs', optional: true },
+  { name: 'mkfs.xfs' },
+  { name: 'xfs_repair', optional: true },
+  { name: 'mkfs.btrfs' },
+  { name: 'btrfs', optional: true },
+  { name: 'mkfs.fat', links: ['mkfs.vfat', 'mkfs.msdos', 'mkdosfs'] },
+  { name: 'fatlabel', optional: true },
+  { name: 'mkswap' },
+  { name: 'swapon' },
+  { name: 'swapoff' },
+  { name: 'wipefs' },
+  { name: 'blkid' },
+  { name: 'lsblk' },
+  { name: 'losetup' },
+  { name: 'blockdev' },
+  { name: 'findmnt' },
+  { name: 'mount' },
+  { name: 'umount' },
+  { name: 'sfdisk', optional: true },
+  { name: 'sgdisk', optional: true },
+  { name: 'mdadm' },
+  { name: 'lvm', links: LVM_LINKS },
+  { name: 'dmsetup' },
+  { name: 'rsync' },
+  { name: 'udp-receiver' },
+  { name: 'kexec' },
+  { name: 'ip' },
+  { name: 'kmod', links: KMOD_LINKS },
+  { name: 'ssh' },
+  { name: 'sshd', optional: true },
+  { name: 'ssh-keygen', optional: true },
+];
+
+/** Host data files the tools read at run time, copied when present. */
+export const HOST_DATA_FILES = ['/etc/mke2fs.conf'];

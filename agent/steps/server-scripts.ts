@@ -101,6 +101,9 @@ export const chooseScriptStep: Step = {
   title: 'Choosing the autoinstall script',
   async run(ctx) {
     const dir = ctx.state.scriptsDir!;
+    // A mistyped IMAGENAME is told as such, with the images on offer, rather than as a missing script.
+    const imageBefore = param(ctx, 'IMAGENAME');
+    if (imageBefore) await checkImageOffered(ctx);
     const { name, tried } = chooseScript(
       { scriptName: param(ctx, 'SCRIPTNAME'), hostname: param(ctx, 'HOSTNAME'), groups: ctx.state.groups, baseHostname: param(ctx, 'BASE_HOSTNAME'), imageName: param(ctx, 'IMAGENAME') },
       (n) => existsSync(join(dir, n)),
@@ -114,7 +117,7 @@ export const chooseScriptStep: Step = {
     const base = name.replace(/\.(sh|master)$/, '');
     ctx.state.scriptName = base;
     if (!param(ctx, 'IMAGENAME')) throw new SiError('E_SCRIPT', `no image name: script ${name} does not set IMAGENAME and neither do the parameters nor cluster.txt`);
-    await checkImageOffered(ctx);
+    if (param(ctx, 'IMAGENAME') !== imageBefore) await checkImageOffered(ctx);
     const given = param(ctx, 'OVERRIDES');
     ctx.state.overrides = resolveOverrides({
       scriptOverrides: given ? given.split(/\s+/).filter(Boolean) : undefined,

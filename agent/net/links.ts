@@ -1,0 +1,102 @@
+// Network links: list Ethernet links from /sys/class/net, bring them up, wait for carrier, set addresses, routes and resolv.conf.
+
+import { readdir, readFile, writeFile, access } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Runner } from '../exec/runner.js';
+import { SiError } from '../errors.js';
+import { sleepAbortable } from './retry.js';
+import { parseMac } from './dhcp-packet.js';
+
+/*
+ * Why `ip` through the runner and not netlink from Node: Node has no netlink
+ * sockets without a native addon, and a hand-rolled rtnetlink encoder would be a
+ * second, untested iproute2. `ip` (iproute2, or busybox's applet in the initrd)
+ * takes argv arrays, is logged like every other command, and its failures carry
+ * its own message. Reading state goes through /sys/class/net, which needs nothing.
+ */
+
+export interface LinkInfo {
+  name: string;
+  mac: Buffer;
+  /** true/false from the carrier file; undefined while the link is down (the kernel refuses to say). */
+  carrier: boolean | undefined;
+  operstate: string;
+}
+
+const DEFAULT_SYS = '/sys/class/net';
+
+async function readTrim(path: string): Promise<string | undefined> {
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Reads one link's state, or undefined when it is not an Ethernet link (lo, bridges, bonds, tunnels...). */
+export async function readLink(name: string, sysClassNet = DEFAULT_SYS): Promise<LinkInfo | undefined> {
+  const dir = join(sysClassNet, name);
+  if (name === 'lo' || (await readTrim(join(dir, 'type'))) !== '1') return undefined;
+  // Bridges and bonds have type 1 too, but they are not where a DHCP server answers a fresh machine; veth stays allowed (tests).
+  if ((await exists(join(dir, 'bridge'))) || (await exists(join(dir, 'bonding')))) return undefined;
+  const mac = parseMac((await readTrim(join(dir, 'address'))) ?? '');
+  if (!mac || mac.every((b) => b === 0)) return undefined;
+  const carrier = await readTrim(join(dir, 'carrier'));
+  return { name, mac, carrier: carrier === '1' ? true : carrier === '0' ? false : undefined, operstate: (await readTrim(join(dir, 'operstate'))) ?? 'unknown' };
+}
+
+/** Ethernet links, sorted by name (eth0 before eth1), with MAC and carrier. */
+export async function listEthernetLinks(sysClassNet = DEFAULT_SYS): Promise<LinkInfo[]> {
+  let names: string[];
+  try {
+    names = await readdir(sysClassNet);
+  } catch (err) {
+    throw new SiError('E_NETWORK', `cannot list network links in ${sysClassNet}: ${(err as Error).message}`, { cause: err });
+  }
+  const links = await Promise.all(names.map((n) => readLink(n, sysClassNet)));
+  return links.filter((l): l is LinkInfo => l !== undefined).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+}
+
+/** `ip link set dev IFACE up`. */
+export async function bringUp(run: Runner, iface: string): Promise<void> {
+  await run('ip', ['link', 'set', 'dev', iface, 'up'], { timeout: 10_000 });
+}
+
+/** Waits until the link reports carrier; true when it did within ms. */
+export async function waitForCarrier(iface: string, ms: number, opts: { sysClassNet?: string; signal?: AbortSignal; pollMs?: number } = {}): Promise<boolean> {
+  const until = Date.now() + ms;
+  const file = join(opts.sysClassNet ?? DEFAULT_SYS, iface, 'carrier');
+  for (;;) {
+    if ((await readTrim(file)) === '1') return true;
+    if (Date.now() >= until) return false;
+    await sleepAbortable(Math.min(opts.pollMs ?? 200, Math.max(1, until - Date.now())), opts.signal);
+  }
+}
+
+/** Sets (or keeps) ip/prefix with its broadcast on iface; idempotent, never given a lifetime so an expired lease keeps its address. */
+export async function setAddress(run: Runner, iface: string, ip: string, prefix: number, broadcast?: string): Promise<void> {
+  const args = ['addr', 'replace', `${ip}/${prefix}`];
+  args.push('broadcast', broadcast ?? '+');
+  args.push('dev', iface);
+  await run('ip', args, { timeout: 10_000 });
+}
+
+/** Sets the default route via gw out of dev (replacing any other default route). */
+export async function setDefaultRoute(run: Runner, gw: string, dev: string): Promise<void> {
+  await run('ip', ['route', 'replace', 'default', 'via', gw, 'dev', dev], { timeout: 10_000 });
+}
+
+/** Writes resolv.conf: the domain as `search` and each name server (validated IPv4 only). */
+export async function writeResolvConf(path: string, servers: readonly string[], domain?: string): Promise<void> {
+  const lines = ['# written by si-agent'];
+  if (domain && /^[A-Za-z0-9.-]+$/.test(domain)) lines.push(`search ${domain}`);
+  for (const s of servers) if (/^\d{1,3}(\.\d{1,3}){3}$/.test(s)) lines.push(`nameserver ${s}`);
+  await writeFile(path, lines.join('\n') + '\n');
+}

@@ -1,0 +1,86 @@
+// Builds the agent's Node single executable (SEA): bundle, blob, stripped Node 22 copy, postject injection.
+
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { runCmd } from './run-cmd.ts';
+
+/** The fuse Node looks for to know a SEA blob was injected. */
+export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+export interface SeaOptions {
+  /** Project root (holds package.json, agent/, dist/). */
+  projectDir: string;
+  /** Output executable; default <project>/dist/si-agent. */
+  out?: string;
+  /** Node 22 binary to embed; default what node_modules/.bin/node resolves to. */
+  nodeBinary?: string;
+  /** Embed V8's code cache: faster start under TCG, a few MB larger. */
+  useCodeCache?: boolean;
+}
+
+export interface SeaResult {
+  path: string;
+  bytes: number;
+  nodeVersion: string;
+  agentVersion: string;
+}
+
+/** Newest modification time of any file under dir (recursively). */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Runs `npm run build` when dist/si-agent.cjs is missing or older than agent/. */
+export function ensureBundle(projectDir: string, nodeBinary: string): string {
+  const cjs = join(projectDir, 'dist', 'si-agent.cjs');
+  const stale = !existsSync(cjs) || statSync(cjs).mtimeMs < newestMtime(join(projectDir, 'agent'));
+  if (stale) runCmd(nodeBinary, [join(projectDir, 'initrd-build', 'bundle.mjs')], { cwd: projectDir });
+  return cjs;
+}
+
+/** The project's Node 22 binary (node_modules/.bin/node resolved). */
+export function projectNode(projectDir: string): string {
+  return realpathSync(join(projectDir, 'node_modules', '.bin', 'node'));
+}
+
+/** Builds the single executable and checks that `<exe> version` runs. */
+export function buildSea(opts: SeaOptions): SeaResult {
+  const projectDir = resolve(opts.projectDir);
+  const node = opts.nodeBinary ?? projectNode(projectDir);
+  const out = resolve(opts.out ?? join(projectDir, 'dist', 'si-agent'));
+  const cjs = ensureBundle(projectDir, node);
+  const work = join(projectDir, 'dist', '.sea');
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+
+  const blob = join(work, 'sea-prep.blob');
+  const config = {
+    main: cjs,
+    output: blob,
+    disableExperimentalSEAWarning: true,
+    useSnapshot: false,
+    useCodeCache: opts.useCodeCache ?? true,
+  };
+  writeFileSync(join(work, 'sea-config.json'), JSON.stringify(config, null, 2));
+  runCmd(node, ['--experimental-sea-config', join(work, 'sea-config.json')], { cwd: projectDir });
+
+  // Strip first: stripping after injection drops the blob's note section.
+  const exe = join(work, 'si-agent');
+  copyFileSync(node, exe);
+  chmodSync(exe, 0o755);
+  runCmd('strip', ['--strip-all', exe]);
+  const postject = join(projectDir, 'node_modules', 'postject', 'dist', 'cli.js');
+  runCmd(node, [postject, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
+
+  const agentVersion = runCmd(exe, ['version']).stdout.trim();
+  if (!agentVersion) throw new Error(`${exe} version printed nothing`);
+  const nodeVersion = runCmd(node, ['--version']).stdout.trim();
+  renameSync(exe, out);
+  rmSync(work, { recursive: true, force: true });
+  return { path: out, bytes: statSync(out).size, nodeVersion, agentVersion };
+}

@@ -64,6 +64,8 @@ async function runFlowCommand(cmd: CliCommand, mode: Mode): Promise<number> {
     process.stdout.write(cmd.json ? JSON.stringify(obj, null, 2) + '\n' : formatPlanText(obj));
   }
   for (const w of ctx.state.warnings) reporter.warn(w);
+  // maxRSS is in KiB: the figure operators size an initrd's memory by.
+  reporter.info(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MiB`);
   await reporter.close();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);

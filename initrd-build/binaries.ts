@@ -34,7 +34,7 @@ export function canonicalPath(path: string): string {
 
 /** Finds a program in the host's system directories. */
 export function findProgram(name: string): string | null {
-  if (name.startsWith('/')) return existsSync(name) ? name : null;
+  if (name.includes('/')) return existsSync(name) ? resolve(name) : null;
   for (const dir of ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin']) {
     const p = join(dir, name);
     if (existsSync(p) && statSync(p).isFile()) return p;

@@ -55,9 +55,14 @@ export const finishStep: Step = {
   async run(ctx) {
     ctx.report.info(`install of ${param(ctx, 'IMAGENAME')} on ${param(ctx, 'HOSTNAME') ?? ctx.state.clientIp} complete`);
     copyLogIn(ctx, ctx.opts.logPath ?? systemPaths().log);
-    await releaseTarget(ctx);
+    // The server is told while the target is being unmounted: notifying never fails the install.
     const ip = ctx.state.clientIp ?? param(ctx, 'IPADDR');
-    if (ip) await notifyImagingComplete(ctx, imageServer(ctx), ctx.opts.rsyncPort, ip);
+    const notified = ip ? notifyImagingComplete(ctx, imageServer(ctx), ctx.opts.rsyncPort, ip) : Promise.resolve();
+    try {
+      await releaseTarget(ctx);
+    } finally {
+      await notified;
+    }
     ctx.report.emit({ type: 'status', status: 100, message: 'imaged' });
   },
 };

@@ -1,0 +1,118 @@
+// Network bring-up (SPEC 1 step 4): static from parameters when IPADDR is set, else ETHER_SLEEP then DHCP.
+
+import { SiError } from '../errors.js';
+import type { Runner } from '../exec/runner.js';
+import type { Reporter } from '../report/events.js';
+import type { Params } from '../params/types.js';
+import { getString, getUint } from '../params/validate.js';
+import { runDhcpOnLinks, type DhcpRunOptions } from './dhcp-client.js';
+import { leaseToAssignments, describeDhcpAssignments, type DhcpAssignment, type Lease } from './dhcp-options.js';
+import { classfulPrefix, maskToPrefix } from './dhcp-values.js';
+import { bringUp, listEthernetLinks, setAddress, setDefaultRoute, waitForCarrier, writeResolvConf, type LinkInfo } from './links.js';
+import { sleepAbortable } from './retry.js';
+
+export interface ConfigureOptions {
+  params: Params;
+  run: Runner;
+  report: Reporter;
+  signal?: AbortSignal;
+  resolvConfPath: string;
+  sysClassNet?: string;
+  /** Overall DHCP deadline (default 120 s). */
+  dhcpTimeoutMs?: number;
+  /** How long to wait for carrier after bringing links up (default 10 s). */
+  carrierWaitMs?: number;
+  /** DHCP knobs (backoff, ports) for tests. */
+  dhcp?: Partial<Pick<DhcpRunOptions, 'baseMs' | 'capMs' | 'attempts' | 'clientPort' | 'serverPort' | 'random'>>;
+}
+
+export interface NetworkResult {
+  mode: 'static' | 'dhcp';
+  iface: string;
+  ip: string;
+  /** Assignments from the lease (source "dhcp"): the layer below local.cfg and the command line. */
+  dhcp: DhcpAssignment[];
+  lease?: Lease;
+}
+
+/** Brings the install network up, statically or by DHCP, and says which link it used. */
+export async function configureNetwork(opts: ConfigureOptions): Promise<NetworkResult> {
+  const { params, report } = opts;
+  const all = await listEthernetLinks(opts.sysClassNet);
+  const device = getString(params, 'DEVICE') || undefined;
+  if (device && !all.some((l) => l.name === device)) {
+    throw new SiError('E_NETWORK', `DEVICE=${device}: no such Ethernet link (found: ${all.map((l) => l.name).join(', ') || 'none'})`);
+  }
+  if (all.length === 0) throw new SiError('E_NETWORK', 'no Ethernet link found (is the NIC driver loaded?)');
+  const candidates = device ? all.filter((l) => l.name === device) : all;
+  for (const l of candidates) await bringUp(opts.run, l.name);
+  const withCarrier = await waitForAnyCarrier(candidates, opts);
+  const ipaddr = getString(params, 'IPADDR') || undefined;
+  if (ipaddr) return await configureStatic(opts, ipaddr, device ?? withCarrier[0]?.name ?? candidates[0]!.name);
+  await etherSleep(getUint(params, 'ETHER_SLEEP'), report, opts.signal);
+  const links = withCarrier.length > 0 ? withCarrier : candidates;
+  if (withCarrier.length === 0) report.warn(`no carrier on ${candidates.map((l) => l.name).join(', ')}; trying DHCP anyway`);
+  report.info(`DHCP on ${links.map((l) => l.name).join(', ')}${links.length > 1 ? ' at once; the first lease wins' : ''}`);
+  const hostname = getString(params, 'HOSTNAME') || undefined;
+  const lease = await runDhcpOnLinks(
+    links.map((l) => ({ iface: l.name, mac: l.mac })),
+    { run: opts.run, report, timeoutMs: opts.dhcpTimeoutMs ?? 120_000, ...(opts.signal ? { signal: opts.signal } : {}), ...(hostname ? { hostname } : {}), ...opts.dhcp },
+  );
+  await applyLease(opts, lease);
+  const dhcp = leaseToAssignments(lease);
+  for (const p of lease.problems) report.warn(`DHCP on ${lease.iface}: ${p}`);
+  for (const line of describeDhcpAssignments(dhcp)) report.info(`DHCP: ${line}`);
+  return { mode: 'dhcp', iface: lease.iface, ip: lease.ip, dhcp, lease };
+}
+
+async function waitForAnyCarrier(links: LinkInfo[], opts: ConfigureOptions): Promise<LinkInfo[]> {
+  const until = Date.now() + (opts.carrierWaitMs ?? 10_000);
+  for (;;) {
+    const now = await listEthernetLinks(opts.sysClassNet);
+    const up = links.filter((l) => now.find((n) => n.name === l.name)?.carrier === true);
+    if (up.length > 0 || Date.now() >= until) return up;
+    // Wait on the first link's carrier file for a short slice, then look at all again.
+    await waitForCarrier(links[0]!.name, Math.min(500, until - Date.now()), { ...(opts.sysClassNet ? { sysClassNet: opts.sysClassNet } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+  }
+}
+
+/**
+ * ETHER_SLEEP: a countdown visible on the console, one line per second (every
+ * 10 s past the first 10). There is no keypress to skip it: PID 1's console may
+ * be a serial line with nobody on it, and reading it raw would fight the shell-out.
+ */
+async function etherSleep(seconds: number, report: Reporter, signal?: AbortSignal): Promise<void> {
+  if (seconds <= 0) return;
+  report.info(`ETHER_SLEEP=${seconds}: waiting ${seconds} s for the switch port before DHCP`);
+  for (let left = seconds; left > 0; left--) {
+    if (left <= 10 || left % 10 === 0) report.info(`DHCP starts in ${left} s`);
+    await sleepAbortable(1000, signal);
+  }
+}
+
+async function configureStatic(opts: ConfigureOptions, ip: string, iface: string): Promise<NetworkResult> {
+  const { params, report } = opts;
+  const mask = getString(params, 'NETMASK') || undefined;
+  let prefix = mask ? maskToPrefix(mask) : undefined;
+  if (mask && prefix === undefined) throw new SiError('E_PARAM', `NETMASK=${mask} is not a contiguous netmask`);
+  if (prefix === undefined) {
+    prefix = classfulPrefix(ip);
+    report.warn(`NETMASK is not set: using the classful /${prefix} for ${ip}`);
+  }
+  const broadcast = getString(params, 'BROADCAST') || undefined;
+  report.info(`static network: ${ip}/${prefix} on ${iface}`);
+  await setAddress(opts.run, iface, ip, prefix, broadcast);
+  const gw = getString(params, 'GATEWAY') || undefined;
+  if (gw) await setDefaultRoute(opts.run, gw, getString(params, 'GATEWAYDEV') || iface);
+  return { mode: 'static', iface, ip, dhcp: [] };
+}
+
+async function applyLease(opts: ConfigureOptions, lease: Lease): Promise<void> {
+  await setAddress(opts.run, lease.iface, lease.ip, lease.prefix, lease.broadcast);
+  const gw = lease.routers[0];
+  if (gw) {
+    // A router the kernel refuses (off the subnet) is the server's mistake: the image server may still be on-link.
+    await setDefaultRoute(opts.run, gw, lease.iface).catch((err: unknown) => opts.report.warn(`DHCP router ${gw} not usable: ${(err as Error).message.split('\n')[0]}`));
+  }
+  if (lease.dns.length > 0) await writeResolvConf(opts.resolvConfPath, lease.dns, lease.domain);
+}

@@ -1,0 +1,119 @@
+// Benchmark: `si-agent install` of an image against a bare baseline of the same parted + mkfs + `rsync -aHS`,
+// both from the same rsync daemon onto the same kind of loop device, in the same run. Needs root.
+// Usage: node bench/rsync-install.ts [IMAGE_DIR]   (default: the fixture image). Env BENCH_ROUNDS (default 3).
+// Last line: `ratio <agent/baseline>` of the median wall times.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { makeImageServer, startRsyncd } from '../fixtures/image-server/make-image-server.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const AGENT = join(ROOT, 'dist/si-agent.cjs');
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const imageArg = process.argv[2] ? resolve(process.argv[2]) : undefined;
+
+const LAYOUT = `<config>
+  <disk dev="/dev/sda" label_type="gpt" unit_of_measurement="MB">
+    <part num="1" size="256" p_type="primary" p_name="swap" flags="-" />
+    <part num="2" size="*" p_type="primary" p_name="root" flags="-" />
+  </disk>
+  <fsinfo line="10" real_dev="/dev/sda2" mount_dev="LABEL=root" mp="/" fs="ext4" options="defaults" dump="1" pass="1" />
+  <fsinfo line="20" real_dev="/dev/sda1" mp="swap" fs="swap" options="defaults" dump="0" pass="0" />
+</config>
+`;
+
+const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+
+function newLoop(dir: string, name: string, mib: number): string {
+  const file = join(dir, `${name}.img`);
+  rmSync(file, { force: true });
+  const fd = openSync(file, 'w');
+  ftruncateSync(fd, mib * 1024 * 1024);
+  closeSync(fd);
+  return sh('losetup', ['-fP', '--show', file]).trim();
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** The baseline: the same partitioning, filesystems and image copy, as bare commands. */
+function baseline(dev: string, port: number, module: string, mnt: string): void {
+  sh('wipefs', ['-a', dev]);
+  sh('parted', ['-s', '-a', 'optimal', dev, 'unit', 'MiB', 'mklabel', 'gpt', 'mkpart', 'swap', 'linux-swap', '1', '257', 'mkpart', 'root', '257', '100%']);
+  sh('partprobe', [dev]);
+  sh('udevadm', ['settle']);
+  sh('mkswap', [`${dev}p1`]);
+  sh('mkfs.ext4', ['-q', '-F', '-L', 'root', `${dev}p2`]);
+  mkdirSync(mnt, { recursive: true });
+  sh('mount', [`${dev}p2`, mnt]);
+  try {
+    sh('rsync', ['-aHS', '--numeric-ids', '--exclude=lost+found/', '--exclude=/proc/*', `rsync://127.0.0.1:${port}/${module}/`, `${mnt}/`]);
+  } finally {
+    sh('sync', []);
+    sh('umount', [mnt]);
+  }
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'si-bench-'));
+  const server = await makeImageServer(join(work, 'server'));
+  let module = server.imageName;
+  if (imageArg) {
+    module = 'bench-image';
+    appendFileSync(server.rsyncdConf, `\n[${module}]\n  path = ${imageArg}\n  comment = benchmark image\n`);
+  }
+  writeFileSync(join(server.scriptsDir, 'disks-layouts', 'node001.xml'), LAYOUT);
+  const imageMiB = Math.ceil(Number(sh('du', ['-sxm', imageArg ?? server.imageDir]).split('\t')[0]));
+  const diskMiB = Math.max(2048, imageMiB * 2 + 1024);
+  const rsyncd = await startRsyncd(server.dir);
+  const agentTimes: number[] = [];
+  const baseTimes: number[] = [];
+  let peakRss = 0;
+  const loops: string[] = [];
+  try {
+    for (let i = 0; i < rounds; i++) {
+      // Alternate which goes first so caches favour neither.
+      const order = i % 2 === 0 ? ['agent', 'baseline'] : ['baseline', 'agent'];
+      for (const who of order) {
+        const dev = newLoop(work, who, diskMiB);
+        loops.push(dev);
+        const t0 = process.hrtime.bigint();
+        if (who === 'agent') {
+          const events = join(work, `events-${i}.jsonl`);
+          const r = spawnSync(process.execPath, [AGENT, 'install', '--cmdline', `IMAGESERVER=127.0.0.1 IMAGENAME=${module} SCRIPTNAME=${server.imageName} POST_ACTION=shutdown`,
+            '--local-cfg', '/dev/null', '--rsync-port', String(rsyncd.port), '--disk', dev, '--sysroot', join(work, 'sysroot'), '--workdir', join(work, `w${i}`),
+            '--events', events, '--log', join(work, 'si.log')], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SI_TMP: work } });
+          if (r.status !== 0) throw new Error(`agent install failed (${r.status}): see ${join(work, 'si.log')}`);
+          agentTimes.push(Number(process.hrtime.bigint() - t0) / 1e9);
+          for (const l of readFileSync(events, 'utf8').split('\n')) {
+            const m = /peak RSS ([\d.]+) MiB/.exec(l);
+            if (m) peakRss = Math.max(peakRss, Number(m[1]));
+          }
+        } else {
+          baseline(dev, rsyncd.port, module, join(work, 'mnt'));
+          baseTimes.push(Number(process.hrtime.bigint() - t0) / 1e9);
+        }
+        sh('losetup', ['-d', dev]);
+        loops.pop();
+        rmSync(join(work, `${who}.img`), { force: true });
+      }
+    }
+  } finally {
+    for (const l of loops) spawnSync('losetup', ['-d', l]);
+    await rsyncd.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+  const a = median(agentTimes);
+  const b = median(baseTimes);
+  console.log(`image: ${imageArg ?? 'fixture image'} (${imageMiB} MiB on disk), disk ${diskMiB} MiB, rounds ${rounds}`);
+  console.log(`agent    s: ${agentTimes.map((t) => t.toFixed(2)).join(' ')}  median ${a.toFixed(2)}`);
+  console.log(`baseline s: ${baseTimes.map((t) => t.toFixed(2)).join(' ')}  median ${b.toFixed(2)}`);
+  console.log(`agent peak RSS ${peakRss.toFixed(1)} MiB`);
+  console.log(`ratio ${(a / b).toFixed(3)}`);
+}
+
+await main();

@@ -1,0 +1,135 @@
+// Assembles the initrd staging root (agent as /init, tools, busybox, modules, /etc) and packs it.
+
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { copyHostFile, copyProgram, findProgram, linkInRoot } from './binaries.ts';
+import { installBusybox } from './busybox.ts';
+import { writeCpioZstd } from './cpio.ts';
+import { writeSkeleton } from './etc-skeleton.ts';
+import type { KernelInfo } from './kernel.ts';
+import type { ModuleRequest } from './modules.ts';
+import { runCmd } from './run-cmd.ts';
+import { largestParts, type SizedPart } from './sizes.ts';
+import { stageModules } from './stage-modules.ts';
+import { HOST_DATA_FILES, TOOLS } from './tool-list.ts';
+
+export interface InitrdOptions {
+  kernel: KernelInfo;
+  modules: readonly ModuleRequest[];
+  /** The agent executable that becomes /init. */
+  agent: string;
+  agentVersion: string;
+  out: string;
+  localCfg?: string;
+  sshKey?: string;
+  authorizedKeys?: string;
+  zstdLevel?: number;
+  /** Keep the staging directory (its path is returned). */
+  keepStaging?: boolean;
+}
+
+export interface InitrdResult {
+  path: string;
+  compressedBytes: number;
+  uncompressedBytes: number;
+  entries: number;
+  modules: string[];
+  builtinModules: string[];
+  absentOptionalModules: string[];
+  tools: string[];
+  skippedTools: string[];
+  busyboxApplets: number;
+  largestFiles: SizedPart[];
+  largestDirs: SizedPart[];
+  seconds: { stage: number; pack: number };
+  staging?: string;
+}
+
+/** The /root/.ssh name for a private key, from the type of its public half. */
+export function sshKeyName(keyFile: string): string {
+  const pub = runCmd('ssh-keygen', ['-y', '-f', keyFile]).stdout.trim();
+  if (pub.startsWith('ssh-ed25519')) return 'id_ed25519';
+  if (pub.startsWith('ecdsa-')) return 'id_ecdsa';
+  if (pub.startsWith('ssh-rsa')) return 'id_rsa';
+  throw new Error(`${keyFile}: unsupported SSH key type: ${pub.split(' ')[0]}`);
+}
+
+/** Copies the real tools (and their links) into root; returns copied and skipped names. */
+function installTools(root: string): { tools: string[]; skipped: string[]; names: Set<string> } {
+  const tools: string[] = [];
+  const skipped: string[] = [];
+  const names = new Set<string>();
+  for (const spec of TOOLS) {
+    if (!findProgram(spec.name)) {
+      if (!spec.optional) throw new Error(`required program ${spec.name} not found on the build host (see fixtures/install-deps.sh)`);
+      skipped.push(spec.name);
+      continue;
+    }
+    const { path } = copyProgram(root, spec.name);
+    const dir = path.slice(0, path.lastIndexOf('/'));
+    for (const link of spec.links ?? []) {
+      linkInRoot(root, `${dir}/${link}`, spec.name);
+      names.add(link);
+    }
+    tools.push(spec.name);
+    names.add(spec.name);
+  }
+  for (const f of HOST_DATA_FILES) copyHostFile(root, f);
+  return { tools, skipped, names };
+}
+
+/** Bakes in the optional local.cfg and SSH material. */
+function installSiteFiles(root: string, opts: InitrdOptions): void {
+  if (opts.localCfg) copyFileSync(opts.localCfg, join(root, 'local.cfg'));
+  if (opts.sshKey) {
+    mkdirSync(join(root, 'root/.ssh'), { recursive: true, mode: 0o700 });
+    const dest = join(root, 'root/.ssh', sshKeyName(opts.sshKey));
+    copyFileSync(opts.sshKey, dest);
+    chmodSync(dest, 0o600);
+  }
+  if (opts.authorizedKeys) {
+    copyFileSync(opts.authorizedKeys, join(root, 'etc/ssh/authorized_keys'));
+    chmodSync(join(root, 'etc/ssh/authorized_keys'), 0o644);
+  }
+}
+
+/** Builds the initrd image at opts.out. */
+export async function buildInitrd(opts: InitrdOptions): Promise<InitrdResult> {
+  const t0 = Date.now();
+  const root = mkdtempSync(join(tmpdir(), 'si-initrd.'));
+  let ok = false;
+  try {
+    writeSkeleton(root, opts.agentVersion);
+    const { tools, skipped, names } = installTools(root);
+    const bb = installBusybox(root, names);
+    const mods = stageModules(root, opts.kernel, opts.modules);
+    copyProgram(root, opts.agent, '/init');
+    linkInRoot(root, '/usr/bin/si-agent', '/init');
+    installSiteFiles(root, opts);
+    writeFileSync(join(root, 'etc/si-agent-kernel'), `${opts.kernel.version}\n`);
+    const parts = largestParts(root, 10);
+    const t1 = Date.now();
+    const packed = await writeCpioZstd(root, opts.out, { level: opts.zstdLevel });
+    const t2 = Date.now();
+    ok = true;
+    return {
+      path: opts.out,
+      compressedBytes: statSync(opts.out).size,
+      uncompressedBytes: packed.bytes,
+      entries: packed.entries,
+      modules: mods.files,
+      builtinModules: mods.builtin,
+      absentOptionalModules: mods.absentOptional,
+      tools,
+      skippedTools: skipped,
+      busyboxApplets: bb.applets,
+      largestFiles: parts.files,
+      largestDirs: parts.dirs,
+      seconds: { stage: (t1 - t0) / 1000, pack: (t2 - t1) / 1000 },
+      staging: opts.keepStaging ? root : undefined,
+    };
+  } finally {
+    if (!ok || !opts.keepStaging) rmSync(root, { recursive: true, force: true });
+  }
+}

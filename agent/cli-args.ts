@@ -20,10 +20,12 @@ export interface CliCommand {
   server?: string;
   configureFrom?: string;
   kexec: boolean;
+  /** init: run the install itself (PID 1 starts it as its child). */
+  worker: boolean;
 }
 
 const VALUE_OPTS = new Set(['--cmdline', '--cmdline-file', '--local-cfg', '--disk', '--sysroot', '--workdir', '--events', '--log', '--rsync-port', '--server', '--configure-from']);
-const FLAG_OPTS = new Set(['--network', '--perform-post-action', '--json', '--verbose', '--kexec']);
+const FLAG_OPTS = new Set(['--network', '--perform-post-action', '--json', '--verbose', '--kexec', '--worker']);
 
 export const USAGE = `usage:
   si-agent init                      PID 1 in the initrd: the whole flow, for real
@@ -51,6 +53,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     json: false,
     verbose: false,
     kexec: false,
+    worker: false,
   };
   for (let i = 1; i < argv.length; i++) {
     let a = argv[i]!;
@@ -67,6 +70,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       else if (a === '--json') out.json = true;
       else if (a === '--verbose') out.verbose = true;
       else if (a === '--kexec') out.kexec = true;
+      else if (a === '--worker') out.worker = true;
       continue;
     }
     if (!VALUE_OPTS.has(a)) throw new SiError('E_USAGE', `unknown option "${a}"\n${USAGE}`);

@@ -10,7 +10,8 @@ import { Reporter } from './report/events.js';
 import { attachSinks } from './report/setup.js';
 import { systemPaths } from './exec/tools.js';
 import { newFlowState, type Ctx, type FlowOptions, type Mode } from './steps/context.js';
-import { runFlow, INSTALL_STEPS, PLAN_STEPS } from './steps/flow.js';
+import { runFlow, stepsFor } from './steps/flow.js';
+import { runPid1 } from './init/pid1.js';
 import { readCmdlineText } from './steps/parameters.js';
 import { buildPlanObject, formatPlanText } from './plan-output.js';
 
@@ -58,7 +59,7 @@ async function runFlowCommand(cmd: CliCommand, mode: Mode): Promise<number> {
   process.on('SIGTERM', onSignal);
   const ctx: Ctx = { opts, run: createRunner(reporter), report: reporter, signal: controller.signal, params: new Map(), state: newFlowState() };
   reporter.info(`si-agent ${agentVersion()} ${mode}`);
-  const result = await runFlow(ctx, mode === 'plan' ? PLAN_STEPS : INSTALL_STEPS);
+  const result = await runFlow(ctx, stepsFor(mode, opts.network));
   if (mode === 'plan' && result.ok) {
     const obj = buildPlanObject(ctx);
     process.stdout.write(cmd.json ? JSON.stringify(obj, null, 2) + '\n' : formatPlanText(obj));
@@ -89,9 +90,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'version':
         process.stdout.write(`si-agent ${agentVersion()} (node ${process.version})\n`);
         return 0;
+      case 'init':
+        // The worker does the install; without --worker this is PID 1's supervisor.
+        if (!cmd.worker) return await runPid1();
+        return await runFlowCommand(cmd, 'init');
       case 'install':
       case 'plan':
-      case 'init':
         return await runFlowCommand(cmd, cmd.command);
       case 'stage':
         throw new SiError('E_USAGE', 'stage is not in this build yet');

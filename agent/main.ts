@@ -1,8 +1,10 @@
-// Process entry of the bundled agent: run the command line, exit with its code.
+// Process entry of the bundled agent: as PID 1 the initrd's init (the kernel may pass stray words as argv), else the command line.
 
 import { main } from './cli.js';
+import { runPid1 } from './init/pid1.js';
 
-main(process.argv.slice(2)).then(
+const entry = process.pid === 1 ? runPid1() : main(process.argv.slice(2));
+entry.then(
   (code) => process.exit(code),
   (err) => {
     process.stderr.write(`si-agent: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);

@@ -65,6 +65,8 @@ async function main(): Promise<void> {
   if (imageArg) {
     module = 'bench-image';
     appendFileSync(server.rsyncdConf, `\n[${module}]\n  path = ${imageArg}\n  comment = benchmark image\n`);
+    // Any directory may be given, not only a bootable root: post-install scripts need the fixture image's shell.
+    rmSync(join(server.scriptsDir, 'post-install'), { recursive: true, force: true });
   }
   writeFileSync(join(server.scriptsDir, 'disks-layouts', 'node001.xml'), LAYOUT);
   const imageMiB = Math.ceil(Number(sh('du', ['-sxm', imageArg ?? server.imageDir]).split('\t')[0]));
@@ -87,7 +89,11 @@ async function main(): Promise<void> {
           const r = spawnSync(process.execPath, [AGENT, 'install', '--cmdline', `IMAGESERVER=127.0.0.1 IMAGENAME=${module} SCRIPTNAME=${server.imageName} POST_ACTION=shutdown`,
             '--local-cfg', '/dev/null', '--rsync-port', String(rsyncd.port), '--disk', dev, '--sysroot', join(work, 'sysroot'), '--workdir', join(work, `w${i}`),
             '--events', events, '--log', join(work, 'si.log')], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SI_TMP: work } });
-          if (r.status !== 0) throw new Error(`agent install failed (${r.status}): see ${join(work, 'si.log')}`);
+          if (r.status !== 0) {
+            const kept = join(tmpdir(), 'si-bench-failed.log');
+            writeFileSync(kept, readFileSync(join(work, 'si.log')));
+            throw new Error(`agent install failed (${r.status}): see ${kept}`);
+          }
           agentTimes.push(Number(process.hrtime.bigint() - t0) / 1e9);
           for (const l of readFileSync(events, 'utf8').split('\n')) {
             const m = /peak RSS ([\d.]+) MiB/.exec(l);

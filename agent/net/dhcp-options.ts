@@ -76,7 +76,7 @@ export function interpretLease(msg: DhcpMessage, iface: string, from: string): L
   if (bcast) lease.broadcast = bcast;
   const hostname = take(o, 12, decodeName, problems);
   if (hostname) lease.hostname = hostname;
-  const domain = take(o, 15, decodeName, problems);
+  const domain = take(o, 15, (b) => decodeName(b, true), problems);
   if (domain) lease.domain = domain;
   const time = take(o, 51, decodeUint, problems);
   if (time !== undefined) lease.leaseSeconds = time;

@@ -48,9 +48,17 @@ export function decodeUint(buf: Buffer): Decoded<number> {
   return { ok: false, reason: `length ${buf.length} is not an integer of 1, 2 or 4 bytes nor decimal text` };
 }
 
-/** A port: decodeUint in 1-65535. */
+/**
+ * A port: decodeUint in 1-65535. A 4-byte value that is out of range as a number
+ * but is decimal text ("5140" from a `text` declaration) is read as text; a 2-byte
+ * text port ("80") cannot be told from binary and is read as binary.
+ */
 export function decodePort(buf: Buffer): Decoded<string> {
-  const n = decodeUint(buf);
+  let n = decodeUint(buf);
+  if (n.ok && n.value > 65535) {
+    const t = decodeText(buf);
+    if (t.ok && /^\d{1,5}$/.test(t.value)) n = { ok: true, value: Number(t.value), form: 'text' };
+  }
   if (!n.ok) return n;
   if (n.value < 1 || n.value > 65535) return { ok: false, reason: `${n.value} is not a port (1-65535)` };
   return { ok: true, value: String(n.value), form: n.form };
@@ -97,11 +105,11 @@ export function decodeServerAddress(buf: Buffer): Decoded<string> {
   return { ok: false, reason: `${JSON.stringify(text.slice(0, 64))} is neither an IPv4 address nor a host name` };
 }
 
-/** A host or domain name (first word when a server sends a search list in option 15). */
-export function decodeName(buf: Buffer): Decoded<string> {
+/** A host name (option 12), or with firstWord the first name of a domain search list some servers put in option 15. */
+export function decodeName(buf: Buffer, firstWord = false): Decoded<string> {
   const t = decodeText(buf);
   if (!t.ok) return t;
-  const word = t.value.split(/\s+/)[0] ?? '';
+  const word = firstWord ? t.value.split(/\s+/)[0] ?? '' : t.value;
   if (word === '' || !isHostName(word)) return { ok: false, reason: `${JSON.stringify(t.value.slice(0, 64))} is not a host name` };
   return { ok: true, value: word.replace(/\.$/, ''), form: 'text' };
 }

@@ -27,6 +27,8 @@ export interface FlowOptions {
 
 /** Everything learned along the way; each step fills in its part. */
 export interface FlowState {
+  /** local.cfg files as read, kept so DHCP answers can be merged below them later. */
+  localCfgs: Array<{ file: string; text: string }>;
   clientIp?: string;
   scriptsDir?: string;
   groups: string[];
@@ -63,7 +65,7 @@ export interface Step {
 
 /** A fresh, empty flow state. */
 export function newFlowState(): FlowState {
-  return { groups: [], groupOverrides: [], globalOverrides: [], overrides: [], preInstallScripts: [], postInstallScripts: [], mounted: false, warnings: [] };
+  return { localCfgs: [], groups: [], groupOverrides: [], globalOverrides: [], overrides: [], preInstallScripts: [], postInstallScripts: [], mounted: false, warnings: [] };
 }
 
 /** Sets one parameter in the context (a new map, so earlier snapshots stay as they were). */

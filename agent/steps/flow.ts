@@ -6,6 +6,7 @@ import { describeDiskState, type DiskState } from '../disk/disk-state.js';
 import { type Ctx, type Step } from './context.js';
 import { runSteps, StepFailure } from './run-steps.js';
 import { readParametersStep } from './parameters.js';
+import { networkStep } from './network.js';
 import { reportingStep } from './reporting.js';
 import { clientAddressStep, fetchScriptsStep, identifyStep, chooseScriptStep } from './server-scripts.js';
 import { preInstallStep, postInstallStep } from './install-scripts.js';
@@ -32,11 +33,18 @@ export const INSTALL_STEPS: readonly Step[] = [
   postActionStep,
 ];
 
+/** The steps for a run: init and --network bring links up and run DHCP right after reading the parameters. */
+export function stepsFor(mode: 'init' | 'install' | 'plan', network: boolean): Step[] {
+  const base = mode === 'plan' ? [...PLAN_STEPS] : [...INSTALL_STEPS];
+  if (network) base.splice(1, 0, networkStep);
+  return base;
+}
+
 /** Steps of `plan`: everything that reads, nothing that writes (pre-install scripts are listed, not run). */
 export const PLAN_STEPS: readonly Step[] = [readParametersStep, clientAddressStep, fetchScriptsStep, identifyStep, chooseScriptStep, planDisksStep];
 
 /** Steps before which nothing has been written to any disk. */
-const NO_WRITE_STEPS = new Set(PLAN_STEPS.map((s) => s.name).concat(['reporting', 'pre-install']));
+const NO_WRITE_STEPS = new Set(PLAN_STEPS.map((s) => s.name).concat(['reporting', 'pre-install', 'network']));
 
 export interface FlowResult {
   ok: boolean;

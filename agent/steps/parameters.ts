@@ -31,6 +31,7 @@ export const readParametersStep: Step = {
     const { params, problems } = resolveParamsFromSources({ cmdlineText: ctx.opts.cmdlineText, localCfgs });
     if (problems.length > 0) throw new ParamError(problems);
     ctx.params = params;
+    ctx.state.localCfgs = localCfgs;
     for (const f of files) ctx.report.info(`read local.cfg ${f}`);
   },
 };

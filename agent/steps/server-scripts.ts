@@ -27,6 +27,7 @@ export const clientAddressStep: Step = {
   title: 'Finding the client address',
   async run(ctx) {
     const server = imageServer(ctx);
+    if (ctx.state.clientIp) return;
     if (param(ctx, 'IPADDR')) {
       ctx.state.clientIp = param(ctx, 'IPADDR');
       return;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkReplyFor, decodeDhcpPacket, decodeDhcpRequest, DHCP_MAGIC, encodeDhcpMessage, formatMac, parseMac } from '../../../agent/net/dhcp-packet.js';
+import { checkReplyFor, decodeDhcpPacket, decodeDhcpRequest, DHCP_MAGIC, formatMac, parseMac } from '../../../agent/net/dhcp-packet.js';
 import { encodeClientRequest, PARAMETER_REQUEST_LIST } from '../../../agent/net/dhcp-request.js';
 import { brokenVariants, buildReply, encodeReply } from '../../system/lib-net/reply-builder.js';
 

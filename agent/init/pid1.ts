@@ -1,0 +1,63 @@
+// PID 1 in the initrd: early mounts, modules, devices; the install runs as a child under a subreaper; PID 1 never exits.
+
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
+import { createRunner } from '../exec/runner.js';
+import { toolPath, systemPaths } from '../exec/tools.js';
+import { Reporter } from '../report/events.js';
+import { attachSinks } from '../report/setup.js';
+import { mountEarlyFilesystems } from './early-mounts.js';
+import { loadInitrdModules, waitForDevicesToSettle } from './load-modules.js';
+import { shellout } from './shellout.js';
+
+/** Finds a program in PATH (or an absolute path); undefined when absent. */
+export function findProgram(name: string, path = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'): string | undefined {
+  if (name.startsWith('/')) return existsSync(name) ? name : undefined;
+  for (const dir of path.split(':')) if (dir && existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
+  return undefined;
+}
+
+/** The worker's argv: under `tini -s` when present, so orphaned grandchildren (daemons) are reaped, not left as zombies. */
+export function workerArgv(execPath: string, tini: string | undefined): string[] {
+  const self = [execPath, 'init', '--worker'];
+  return tini ? [tini, '-s', '-g', '--', ...self] : self;
+}
+
+/** Runs the install as a child process; resolves with its exit code (or 128+signal). */
+function runWorker(argv: string[], reporter: Reporter): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env: { ...process.env, SI_PID1: '1' } });
+    const forward = (sig: NodeJS.Signals) => child.kill(sig);
+    for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(s, forward);
+    child.on('error', (err) => {
+      reporter.error(`cannot start the install worker ${argv[0]}: ${err.message}`);
+      resolve(127);
+    });
+    child.on('exit', (code, signal) => {
+      for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.off(s, forward);
+      resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
+    });
+  });
+}
+
+/** The whole life of PID 1; never returns. */
+export async function runPid1(): Promise<never> {
+  // Any error escaping here must not end PID 1 (that would panic the kernel): it ends in the shell.
+  process.on('uncaughtException', (err) => void shellout(new Reporter(), `internal error in PID 1: ${err.stack ?? err.message}`));
+  process.on('unhandledRejection', (err) => void shellout(new Reporter(), `internal error in PID 1: ${String(err)}`));
+  process.env.PATH ??= '/usr/sbin:/usr/bin:/sbin:/bin';
+  const reporter = new Reporter();
+  const run = createRunner(reporter);
+  const mounted = await mountEarlyFilesystems(run);
+  await attachSinks(reporter, { out: process.stdout, logPath: systemPaths().log, eventsPath: '/tmp/si-events.jsonl' });
+  reporter.info(`si-agent PID 1: mounted ${mounted.join(' ') || '(all were mounted)'}`);
+  const n = await loadInitrdModules(run, reporter);
+  const devices = await waitForDevicesToSettle();
+  reporter.info(`loaded ${n} module(s); block devices: ${devices.join(' ') || '(none)'}`);
+  const tini = findProgram(toolPath('tini'));
+  if (!tini) reporter.warn('tini not found: orphaned processes of the install will not be reaped');
+  const code = await runWorker(workerArgv(process.execPath, tini), reporter);
+  const why = code === 0 ? 'the install finished; its post-install action did not end this system' : `the install failed (exit code ${code})`;
+  return await shellout(reporter, why);
+}

@@ -1,0 +1,39 @@
+// The shellout (SPEC 12): say what happened, show the log's tail and /etc/issue, then a shell on the console, forever.
+
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { systemPaths, toolPath } from '../exec/tools.js';
+import type { Reporter } from '../report/events.js';
+
+/** Last n lines of the install log. */
+export function tailLog(n: number, path = systemPaths().log): string[] {
+  try {
+    return readFileSync(path, 'utf8').split('\n').filter(Boolean).slice(-n);
+  } catch {
+    return [];
+  }
+}
+
+/** Runs one interactive shell on the console and resolves when it exits. */
+function runShell(): Promise<void> {
+  return new Promise((resolve) => {
+    const sh = spawn(toolPath('sh'), ['-i'], { stdio: 'inherit', env: { ...process.env, PS1: 'si-agent shell # ' } });
+    sh.on('error', () => setTimeout(resolve, 5000));
+    sh.on('exit', () => resolve());
+  });
+}
+
+/** Prints the shellout screen and keeps a shell on the console; never returns (PID 1 never exits). */
+export async function shellout(reporter: Reporter, why: string): Promise<never> {
+  const issue = (() => {
+    try {
+      return readFileSync(systemPaths().issue, 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  const lines = ['', '='.repeat(72), `si-agent: ${why}`, '', 'Last lines of the install log:', ...tailLog(20).map((l) => `  ${l}`), '', issue.trim(), '', 'A shell follows; the full log is /tmp/si.log. Reboot when done.', '='.repeat(72), ''];
+  process.stdout.write(lines.join('\n') + '\n');
+  reporter.error(`shellout: ${why}`);
+  for (;;) await runShell();
+}

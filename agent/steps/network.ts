@@ -1,0 +1,28 @@
+// Step: bring the network up (static from IPADDR, else DHCP), merge DHCP answers below local.cfg and the command line, ping test.
+
+import { ParamError } from '../errors.js';
+import { configureNetwork } from '../net/configure.js';
+import { pingHost } from '../net/ping.js';
+import { resolveParamsFromSources } from '../params/resolve.js';
+import { type Step, param, setParam } from './context.js';
+
+export const networkStep: Step = {
+  name: 'network',
+  title: 'Bringing the network up',
+  async run(ctx) {
+    const root = process.env.SI_ROOT ?? '';
+    const result = await configureNetwork({ params: ctx.params, run: ctx.run, report: ctx.report, signal: ctx.signal, resolvConfPath: `${root}/etc/resolv.conf` });
+    if (result.mode === 'dhcp') {
+      // SPEC 1 step 4: DHCP answers, then local.cfg, then the command line (later wins).
+      const { params, problems } = resolveParamsFromSources({ cmdlineText: ctx.opts.cmdlineText, localCfgs: ctx.state.localCfgs, dhcp: result.dhcp });
+      if (problems.length > 0) throw new ParamError(problems);
+      ctx.params = params;
+    }
+    ctx.state.clientIp = result.ip;
+    if (!param(ctx, 'IPADDR')) setParam(ctx, 'IPADDR', result.ip, result.mode === 'dhcp' ? 'dhcp' : 'network');
+    if (!param(ctx, 'DEVICE')) setParam(ctx, 'DEVICE', result.iface, 'network');
+    ctx.report.info(`network: ${result.iface} ${result.ip} (${result.mode})`);
+    const server = param(ctx, 'IMAGESERVER');
+    if (server) await pingHost(server, { run: ctx.run, report: ctx.report, signal: ctx.signal });
+  },
+};

@@ -32,6 +32,8 @@ const TOOLS: Record<string, string> = {
   kexec: 'kexec',
   modprobe: 'modprobe',
   losetup: 'losetup',
+  ping: 'ping',
+  tini: 'tini',
 };
 
 /** Resolves a tool name: SI_TOOL_<NAME> (dots and dashes as _) wins over the table. */
@@ -50,6 +52,7 @@ export function systemPaths(env: NodeJS.ProcessEnv = process.env) {
     localCfg: root + '/local.cfg',
     tmp: env.SI_TMP ?? root + '/tmp',
     log: env.SI_LOG ?? root + '/tmp/si.log',
+    resolvConf: env.SI_RESOLV_CONF ?? root + '/etc/resolv.conf',
     sysroot: env.SI_SYSROOT ?? '/sysroot',
     issue: root + '/etc/issue',
     procMounts: root + '/proc/self/mounts',

@@ -100,7 +100,8 @@ async function requestOffered(ctx: NegotiateContext, xid: number, ip: string, se
     const secs = (Date.now() - ctx.started) / 1000;
     await ctx.send(encodeClientRequest({ type: 'request', xid, mac: ctx.mac, secs, requestedIp: ip, serverId: server, ...(ctx.hostname ? { hostname: ctx.hostname } : {}) }));
     report.info(`DHCP: REQUEST of ${ip} from ${server} on ${iface}`);
-    const wait = Math.min(ctx.baseMs * 2 ** i, ctx.capMs);
+    // Past the deadline a REQUEST still gets a second to be answered: an OFFER in hand is worth finishing.
+    const wait = Math.min(ctx.baseMs * 2 ** i, ctx.capMs, Math.max(1000, ctx.deadline - Date.now()));
     const reply = await ctx.inbox.next(want, wait, ctx.signal, skip);
     if (!reply) {
       if (ctx.signal.aborted) return undefined;

@@ -4,14 +4,14 @@ import { ParamError } from '../errors.js';
 import { configureNetwork } from '../net/configure.js';
 import { pingHost } from '../net/ping.js';
 import { resolveParamsFromSources } from '../params/resolve.js';
+import { systemPaths } from '../exec/tools.js';
 import { type Step, param, setParam } from './context.js';
 
 export const networkStep: Step = {
   name: 'network',
   title: 'Bringing the network up',
   async run(ctx) {
-    const root = process.env.SI_ROOT ?? '';
-    const result = await configureNetwork({ params: ctx.params, run: ctx.run, report: ctx.report, signal: ctx.signal, resolvConfPath: `${root}/etc/resolv.conf` });
+    const result = await configureNetwork({ params: ctx.params, run: ctx.run, report: ctx.report, signal: ctx.signal, resolvConfPath: systemPaths().resolvConf });
     if (result.mode === 'dhcp') {
       // SPEC 1 step 4: DHCP answers, then local.cfg, then the command line (later wins).
       const { params, problems } = resolveParamsFromSources({ cmdlineText: ctx.opts.cmdlineText, localCfgs: ctx.state.localCfgs, dhcp: result.dhcp });

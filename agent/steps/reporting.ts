@@ -3,7 +3,9 @@
 import { createMonitorSink } from '../report/monitor.js';
 import { createSyslogSink } from '../report/syslog-sink.js';
 import { collectMonitorInfo } from '../report/sysinfo.js';
-import { getPort } from '../params/validate.js';
+import { getBool, getPort } from '../params/validate.js';
+import { startConsoleServer } from '../report/console-server.js';
+import { systemPaths } from '../exec/tools.js';
 import { type Step, param } from './context.js';
 
 export const reportingStep: Step = {
@@ -29,6 +31,15 @@ export const reportingStep: Step = {
       const m = createMonitorSink({ server: monitor, port, info, onError: (msg) => ctx.report.warn(msg) });
       ctx.report.addSink(m.sink, m.close);
       ctx.report.info(`monitor reporting to ${monitor}:${port}`);
+    }
+    if (getBool(ctx.params, 'MONITOR_CONSOLE')) {
+      try {
+        const srv = await startConsoleServer({ port: 8181, logPath: ctx.opts.logPath ?? systemPaths().log });
+        ctx.report.addSink(() => undefined, srv.close);
+        ctx.report.info(`console log served on TCP port ${srv.port}`);
+      } catch (err) {
+        ctx.report.warn(`console log server not started: ${(err as Error).message}`);
+      }
     }
     ctx.report.emit({ type: 'status', status: 0, message: 'started' });
   },

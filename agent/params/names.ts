@@ -61,6 +61,7 @@ export const PARAMS: readonly ParamSpec[] = [
     synonyms: { poweroff: 'shutdown', halt: 'shutdown', 'beep-incessantly': 'beep', cmdline: 'shell' },
   }),
   p('BOOT_MODE', 'enum', 'firmware of the installed system', { values: ['bios', 'uefi'] }),
+  p('BOOTLOADER', 'enum', 'boot loader to install in the target', { values: ['grub', 'none'] }),
   p('NOSYNC', 'bool', 'skip laying the image down (debug)'),
   p('tmpfs_size', 'string', 'tmpfs size option'),
   p('tmpfs_nr_blocks', 'string', 'tmpfs nr_blocks option'),

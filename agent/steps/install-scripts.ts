@@ -32,6 +32,21 @@ function scriptEnv(params: Params): NodeJS.ProcessEnv {
   return env;
 }
 
+/** Runs scripts in order, each made executable first; a failing one is fatal and named. */
+async function runScripts(ctx: Ctx, kind: string, scripts: string[], dir: string, argvOf: (path: string, name: string) => [string, string[]], cwd: string): Promise<void> {
+  for (const name of scripts) {
+    const path = join(dir, name);
+    chmodSync(path, 0o755);
+    ctx.report.info(`${kind} script ${name}`);
+    const [tool, args] = argvOf(path, name);
+    try {
+      await ctx.run(tool, args, { env: scriptEnv(ctx.params), cwd, timeout: SCRIPT_TIMEOUT_MS, signal: ctx.signal });
+    } catch (err) {
+      throw withContext(err, `${kind} script ${name}`);
+    }
+  }
+}
+
 export const preInstallStep: Step = {
   name: 'pre-install',
   title: 'Running pre-install scripts',
@@ -44,16 +59,7 @@ export const preInstallStep: Step = {
     rmSync(varsOut, { force: true });
     writeFileSync(join(tmp, 'variables.txt'), formatVariablesTxt(ctx.params));
     const dir = join(ctx.state.scriptsDir!, 'pre-install');
-    for (const s of scripts) {
-      const path = join(dir, s);
-      chmodSync(path, 0o755);
-      ctx.report.info(`pre-install script ${s}`);
-      try {
-        await ctx.run(path, [], { env: scriptEnv(ctx.params), cwd: dir, timeout: SCRIPT_TIMEOUT_MS, signal: ctx.signal });
-      } catch (err) {
-        throw withContext(err, `pre-install script ${s}`);
-      }
-    }
+    await runScripts(ctx, 'pre-install', scripts, dir, (path) => [path, []], dir);
     if (existsSync(varsOut)) {
       const { assignments, problems } = parseAssignmentsFile(readFileSync(varsOut, 'utf8'), `pre-install:${varsOut}`);
       for (const p of problems) ctx.report.warn(`${p.source} ${p.key}: ${p.message}`);
@@ -105,15 +111,7 @@ export const postInstallStep: Step = {
     writeFileSync(join(dir, 'variables.txt'), formatVariablesTxt(ctx.params));
     const unbind = await bindSystemDirs(ctx);
     try {
-      for (const s of scripts) {
-        chmodSync(join(dir, s), 0o755);
-        ctx.report.info(`post-install script ${s}`);
-        try {
-          await ctx.run('chroot', [ctx.opts.sysroot, `${inTarget}/${s}`], { env: scriptEnv(ctx.params), cwd: '/', timeout: SCRIPT_TIMEOUT_MS, signal: ctx.signal });
-        } catch (err) {
-          throw withContext(err, `post-install script ${s}`);
-        }
-      }
+      await runScripts(ctx, 'post-install', scripts, dir, (_path, name) => ['chroot', [ctx.opts.sysroot, `${inTarget}/${name}`]], '/');
     } finally {
       await unbind();
       rmSync(dir, { recursive: true, force: true });

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'E_TIMEOUT'
   | 'E_SCRIPT'
   | 'E_DISK'
+  | 'E_TARGET'
   | 'E_SERVER'
   | 'E_NETWORK'
   | 'E_USAGE'

@@ -40,6 +40,10 @@ export function writeNetbootConfigs(outDir: string, configsDir: string, vars: Te
   put('pxelinux.cfg/default', render(configsDir, 'pxelinux.cfg.default', vars));
   put('boot.ipxe', render(configsDir, 'boot.ipxe', vars));
   put('grub/grub.cfg', render(configsDir, 'grub-netboot.cfg', vars));
+  if (existsSync('/usr/lib/grub/x86_64-efi')) {
+    writeGrubNetImage(join(outDir, 'grubx64.efi'));
+    written.push('grubx64.efi');
+  }
   for (const f of PXELINUX_FILES) {
     if (!existsSync(f)) continue;
     const name = f.split('/').pop() as string;
@@ -47,6 +51,14 @@ export function writeNetbootConfigs(outDir: string, configsDir: string, vars: Te
     written.push(name);
   }
   return written;
+}
+
+/** GRUB modules the EFI netboot image needs to fetch grub/grub.cfg, the kernel and the initrd over TFTP. */
+const GRUB_NET_MODULES = ['efinet', 'tftp', 'net', 'linux', 'normal', 'configfile', 'echo', 'serial', 'terminal', 'efi_gop', 'all_video', 'boot', 'test', 'sleep'];
+
+/** Makes grubx64.efi, a UEFI network boot loader reading (tftp)/grub/grub.cfg from the server it came from. */
+export function writeGrubNetImage(out: string): void {
+  runCmd('grub-mkimage', ['-O', 'x86_64-efi', '-o', out, '-p', '(tftp)/grub', ...GRUB_NET_MODULES]);
 }
 
 /** Builds a hybrid BIOS+EFI ISO (GRUB via grub-mkrescue and xorriso) holding /si/kernel and /si/initrd.img. */

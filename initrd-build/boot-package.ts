@@ -16,7 +16,8 @@ const USAGE = `usage: npm run boot-package -- --out DIR [options]
   --zstd-level N             initrd compression, 1-19 (default 10; 19 is ~10% smaller and ~20x slower)
   --no-media                 skip boot.iso and usb.img
 writes DIR/kernel, DIR/initrd.img, DIR/manifest.json, DIR/pxelinux.cfg/default, DIR/boot.ipxe,
-       DIR/grub/grub.cfg, DIR/pxelinux.0, DIR/ldlinux.c32, DIR/boot.iso, DIR/usb.img`;
+       DIR/grub/grub.cfg, DIR/grubx64.efi, DIR/pxelinux.0, DIR/ldlinux.c32, DIR/boot.iso, DIR/usb.img
+(DIR is a TFTP root: pxelinux.0, boot.ipxe or grubx64.efi as the DHCP boot file)`;
 
 /** Parses the command line and builds the package; returns the exit code. */
 export async function runBootPackageCli(argv: string[]): Promise<number> {

@@ -17,6 +17,9 @@ const KMOD_LINKS = ['modprobe', 'insmod', 'rmmod', 'lsmod', 'modinfo', 'depmod']
 
 /** Real tools for disks, filesystems, transports and kexec; a busybox applet never shadows one of these. */
 export const TOOLS: ToolSpec[] = [
+  // dash as /bin/sh: Debian's static busybox ash prefers its own applets over PATH, so scripts would get busybox mount.
+  { name: 'dash', links: ['sh'] },
+  { name: 'bash', optional: true },
   { name: 'parted' },
   { name: 'partprobe' },
   { name: 'mke2fs', links: ['mkfs.ext2', 'mkfs.ext3', 'mkfs.ext4'] },

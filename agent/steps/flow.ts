@@ -12,6 +12,7 @@ import { clientAddressStep, fetchScriptsStep, identifyStep, chooseScriptStep } f
 import { preInstallStep, postInstallStep } from './install-scripts.js';
 import { planDisksStep, partitionStep } from './disks.js';
 import { imageStep, overridesStep } from './image.js';
+import { configureStep } from './configure.js';
 import { finalizeStep, finishStep, postActionStep, releaseTarget } from './finish.js';
 
 /** Steps of a real install, in SPEC 1 order (network bring-up is added in front by init). */
@@ -28,6 +29,7 @@ export const INSTALL_STEPS: readonly Step[] = [
   imageStep,
   overridesStep,
   finalizeStep,
+  configureStep,
   postInstallStep,
   finishStep,
   postActionStep,

@@ -1,6 +1,6 @@
 // Builds a boot package once into a temp directory for a boot test, and removes it afterwards.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildBootPackage, type PackageResult } from '../../initrd-build/build-package.ts';
@@ -9,7 +9,7 @@ export const PROJECT_DIR = resolve(import.meta.dirname, '..', '..');
 
 /** True when this process may boot QEMU here: root and qemu-system-x86_64 installed. */
 export function canBoot(): boolean {
-  return process.getuid?.() === 0;
+  return process.getuid?.() === 0 && existsSync('/usr/bin/qemu-system-x86_64');
 }
 
 /** Makes a temp dir and builds the standard package into it (media: ISO and USB too). */

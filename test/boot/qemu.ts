@@ -14,6 +14,8 @@ export interface QemuBoot {
   /** Raw disk images, attached as virtio disks (or IDE for `boot`=disk media). */
   disks?: string[];
   diskInterface?: 'virtio' | 'ide';
+  /** Network boot from QEMU's own TFTP server (user networking), e.g. { tftpDir, bootfile: 'pxelinux.0' }. */
+  netboot?: { tftpDir: string; bootfile: string };
   /** UEFI with OVMF instead of SeaBIOS. */
   efi?: boolean;
   memoryMb?: number;
@@ -35,7 +37,9 @@ export interface QemuOutcome {
 export function qemuArgs(b: QemuBoot, serialLog: string): string[] {
   const a = ['-accel', 'tcg', '-m', String(b.memoryMb ?? 1024), '-smp', '1', '-display', 'none', '-monitor', 'none', '-no-reboot'];
   a.push('-serial', `file:${serialLog}`);
-  a.push('-nic', 'user,restrict=on,model=virtio-net-pci');
+  const tftp = b.netboot ? `,tftp=${b.netboot.tftpDir},bootfile=${b.netboot.bootfile}` : '';
+  a.push('-nic', `user,restrict=on,model=virtio-net-pci${tftp}`);
+  if (b.netboot) a.push('-boot', 'n');
   if (b.efi) a.push('-bios', '/usr/share/OVMF/OVMF_CODE.fd');
   if (b.kernel) a.push('-kernel', b.kernel);
   if (b.initrd) a.push('-initrd', b.initrd);

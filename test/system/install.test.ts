@@ -96,7 +96,7 @@ afterAll(async () => {
 });
 
 /** What the install adds to the image on purpose: files it writes, mount points the image lacks, filesystems' lost+found. */
-const ADDED = ['etc/fstab', 'etc/systemimager/IMAGE_LAST_SYNCED_TO', 'var/log', 'root/post-install-ran', 'root/post-install-order', 'lost+found', 'var/lost+found', 'boot', 'data'];
+const ADDED = ['etc/fstab', 'etc/hostname', 'etc/hosts', 'etc/systemimager/IMAGE_LAST_SYNCED_TO', 'var/log', 'root/post-install-ran', 'root/post-install-order', 'lost+found', 'var/lost+found', 'boot', 'data'];
 /** Directories whose mtime changes because the install writes into them after the image is laid down. */
 const TOUCHED_DIRS = new Set(['.', 'etc', 'etc/systemimager', 'root', 'var', 'tmp']);
 
@@ -145,6 +145,9 @@ describe.each(CASES)('install: $name', (c) => {
       const fstab = readFileSync(join(check, 'etc/fstab'), 'utf8');
       for (const re of c.fstabHas) expect(fstab).toMatch(re);
       expect(readFileSync(join(check, 'etc/systemimager/IMAGE_LAST_SYNCED_TO'), 'utf8').trim()).toBe(server.imageName);
+      // The installed system is configured as this host.
+      expect(readFileSync(join(check, 'etc/hostname'), 'utf8')).toBe('node001\n');
+      expect(readFileSync(join(check, 'etc/hosts'), 'utf8')).toMatch(/^127\.0\.1\.1\s+node001/m);
       // Override precedence: global < group < host.
       expect(readFileSync(join(check, 'etc/shared-gc'), 'utf8')).toBe('compute\n');
       expect(existsSync(join(check, 'root/node001-only'))).toBe(true);

@@ -10,6 +10,7 @@ import { attachSinks } from '../report/setup.js';
 import { mountEarlyFilesystems } from './early-mounts.js';
 import { loadInitrdModules, waitForDevicesToSettle } from './load-modules.js';
 import { shellout } from './shellout.js';
+import { takeDirectbootRequest } from './prepare-action.js';
 
 /** Finds a program in PATH (or an absolute path); undefined when absent. */
 export function findProgram(name: string, path = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'): string | undefined {
@@ -41,6 +42,27 @@ function runWorker(argv: string[], reporter: Reporter): Promise<number> {
   });
 }
 
+/** Replaces PID 1 with `switch_root ROOT INIT` (busybox frees the initramfs and execs the installed init); returns only on failure. */
+async function switchRoot(reporter: Reporter, root: string, init: string): Promise<void> {
+  const tool = findProgram(toolPath('switch_root'));
+  if (!tool) {
+    reporter.error('directboot: switch_root not found in the initrd');
+    return;
+  }
+  reporter.info(`directboot: switch_root ${root} ${init}`);
+  // The installed init finds the kernel filesystems where an initramfs leaves them: moved into the new root.
+  const run = createRunner(null);
+  for (const d of ['/dev', '/proc', '/sys', '/run']) {
+    if (existsSync(`${root}${d}`)) await run('mount', ['--move', d, `${root}${d}`], { allowFail: true });
+  }
+  await reporter.close();
+  try {
+    process.execve!(tool, ['switch_root', root, init], process.env);
+  } catch (err) {
+    reporter.error(`directboot: switch_root failed: ${(err as Error).message}`);
+  }
+}
+
 /** The whole life of PID 1; never returns. */
 export async function runPid1(): Promise<never> {
   // Any error escaping here must not end PID 1 (that would panic the kernel): it ends in the shell.
@@ -58,6 +80,8 @@ export async function runPid1(): Promise<never> {
   const tini = findProgram(toolPath('tini'));
   if (!tini) reporter.warn('tini not found: orphaned processes of the install will not be reaped');
   const code = await runWorker(workerArgv(process.execPath, tini), reporter);
+  const direct = code === 0 ? takeDirectbootRequest() : undefined;
+  if (direct) await switchRoot(reporter, direct.root, direct.init);
   const why = code === 0 ? 'the install finished; its post-install action did not end this system' : `the install failed (exit code ${code})`;
   return await shellout(reporter, why);
 }

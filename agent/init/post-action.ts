@@ -1,4 +1,4 @@
-// Performs the post-install action for real: reboot, shutdown, beep, shell (kexec and directboot need the installed boot config).
+// Performs the post-install action for real: reboot, shutdown, kexec, beep, shell; directboot is finished by PID 1.
 
 import { SiError } from '../errors.js';
 import type { Ctx } from '../steps/context.js';
@@ -31,6 +31,13 @@ export async function performPostAction(ctx: Ctx, action: string): Promise<void>
       }
       return;
     }
+    case 'kexec':
+      await ctx.run('kexec', ['-e']);
+      return;
+    case 'directboot':
+      // PID 1 does the switch_root once this worker has exited (see pid1.ts).
+      ctx.report.info('directboot: handing the installed root to PID 1');
+      return;
     case 'shell':
       ctx.report.info('post-install action: shell; the installed system is ready, reboot when done');
       return;

@@ -9,6 +9,7 @@ import { getBool } from '../params/validate.js';
 import { notifyImagingComplete } from '../transport/rsync.js';
 import { systemPaths } from '../exec/tools.js';
 import { performPostAction } from '../init/post-action.js';
+import { keepRootForDirectboot, loadKexecKernel } from '../init/prepare-action.js';
 import { type Ctx, type Step, param } from './context.js';
 import { imageServer } from './server-scripts.js';
 
@@ -55,11 +56,15 @@ export const finishStep: Step = {
   async run(ctx) {
     ctx.report.info(`install of ${param(ctx, 'IMAGENAME')} on ${param(ctx, 'HOSTNAME') ?? ctx.state.clientIp} complete`);
     copyLogIn(ctx, ctx.opts.logPath ?? systemPaths().log);
+    const action = ctx.opts.performPostAction ? param(ctx, 'POST_ACTION') : undefined;
+    // kexec needs the installed kernel before the target goes away; directboot keeps the root mounted.
+    if (action === 'kexec') await loadKexecKernel(ctx);
     // The server is told while the target is being unmounted: notifying never fails the install.
     const ip = ctx.state.clientIp ?? param(ctx, 'IPADDR');
     const notified = ip ? notifyImagingComplete(ctx, imageServer(ctx), ctx.opts.rsyncPort, ip) : Promise.resolve();
     try {
-      await releaseTarget(ctx);
+      if (action === 'directboot') await keepRootForDirectboot(ctx);
+      else await releaseTarget(ctx);
     } finally {
       await notified;
     }

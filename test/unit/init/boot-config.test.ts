@@ -1,0 +1,78 @@
+// Unit: the installed boot entry for kexec comes from grub.cfg's first entry, else the newest /boot kernel.
+
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseGrubCfg, readBootEntry } from '../../../agent/init/boot-config.js';
+import { moduleNamesFromDep } from '../../../agent/init/load-modules.js';
+import { workerArgv } from '../../../agent/init/pid1.js';
+
+const GRUB = `
+set default="0"
+menuentry 'Debian GNU/Linux' --class debian {
+	load_video
+	insmod ext2
+	search --no-floppy --fs-uuid --set=root 1234-abcd
+	echo	'Loading Linux 6.1.0-40-amd64 ...'
+	linux	/boot/vmlinuz-6.1.0-40-amd64 root=UUID=0f1e2d3c-aaaa-bbbb-cccc-111122223333 ro  quiet
+	echo	'Loading initial ramdisk ...'
+	initrd	/boot/initrd.img-6.1.0-40-amd64
+}
+submenu 'Advanced options' {
+	menuentry 'other' {
+		linux /boot/vmlinuz-old root=/dev/sda1
+	}
+}
+`;
+
+describe('boot entry', () => {
+  it('parses the first menu entry of a Debian grub.cfg', () => {
+    expect(parseGrubCfg(GRUB)).toEqual({
+      kernel: '/boot/vmlinuz-6.1.0-40-amd64',
+      args: 'root=UUID=0f1e2d3c-aaaa-bbbb-cccc-111122223333 ro  quiet',
+      initrd: '/boot/initrd.img-6.1.0-40-amd64',
+    });
+  });
+
+  it('finds grub paths relative to a separate /boot, and falls back to the newest kernel', () => {
+    const root = mkdtempSync(join(tmpdir(), 'si-bootcfg-'));
+    try {
+      mkdirSync(join(root, 'boot/grub'), { recursive: true });
+      writeFileSync(join(root, 'boot/vmlinuz-6.1.0-9-amd64'), 'k');
+      writeFileSync(join(root, 'boot/vmlinuz-6.1.0-10-amd64'), 'k');
+      writeFileSync(join(root, 'boot/initrd.img-6.1.0-10-amd64'), 'i');
+      expect(readBootEntry(root, 'LABEL=root')).toEqual({
+        kernel: join(root, 'boot/vmlinuz-6.1.0-10-amd64'),
+        initrd: join(root, 'boot/initrd.img-6.1.0-10-amd64'),
+        cmdline: 'root=LABEL=root ro',
+        from: '/boot/vmlinuz-6.1.0-10-amd64',
+      });
+      // /boot as its own filesystem: grub.cfg says /vmlinuz-..., the file is under sysroot/boot.
+      writeFileSync(join(root, 'boot/grub/grub.cfg'), "menuentry 'x' {\n linux /vmlinuz-6.1.0-9-amd64 root=/dev/sda2 ro\n}\n");
+      expect(readBootEntry(root, undefined)).toMatchObject({ kernel: join(root, 'boot/vmlinuz-6.1.0-9-amd64'), cmdline: 'root=/dev/sda2 ro', from: 'boot/grub/grub.cfg' });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('an installed system without a kernel is a clear error', () => {
+    const root = mkdtempSync(join(tmpdir(), 'si-bootcfg-'));
+    try {
+      expect(() => readBootEntry(root, 'LABEL=root')).toThrow(/no kernel/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('PID 1 helpers', () => {
+  it('reads module names from modules.dep, compressed or not, dashes as underscores', () => {
+    expect(moduleNamesFromDep('kernel/drivers/block/virtio_blk.ko.xz: kernel/drivers/virtio/virtio.ko.xz\nkernel/drivers/md/dm-mod.ko.zst:\n\n')).toEqual(['virtio_blk', 'dm_mod']);
+  });
+
+  it('runs the install under tini as a subreaper when tini is there', () => {
+    expect(workerArgv('/init', '/usr/bin/tini')).toEqual(['/usr/bin/tini', '-s', '-g', '--', '/init', 'init', '--worker']);
+    expect(workerArgv('/init', undefined)).toEqual(['/init', 'init', '--worker']);
+  });
+});

@@ -40,8 +40,21 @@ export function createRunner(reporter: Reporter | null): Runner {
   return (tool, args, opts = {}) => runCommand(reporter, tool, args, opts);
 }
 
-function keepTail(buf: string, max: number): string {
-  return buf.length > max ? buf.slice(buf.length - max) : buf;
+/** Keeps the last `max` characters of a stream as chunks, without rebuilding one big string per chunk. */
+function createTail(max: number) {
+  const chunks: string[] = [];
+  let size = 0;
+  return {
+    push(d: string) {
+      chunks.push(d);
+      size += d.length;
+      while (size - chunks[0]!.length >= max) size -= chunks.shift()!.length;
+    },
+    text(): string {
+      const all = chunks.join('');
+      return all.length > max ? all.slice(all.length - max) : all;
+    },
+  };
 }
 
 async function runCommand(reporter: Reporter | null, tool: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
@@ -54,8 +67,8 @@ async function runCommand(reporter: Reporter | null, tool: string, args: readonl
   const max = opts.maxBuffer ?? 1024 * 1024;
   const started = Date.now();
   return await new Promise<RunResult>((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
+    const out = createTail(max);
+    const err = createTail(max);
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;
     let settled = false;
@@ -92,11 +105,11 @@ async function runCommand(reporter: Reporter | null, tool: string, args: readonl
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
     child.stdout.on('data', (d: string) => {
-      stdout = keepTail(stdout + d, max);
+      out.push(d);
       opts.onStdout?.(d);
     });
     child.stderr.on('data', (d: string) => {
-      stderr = keepTail(stderr + d, max);
+      err.push(d);
       opts.onStderr?.(d);
     });
     child.stdin.on('error', () => {
@@ -111,6 +124,8 @@ async function runCommand(reporter: Reporter | null, tool: string, args: readonl
       if (killTimer) clearTimeout(killTimer);
       opts.signal?.removeEventListener('abort', onAbort);
       const ms = Date.now() - started;
+      const stdout = out.text();
+      const stderr = err.text();
       if (spawnErr) {
         const e = new CommandError(argv, null, null, '', `cannot run ${file}: ${spawnErr.message}`);
         reporter?.emit({ type: 'command-end', argv, code: null, signal: null, ms });

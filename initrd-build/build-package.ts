@@ -1,6 +1,6 @@
 // Builds a whole boot package into a directory: kernel, initrd.img, PXE configs, ISO, USB image, manifest.json.
 
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildIso, writeNetbootConfigs, writeUsbImage, type TemplateVars } from './boot-media.ts';
 import { buildInitrd, type InitrdResult } from './initrd.ts';
@@ -48,7 +48,10 @@ export function chooseKernel(o: PackageOptions): KernelInfo {
 
 /** Picks the module list: loaded modules (--my-modules), else the standard list (optional for a foreign kernel). */
 export function chooseModules(o: PackageOptions): ModuleRequest[] {
-  if (o.myModules) return parseProcModules(readFileSync('/proc/modules', 'utf8')).map((name) => ({ name, optional: true }));
+  if (o.myModules) {
+    if (!existsSync('/proc/modules')) throw new Error('--my-modules: no /proc/modules (the running kernel has no loadable modules)');
+    return parseProcModules(readFileSync('/proc/modules', 'utf8')).map((name) => ({ name, optional: true }));
+  }
   const std = standardModuleRequests();
   return o.flavor === 'uyok' ? std.map((r) => ({ ...r, optional: true })) : std;
 }

@@ -53,6 +53,8 @@ export const TOOLS: ToolSpec[] = [
   { name: 'kexec' },
   { name: 'ip' },
   { name: 'kmod', links: KMOD_LINKS },
+  // The agent's PID 1 runs the install under `tini -s` so orphaned daemons are reaped.
+  { name: 'tini' },
   { name: 'ssh' },
   { name: 'sshd', optional: true },
   { name: 'ssh-keygen', optional: true },

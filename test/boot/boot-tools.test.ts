@@ -14,7 +14,7 @@ const CHECKS = [
   'modprobe-virtio_blk', 'modprobe-ext4', 'modprobe-xfs', 'modprobe-btrfs', 'modprobe-vfat', 'modprobe-raid456', 'modprobe-dm_snapshot',
   'modprobe-nvme', 'modprobe-ahci', 'parted', 'partprobe', 'mkfs-ext4', 'tune2fs', 'mount-ext4', 'umount', 'mkfs-xfs', 'mkfs-btrfs',
   'blkid', 'lsblk', 'wipefs', 'losetup', 'mkfs-vfat', 'mkswap', 'lvm', 'pvcreate', 'vgcreate', 'lvcreate', 'lv-node', 'vgchange',
-  'mdadm', 'rsync', 'kexec', 'udp-receiver', 'ssh', 'agent', 'ip', 'dhcp',
+  'mdadm', 'rsync', 'kexec', 'udp-receiver', 'ssh', 'tini', 'agent', 'ip', 'dhcp',
 ];
 
 /** Writes an uncompressed newc cpio holding /tools-check.sh; the kernel unpacks it before the real initrd. */

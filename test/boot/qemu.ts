@@ -16,6 +16,8 @@ export interface QemuBoot {
   diskInterface?: 'virtio' | 'ide';
   /** Network boot from QEMU's own TFTP server (user networking), e.g. { tftpDir, bootfile: 'pxelinux.0' }. */
   netboot?: { tftpDir: string; bootfile: string };
+  /** Guest connections to 10.0.2.100:guestPort go to 127.0.0.1:hostPort on the host (a socat per connection). */
+  forwards?: Array<{ guestPort: number; hostPort: number }>;
   /** UEFI with OVMF instead of SeaBIOS. */
   efi?: boolean;
   memoryMb?: number;
@@ -33,12 +35,16 @@ export interface QemuOutcome {
   exitCode: number | null;
 }
 
+/** The address the guest reaches the host's loopback services at (guestfwd). */
+export const SERVER_IP = '10.0.2.100';
+
 /** Builds the QEMU argv for a boot. */
 export function qemuArgs(b: QemuBoot, serialLog: string): string[] {
   const a = ['-accel', 'tcg', '-m', String(b.memoryMb ?? 1024), '-smp', '1', '-display', 'none', '-monitor', 'none', '-no-reboot'];
   a.push('-serial', `file:${serialLog}`);
   const tftp = b.netboot ? `,tftp=${b.netboot.tftpDir},bootfile=${b.netboot.bootfile}` : '';
-  a.push('-nic', `user,restrict=on,model=virtio-net-pci${tftp}`);
+  const fwd = (b.forwards ?? []).map((f) => `,guestfwd=tcp:${SERVER_IP}:${f.guestPort}-cmd:socat - TCP:127.0.0.1:${f.hostPort}`).join('');
+  a.push('-nic', `user,restrict=on,model=virtio-net-pci${tftp}${fwd}`);
   if (b.netboot) a.push('-boot', 'n');
   if (b.efi) a.push('-bios', '/usr/share/OVMF/OVMF_CODE.fd');
   if (b.kernel) a.push('-kernel', b.kernel);

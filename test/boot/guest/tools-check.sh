@@ -40,6 +40,8 @@ check rsync rsync --version
 check kexec kexec --version
 check udp-receiver sh -c 'udp-receiver --help >/dev/null 2>&1; [ $? -ne 127 ]'
 check ssh ssh -V
+check tini tini --version
+check switch_root sh -c 'command -v switch_root'
 check agent /init version
 check ip ip link set eth0 up
 check dhcp udhcpc -i eth0 -n -q -t 5 -s /bin/true

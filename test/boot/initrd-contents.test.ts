@@ -1,0 +1,80 @@
+// Boot tier, no QEMU (needs root: the initrd holds /dev/console): builds the initrd twice with a baked-in
+// local.cfg and SSH material, checks what the archive holds and that the two builds are byte-identical.
+
+import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildInitrd } from '../../initrd-build/initrd.ts';
+import { fetchDebianKernel } from '../../initrd-build/kernel.ts';
+import { standardModuleRequests } from '../../initrd-build/module-list.ts';
+import { runCmd } from '../../initrd-build/run-cmd.ts';
+import { buildSea } from '../../initrd-build/sea.ts';
+import { PROJECT_DIR } from './package-fixture.ts';
+
+/** `cpio -tv` listing of a zstd initrd: path -> the listing line. */
+function listing(initrd: string): Map<string, string> {
+  const raw = initrd + '.cpio';
+  runCmd('zstd', ['-d', '-q', '-f', '-o', raw, initrd]);
+  const out = runCmd('cpio', ['-itv', '--quiet', '-F', raw]).stdout;
+  rmSync(raw);
+  const m = new Map<string, string>();
+  for (const line of out.split('\n').filter(Boolean)) {
+    // The name follows the date ("Jan  1  1970 "); device lines have "5,   1" where files have a size.
+    const name = /\s[A-Z][a-z]{2}\s+\d+\s+(?:\d{4}|\d\d:\d\d) (.*)$/.exec(line)?.[1] ?? '';
+    m.set(name.replace(/ -> .*$/, ''), line);
+  }
+  return m;
+}
+
+describe.skipIf(process.getuid?.() !== 0)('initrd contents', () => {
+  let dir: string;
+  let files: Map<string, string>;
+  const sha: string[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'si-initrd-test.'));
+    writeFileSync(join(dir, 'local.cfg'), 'IMAGESERVER=10.0.2.100\n');
+    writeFileSync(join(dir, 'authorized_keys'), 'ssh-ed25519 AAAA test\n');
+    runCmd('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'key')]);
+    const kernel = fetchDebianKernel(join(PROJECT_DIR, '.cache'));
+    const sea = buildSea({ projectDir: PROJECT_DIR });
+    for (const n of [1, 2]) {
+      const r = await buildInitrd({
+        kernel, modules: standardModuleRequests(), agent: sea.path, agentVersion: '0.1.0', out: join(dir, `initrd${n}.img`),
+        localCfg: join(dir, 'local.cfg'), sshKey: join(dir, 'key'), authorizedKeys: join(dir, 'authorized_keys'), zstdLevel: 3,
+      });
+      sha.push(createHash('sha256').update(readFileSync(r.path)).digest('hex'));
+    }
+    files = listing(join(dir, 'initrd1.img'));
+  }, 300_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is byte-identical when built twice from the same inputs', () => {
+    expect(sha[0]).toBe(sha[1]);
+  });
+
+  it('holds the agent as /init, the site files, and the loader', () => {
+    expect(files.get('init')).toMatch(/^-rwx/);
+    expect(files.get('local.cfg')).toMatch(/^-rw/);
+    expect(files.get('root/.ssh/id_ed25519')).toMatch(/^-rw-------/);
+    expect(files.get('etc/ssh/authorized_keys')).toMatch(/^-rw-r--r--/);
+    expect(files.get('dev/console')).toMatch(/^crw-------/);
+    expect(files.get('lib64')).toMatch(/-> usr\/lib64$/);
+    expect(files.has('usr/lib64/ld-linux-x86-64.so.2')).toBe(true);
+    expect([...files.keys()].some((p) => /^usr\/lib\/modules\/[^/]+\/modules\.dep$/.test(p))).toBe(true);
+  });
+
+  it('never lets a busybox applet shadow a real tool, and has no busybox init', () => {
+    for (const real of ['usr/bin/mount', 'usr/sbin/mkswap', 'usr/sbin/losetup', 'usr/sbin/blockdev', 'usr/bin/ip']) {
+      expect(files.get(real), real).toMatch(/^-/);
+    }
+    expect(files.get('usr/bin/sh')).toMatch(/-> dash$/);
+    expect(files.get('usr/bin/modprobe')).toMatch(/-> kmod$/);
+    expect(files.get('usr/sbin/modprobe')).toBeUndefined();
+    expect(files.get('usr/bin/wc')).toMatch(/-> \/usr\/bin\/busybox$/);
+    expect(files.has('usr/sbin/init')).toBe(false);
+    expect(files.get('usr/sbin/pvcreate')).toMatch(/-> lvm$/);
+  });
+});

@@ -10,14 +10,8 @@ import { attachSinks } from '../report/setup.js';
 import { mountEarlyFilesystems } from './early-mounts.js';
 import { loadInitrdModules, waitForDevicesToSettle } from './load-modules.js';
 import { shellout } from './shellout.js';
+import { findProgram } from './find-program.js';
 import { takeDirectbootRequest } from './prepare-action.js';
-
-/** Finds a program in PATH (or an absolute path); undefined when absent. */
-export function findProgram(name: string, path = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'): string | undefined {
-  if (name.startsWith('/')) return existsSync(name) ? name : undefined;
-  for (const dir of path.split(':')) if (dir && existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
-  return undefined;
-}
 
 /** The worker's argv: under `tini -s` when present, so orphaned grandchildren (daemons) are reaped, not left as zombies. */
 export function workerArgv(execPath: string, tini: string | undefined): string[] {

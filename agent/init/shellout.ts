@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { systemPaths, toolPath } from '../exec/tools.js';
 import type { Reporter } from '../report/events.js';
+import { findProgram } from './find-program.js';
 
 /** Last n lines of the install log. */
 export function tailLog(n: number, path = systemPaths().log): string[] {
@@ -17,7 +18,10 @@ export function tailLog(n: number, path = systemPaths().log): string[] {
 /** Runs one interactive shell on the console and resolves when it exits. */
 function runShell(): Promise<void> {
   return new Promise((resolve) => {
-    const sh = spawn(toolPath('sh'), ['-i'], { stdio: 'inherit', env: { ...process.env, PS1: 'si-agent shell # ' } });
+    // setsid -c gives the shell the console as its controlling terminal, so job control and Ctrl-C work.
+    const setsid = findProgram(toolPath('setsid'));
+    const argv = setsid ? [setsid, '-c', toolPath('sh'), '-i'] : [toolPath('sh'), '-i'];
+    const sh = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env: { ...process.env, PS1: 'si-agent shell # ' } });
     sh.on('error', () => setTimeout(resolve, 5000));
     sh.on('exit', () => resolve());
   });

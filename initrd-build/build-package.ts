@@ -22,6 +22,8 @@ export interface PackageOptions {
   sshKey?: string;
   authorizedKeys?: string;
   zstdLevel?: number;
+  /** Compress the initrd with xz -9e instead of zstd: smaller, much slower to build. */
+  xz?: boolean;
   /** Also build boot.iso and usb.img (slower: grub-mkrescue). */
   media?: boolean;
   /** Log progress lines here. */
@@ -78,6 +80,7 @@ export async function buildBootPackage(o: PackageOptions): Promise<PackageResult
     sshKey: o.sshKey,
     authorizedKeys: o.authorizedKeys,
     zstdLevel,
+    xz: o.xz,
   });
   log(`initrd ${(initrd.compressedBytes / 1e6).toFixed(1)} MB (${(initrd.uncompressedBytes / 1e6).toFixed(1)} MB unpacked), ${initrd.modules.length} modules`);
   copyFileSync(kernel.vmlinuz, join(dir, 'kernel'));
@@ -102,6 +105,7 @@ export async function buildBootPackage(o: PackageOptions): Promise<PackageResult
     kernel,
     initrd,
     zstdLevel,
+    xz: o.xz === true,
     artefacts: await describeArtefacts(artefactPaths),
     configs,
     buildSeconds: (Date.now() - t0) / 1000,

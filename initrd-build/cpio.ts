@@ -27,6 +27,8 @@ export function pinTimes(root: string, paths: readonly string[], epochSeconds: n
 export interface CpioOptions {
   /** zstd level (1-19); 19 is smallest and slowest. */
   level?: number;
+  /** xz -9e instead of zstd: about 20% smaller, several times slower to build (minutes) and to unpack at boot. */
+  xz?: boolean;
   /** Timestamp for every entry; default SOURCE_DATE_EPOCH or 0. */
   epoch?: number;
 }
@@ -42,7 +44,7 @@ export async function writeCpioZstd(root: string, outFile: string, opts: CpioOpt
   }
   await pipeToFile(
     { cmd: 'cpio', args: ['--quiet', '-o', '-H', 'newc', '--reproducible', '-R', '0:0'], cwd: root, input: paths.join('\n') + '\n' },
-    { cmd: 'zstd', args: [`-${opts.level ?? 19}`, '-T0', '-q', '-c'] },
+    opts.xz ? { cmd: 'xz', args: ['-9e', '-T0', '--check=crc32', '-q', '-c'] } : { cmd: 'zstd', args: [`-${opts.level ?? 19}`, '-T0', '-q', '-c'] },
     outFile,
   );
   statSync(outFile);

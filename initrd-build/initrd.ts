@@ -25,6 +25,8 @@ export interface InitrdOptions {
   sshKey?: string;
   authorizedKeys?: string;
   zstdLevel?: number;
+  /** Compress with xz -9e instead of zstd (the kernel unpacks both). */
+  xz?: boolean;
   /** Keep the staging directory (its path is returned). */
   keepStaging?: boolean;
 }
@@ -110,7 +112,7 @@ export async function buildInitrd(opts: InitrdOptions): Promise<InitrdResult> {
     writeFileSync(join(root, 'etc/si-agent-kernel'), `${opts.kernel.version}\n`);
     const parts = largestParts(root, 10);
     const t1 = Date.now();
-    const packed = await writeCpioZstd(root, opts.out, { level: opts.zstdLevel });
+    const packed = await writeCpioZstd(root, opts.out, { level: opts.zstdLevel, xz: opts.xz });
     const t2 = Date.now();
     ok = true;
     return {

@@ -35,6 +35,7 @@ export interface ManifestInput {
   kernel: KernelInfo;
   initrd: InitrdResult;
   zstdLevel: number;
+  xz: boolean;
   artefacts: ArtefactInfo[];
   configs: string[];
   buildSeconds: number;
@@ -49,7 +50,7 @@ export function buildManifest(m: ManifestInput): Record<string, unknown> {
     kernel: { version: m.kernel.version, package: m.kernel.package ?? null, source: m.kernel.vmlinuz },
     append: m.append,
     initrd: {
-      compression: `zstd -${m.zstdLevel}`,
+      compression: m.xz ? 'xz -9e' : `zstd -${m.zstdLevel}`,
       compressedBytes: m.initrd.compressedBytes,
       uncompressedBytes: m.initrd.uncompressedBytes,
       entries: m.initrd.entries,

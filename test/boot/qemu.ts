@@ -20,6 +20,16 @@ export interface QemuBoot {
   forwards?: Array<{ guestPort: number; hostPort: number }>;
   /** UEFI with OVMF instead of SeaBIOS. */
   efi?: boolean;
+  /** With efi: OVMF as pflash (code read-only) with this writable copy of OVMF_VARS.fd as its NVRAM. */
+  efiVars?: string;
+  /** QEMU's -boot value, e.g. 'c' (first hard disk). */
+  bootOrder?: string;
+  /** Texts whose first appearance in the serial log is timed (seconds from QEMU start, in QemuOutcome.marks). */
+  marks?: Record<string, RegExp>;
+  /** Run QEMU inside this network namespace (`ip netns exec NS qemu-system-x86_64 ...`). */
+  netns?: string;
+  /** The NIC (virtio-net-pci) on this existing tap device instead of user networking; forwards and netboot need user networking. */
+  tap?: { ifname: string; mac?: string };
   memoryMb?: number;
   /** Text that ends the wait successfully. */
   until: RegExp;
@@ -33,6 +43,8 @@ export interface QemuOutcome {
   /** Seconds from QEMU start to "Run /init as init process", when seen. */
   initSeconds: number | null;
   exitCode: number | null;
+  /** Seconds from QEMU start to each of QemuBoot.marks that was seen. */
+  marks: Record<string, number>;
 }
 
 /** The address the guest reaches the host's loopback services at (guestfwd). */
@@ -44,9 +56,16 @@ export function qemuArgs(b: QemuBoot, serialLog: string): string[] {
   a.push('-serial', `file:${serialLog}`);
   const tftp = b.netboot ? `,tftp=${b.netboot.tftpDir},bootfile=${b.netboot.bootfile}` : '';
   const fwd = (b.forwards ?? []).map((f) => `,guestfwd=tcp:${SERVER_IP}:${f.guestPort}-cmd:socat - TCP:127.0.0.1:${f.hostPort}`).join('');
-  a.push('-nic', `user,restrict=on,model=virtio-net-pci${tftp}${fwd}`);
+  if (b.tap) {
+    if (b.netboot || b.forwards?.length) throw new Error('qemuArgs: netboot and forwards need user networking, not a tap device');
+    a.push('-netdev', `tap,id=n0,ifname=${b.tap.ifname},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=n0${b.tap.mac ? `,mac=${b.tap.mac}` : ''}`);
+  } else a.push('-nic', `user,restrict=on,model=virtio-net-pci${tftp}${fwd}`);
   if (b.netboot) a.push('-boot', 'n');
-  if (b.efi) a.push('-bios', '/usr/share/OVMF/OVMF_CODE.fd');
+  if (b.efi && b.efiVars) {
+    a.push('-drive', 'if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE.fd');
+    a.push('-drive', `if=pflash,format=raw,unit=1,file=${b.efiVars}`);
+  } else if (b.efi) a.push('-bios', '/usr/share/OVMF/OVMF_CODE.fd');
+  if (b.bootOrder) a.push('-boot', b.bootOrder);
   if (b.kernel) a.push('-kernel', b.kernel);
   if (b.initrd) a.push('-initrd', b.initrd);
   if (b.append !== undefined) a.push('-append', b.append);
@@ -59,7 +78,10 @@ export function qemuArgs(b: QemuBoot, serialLog: string): string[] {
 export async function bootQemu(b: QemuBoot): Promise<QemuOutcome> {
   const serialLog = join(b.workDir, `serial-${Date.now()}.log`);
   const t0 = Date.now();
-  const child: ChildProcess = spawn('qemu-system-x86_64', qemuArgs(b, serialLog), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const argv = qemuArgs(b, serialLog);
+  const child: ChildProcess = b.netns
+    ? spawn('ip', ['netns', 'exec', b.netns, 'qemu-system-x86_64', ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn('qemu-system-x86_64', argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   let exitCode: number | null = null;
@@ -69,14 +91,16 @@ export async function bootQemu(b: QemuBoot): Promise<QemuOutcome> {
     exitCode = code;
   });
   let initSeconds: number | null = null;
+  const marks: Record<string, number> = {};
   const read = () => (existsSync(serialLog) ? readFileSync(serialLog, 'latin1') : '');
   try {
     for (;;) {
       const log = read();
       if (initSeconds === null && log.includes('Run /init as init process')) initSeconds = (Date.now() - t0) / 1000;
-      if (b.until.test(log)) return { matched: true, log, seconds: (Date.now() - t0) / 1000, initSeconds, exitCode };
+      for (const [name, re] of Object.entries(b.marks ?? {})) if (marks[name] === undefined && re.test(log)) marks[name] = (Date.now() - t0) / 1000;
+      if (b.until.test(log)) return { matched: true, log, seconds: (Date.now() - t0) / 1000, initSeconds, exitCode, marks };
       if (exited || Date.now() - t0 > b.timeoutMs) {
-        return { matched: false, log: log + (stderr ? `\n--- qemu stderr ---\n${stderr}` : ''), seconds: (Date.now() - t0) / 1000, initSeconds, exitCode };
+        return { matched: false, log: log + (stderr ? `\n--- qemu stderr ---\n${stderr}` : ''), seconds: (Date.now() - t0) / 1000, initSeconds, exitCode, marks };
       }
       await new Promise((r) => setTimeout(r, 250));
     }

@@ -1,0 +1,333 @@
+// Boot tier (root, QEMU with TCG only: no KVM here; needs qemu-system-x86_64, socat, rsync, debootstrap or its cache,
+// OVMF for UEFI, mtools to look into the ESP): boots what the agent installed. The agent as /init installs a real
+// Debian bookworm image (fixtures/debian-image) over rsync onto a blank virtio disk with a static address, then:
+//  - BIOS: POST_ACTION=reboot (QEMU -no-reboot exits there), a second QEMU boots that disk alone with SeaBIOS to the
+//    installed system's `node101 login:` on ttyS0; its NIC config on the disk and its boot log agree on the name;
+//  - UEFI: the same under OVMF (gpt + ESP, GRUB x86_64-efi on the removable path EFI/BOOT/BOOTX64.EFI);
+//  - kexec and directboot reach the installed login prompt in the installer's own QEMU process (no firmware reboot);
+//  - two installs of one image get different machine-ids and SSH host keys;
+//  - an image without a kernel ends in the shellout naming what is missing, before the post-install action, with the
+//    disk left mountable.
+// Each TCG boot of Debian takes a minute or two; the whole file about 10-15 minutes on a 2-core machine.
+
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeImageServer, startRsyncd, type ImageServerInfo } from '../../fixtures/image-server/make-image-server.ts';
+import { publishDebianImage, NOKERNEL_IMAGE, type PublishResult, type TestHost } from '../../fixtures/debian-image/publish-debian-image.ts';
+import type { PackageResult } from '../../initrd-build/build-package.ts';
+import { buildTestPackage, canBoot, removeTestDir } from './package-fixture.ts';
+import { bootQemu, SERVER_IP, tailOf, type QemuBoot, type QemuOutcome } from './qemu.ts';
+
+const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS.fd';
+const CACHED_ROOT = join(import.meta.dirname, '../../.cache/debootstrap/bookworm-grub/.si-complete');
+
+function skipReason(): string | null {
+  if (!canBoot()) return 'needs root and qemu-system-x86_64';
+  if (!existsSync('/usr/bin/socat')) return 'needs socat (QEMU guestfwd)';
+  if (!existsSync('/usr/bin/rsync')) return 'needs rsync';
+  if (!existsSync('/usr/sbin/debootstrap') && !existsSync(CACHED_ROOT)) return 'needs debootstrap (or the cached Debian root)';
+  return null;
+}
+const reason = skipReason();
+if (reason) console.warn(`installed-boot skipped: ${reason}`);
+const uefiReason = !existsSync(OVMF_VARS) ? 'needs OVMF (Debian package ovmf)' : !existsSync('/usr/bin/mdir') ? 'needs mtools (the host kernel may have no vfat)' : null;
+
+const H: Record<'bios' | 'uefi' | 'kexec' | 'directboot' | 'nokernel', TestHost> = {
+  bios: { name: 'node101', ip: '10.0.2.51', firmware: 'bios' },
+  uefi: { name: 'node102', ip: '10.0.2.52', firmware: 'uefi' },
+  kexec: { name: 'node103', ip: '10.0.2.53', firmware: 'bios' },
+  directboot: { name: 'node104', ip: '10.0.2.54', firmware: 'bios' },
+  nokernel: { name: 'node105', ip: '10.0.2.55', firmware: 'bios', image: NOKERNEL_IMAGE },
+};
+const NETMASK = '255.255.255.0';
+const GATEWAY = '10.0.2.2';
+const DISK_MIB = 2048;
+const INSTALL_TIMEOUT = 900_000;
+const BOOT_TIMEOUT = 600_000;
+
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+const quiet = (cmd: string, args: string[]) => {
+  try {
+    sh(cmd, args);
+  } catch {
+    /* best-effort cleanup */
+  }
+};
+const failLog = (r: QemuOutcome, lines = 100) => `serial log (last ${lines} lines):\n${tailOf(r.log, lines)}`;
+
+/** Attaches a disk image read-only (partitions scanned), runs fn, always detaches. */
+function withLoop<T>(img: string, fn: (loop: string) => T): T {
+  const loop = sh('losetup', ['-fP', '-r', '--show', img]).trim();
+  try {
+    quiet('partprobe', [loop]);
+    return fn(loop);
+  } finally {
+    quiet('losetup', ['-d', loop]);
+  }
+}
+
+/** Mounts a filesystem read-only (ext4: without journal replay, the disk may come from a killed VM), runs fn, always unmounts. */
+function withMount<T>(dev: string, dir: string, fn: (mnt: string) => T): T {
+  const mnt = mkdtempSync(join(dir, 'mnt.'));
+  const ext4 = sh('blkid', ['-o', 'value', '-s', 'TYPE', dev]).trim() === 'ext4';
+  sh('mount', ['-o', ext4 ? 'ro,noload' : 'ro', dev, mnt]);
+  try {
+    return fn(mnt);
+  } finally {
+    quiet('umount', [mnt]);
+    try {
+      rmdirSync(mnt);
+    } catch {
+      /* still busy: the temp dir goes in afterAll */
+    }
+  }
+}
+
+/** The installed NIC name the agent chose ("install NIC eth0 is ens3 in the installed system (...)"). */
+function agentNicName(log: string): string {
+  const m = /install NIC (\S+) is (\S+) in the installed system/.exec(log);
+  expect(m, 'the agent logs the install NIC and its name in the installed system').not.toBeNull();
+  return m![2]!;
+}
+
+/** The probe's line of the installed system (fixtures/debian-image: si-fixture-report). */
+function probe(log: string): { hostname?: string; machineId?: string; addrs: string[] } {
+  const id = /si-fixture-report: hostname=(\S*) machine-id=(\S*)/.exec(log);
+  const addrs = [...log.matchAll(/si-fixture-report: addr (\S+ \S+)/g)].map((m) => m[1]!);
+  return { hostname: id?.[1], machineId: id?.[2], addrs };
+}
+
+/** Checks the static stanza of /etc/network/interfaces for the NIC. */
+function expectStaticStanza(interfaces: string, nic: string, ip: string): void {
+  expect(interfaces).toMatch(new RegExp(`^auto ${esc(nic)}$`, 'm'));
+  expect(interfaces).toMatch(new RegExp(`^iface ${esc(nic)} inet static\\n\\s+address ${esc(ip)}\\n\\s+netmask ${esc(NETMASK)}\\n\\s+gateway ${esc(GATEWAY)}$`, 'm'));
+  expect(interfaces, 'no stanza for the installer kernel name').not.toMatch(/^iface eth0 /m);
+}
+
+/** What the installed system printed while booting: the NIC renamed to the configured name, up with the address. */
+function expectNetworkUp(log: string, nic: string, ip: string, renamed = true): void {
+  if (renamed) expect(log).toMatch(new RegExp(`virtio_net \\S+ ${esc(nic)}: renamed from eth0`));
+  expect(log).not.toMatch(/Failed to start networking\.service|Failed to start .*Raise network interfaces/);
+  expect(probe(log).addrs).toContain(`${nic} ${ip}/24`);
+}
+
+describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QEMU, TCG)', () => {
+  let dir: string | undefined;
+  let pkg: PackageResult;
+  let server: ImageServerInfo;
+  let image: PublishResult;
+  let rsyncd: { port: number; stop(): Promise<void> } | undefined;
+  const identity: Record<string, { machineId?: string; ed25519?: string; disk: string }> = {};
+  const times: string[] = [];
+
+  beforeAll(async () => {
+    ({ dir, pkg } = await buildTestPackage('console=ttyS0 panic=-1', false));
+    server = await makeImageServer(join(dir, 'server'));
+    image = await publishDebianImage(server, Object.values(H));
+    rsyncd = await startRsyncd(server.dir);
+  }, 1_500_000);
+  afterAll(async () => {
+    await rsyncd?.stop();
+    if (times.length) console.log(`installed-boot times:\n  ${times.join('\n  ')}`);
+    removeTestDir(dir);
+  });
+
+  const blankDisk = (name: string) => {
+    const p = join(dir!, `${name}.img`);
+    writeFileSync(p, '');
+    truncateSync(p, DISK_MIB * 1024 * 1024);
+    return p;
+  };
+  const efiVarsFor = (name: string) => {
+    const p = join(dir!, `${name}-OVMF_VARS.fd`);
+    copyFileSync(OVMF_VARS, p);
+    return p;
+  };
+
+  /** Boots the installer (the package's kernel and initrd) with the host's static address and the action. */
+  const install = async (host: TestHost, action: string, disk: string, extra: Partial<QemuBoot> & Pick<QemuBoot, 'until'>) =>
+    await bootQemu({
+      workDir: dir!,
+      kernel: join(pkg.dir, 'kernel'),
+      initrd: join(pkg.dir, 'initrd.img'),
+      append:
+        `console=ttyS0 panic=-1 IMAGESERVER=${SERVER_IP} IP_ASSIGNMENT=static IPADDR=${host.ip} NETMASK=${NETMASK} GATEWAY=${GATEWAY} ` +
+        `POST_ACTION=${action}`,
+      disks: [disk],
+      forwards: [{ guestPort: 873, hostPort: rsyncd!.port }],
+      timeoutMs: INSTALL_TIMEOUT,
+      ...extra,
+    });
+
+  /** Boots the installed disk alone (no kernel given to QEMU: the firmware and GRUB on the disk). */
+  const firstBoot = async (host: TestHost, disk: string, extra: Partial<QemuBoot> = {}) =>
+    await bootQemu({
+      workDir: dir!,
+      disks: [disk],
+      bootOrder: 'c',
+      until: new RegExp(`${host.name} login:|Kernel panic|grub rescue>|Boot failed|No bootable device`),
+      marks: { kernel: /Linux version/ },
+      timeoutMs: BOOT_TIMEOUT,
+      ...extra,
+    });
+
+  it('BIOS: installs with POST_ACTION=reboot, then the disk alone boots to "node101 login:" with the static NIC up', async () => {
+    const host = H.bios;
+    const disk = blankDisk('bios');
+    const inst = await install(host, 'reboot', disk, { until: /si-agent shell #|Kernel panic/ });
+    expect(inst.matched, failLog(inst)).toBe(false);
+    expect(inst.exitCode, failLog(inst)).toBe(0);
+    expect(inst.log, failLog(inst)).toMatch(/reboot: Restarting system/);
+    expect(inst.log).toMatch(/boot mode BIOS \(no \/sys\/firmware\/efi\)/);
+    const nic = agentNicName(inst.log);
+    expect(nic).toMatch(/^en/);
+    const onDisk = withLoop(disk, (loop) =>
+      withMount(`${loop}p2`, dir!, (mnt) => ({
+        interfaces: readFileSync(join(mnt, 'etc/network/interfaces'), 'utf8'),
+        hostname: readFileSync(join(mnt, 'etc/hostname'), 'utf8'),
+        machineId: readFileSync(join(mnt, 'etc/machine-id'), 'utf8'),
+        ed25519: readFileSync(join(mnt, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8').trim(),
+        fstab: readFileSync(join(mnt, 'etc/fstab'), 'utf8'),
+        grubCfg: readFileSync(join(mnt, 'boot/grub/grub.cfg'), 'utf8'),
+      })),
+    );
+    expectStaticStanza(onDisk.interfaces, nic, host.ip);
+    expect(onDisk.hostname).toBe(`${host.name}\n`);
+    expect(onDisk.machineId, 'machine-id emptied: systemd makes one at first boot').toBe('');
+    expect(onDisk.fstab).toMatch(/^LABEL=root\s+\/\s+ext4/m);
+    expect(onDisk.grubCfg).toMatch(/linux\s+\/boot\/vmlinuz-\S+ root=UUID=\S+ ro console=ttyS0/);
+    identity.bios = { ed25519: onDisk.ed25519, disk };
+
+    const boot = await firstBoot(host, disk);
+    expect(boot.log, failLog(boot)).toMatch(new RegExp(`${host.name} login:`));
+    expect(boot.matched).toBe(true);
+    expect(boot.log).toMatch(new RegExp(`Linux version ${esc(image.kernelVersion)}`));
+    expectNetworkUp(boot.log, nic, host.ip);
+    const p = probe(boot.log);
+    expect(p.hostname).toBe(host.name);
+    identity.bios.machineId = p.machineId;
+    const line = `BIOS: power-on to installer power-off (install) ${inst.seconds.toFixed(0)} s; second boot to login: (first boot) ${boot.seconds.toFixed(0)} s ` +
+      `(kernel after ${boot.marks.kernel?.toFixed(0) ?? '?'} s); power-on to installed login prompt ${(inst.seconds + boot.seconds).toFixed(0)} s`;
+    times.push(line);
+    console.log(line);
+  }, INSTALL_TIMEOUT + BOOT_TIMEOUT);
+
+  it('kexec: the installer kexecs into the installed kernel in the same QEMU, which reaches "node103 login:"', async () => {
+    const host = H.kexec;
+    const disk = blankDisk('kexec');
+    const installed = new RegExp(`Linux version ${esc(image.kernelVersion)}`);
+    const r = await install(host, 'kexec', disk, {
+      until: new RegExp(`${host.name} login:|si-agent shell #|Kernel panic`),
+      marks: { kexec: /kexec: \S+vmlinuz/, newKernel: installed },
+      timeoutMs: INSTALL_TIMEOUT + BOOT_TIMEOUT,
+    });
+    expect(r.log, failLog(r)).toMatch(new RegExp(`${host.name} login:`));
+    expect(r.exitCode, 'QEMU still running: no power-off, no firmware reboot').toBeNull();
+    expect(r.log).not.toMatch(/reboot: (Restarting system|Power down)/);
+    const kexecAt = r.log.search(/kexec: \S+vmlinuz-\S+ \+ \S+initrd\.img-\S+ "[^"]*console=ttyS0/);
+    expect(kexecAt, 'the agent loads the installed kernel, initrd and command line').toBeGreaterThan(0);
+    const newKernelAt = r.log.search(installed);
+    expect(newKernelAt, 'the installed kernel boots after the agent kexecs').toBeGreaterThan(kexecAt);
+    expect(r.log.match(/Linux version /g)?.length, 'two kernels (installer, installed), one firmware boot').toBe(2);
+    const nic = agentNicName(r.log);
+    expectNetworkUp(r.log.slice(newKernelAt), nic, host.ip);
+    const p = probe(r.log);
+    expect(p.hostname).toBe(host.name);
+    identity.kexec = { machineId: p.machineId, disk };
+    const line = `kexec: power-on to kexec ${r.marks.kexec?.toFixed(0) ?? '?'} s, installed kernel at ${r.marks.newKernel?.toFixed(0) ?? '?'} s, login: at ${r.seconds.toFixed(0)} s`;
+    times.push(line);
+    console.log(line);
+  }, INSTALL_TIMEOUT + BOOT_TIMEOUT);
+
+  it('two installs of the same image have different machine-ids and SSH host keys, neither the golden one', () => {
+    expect(identity.bios?.machineId, 'the BIOS case booted and printed its machine-id').toMatch(/^[0-9a-f]{32}$/);
+    expect(identity.kexec?.machineId, 'the kexec case booted and printed its machine-id').toMatch(/^[0-9a-f]{32}$/);
+    expect(identity.bios!.machineId).not.toBe(identity.kexec!.machineId);
+    for (const id of [identity.bios!.machineId, identity.kexec!.machineId]) expect(id).not.toBe(image.goldenMachineId);
+    identity.kexec!.ed25519 = withLoop(identity.kexec!.disk, (loop) =>
+      withMount(`${loop}p2`, dir!, (mnt) => {
+        expect(readFileSync(join(mnt, 'etc/hostname'), 'utf8')).toBe(`${H.kexec.name}\n`);
+        return readFileSync(join(mnt, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8').trim();
+      }),
+    );
+    const keys = [identity.bios!.ed25519 ?? '', identity.kexec.ed25519];
+    for (const k of keys) expect(k).toMatch(/^ssh-ed25519 \S+/);
+    const blob = (k: string) => k.split(' ')[1];
+    expect(blob(keys[0]!)).not.toBe(blob(keys[1]!));
+    for (const k of keys) expect(blob(k)).not.toBe(blob(image.goldenEd25519));
+  });
+
+  it('an image without a kernel ends in the shellout naming what is missing, before the post-install action; the disk mounts', async () => {
+    const host = H.nokernel;
+    const disk = blankDisk('nokernel');
+    const r = await install(host, 'reboot', disk, { until: /si-agent shell #|Kernel panic|reboot: / });
+    expect(r.log, failLog(r)).toMatch(/si-agent shell #/);
+    expect(r.log).toMatch(/the image has no kernel \(no \/boot\/vmlinuz-\*\): it cannot boot/);
+    expect(r.log).not.toMatch(/reboot: |Kernel panic/);
+    expect(r.exitCode, 'QEMU still running: the post-install action (reboot) was not performed').toBeNull();
+    withLoop(disk, (loop) =>
+      withMount(`${loop}p2`, dir!, (mnt) => {
+        expect(readFileSync(join(mnt, 'etc/systemimager/IMAGE_LAST_SYNCED_TO'), 'utf8')).toBe(`${NOKERNEL_IMAGE}\n`);
+        expect(readFileSync(join(mnt, 'etc/fstab'), 'utf8')).toMatch(/^LABEL=root\s+\/\s+ext4/m);
+        // The boot loader is planned before anything is configured: the image is as laid down.
+        expect(readFileSync(join(mnt, 'etc/hostname'), 'utf8')).toBe('golden-client\n');
+      }),
+    );
+    const clean = withLoop(disk, (loop) => sh('dumpe2fs', ['-h', `${loop}p2`]));
+    expect(clean, 'the root filesystem was unmounted cleanly').toMatch(/Filesystem state:\s+clean/);
+  }, INSTALL_TIMEOUT);
+
+  it.skipIf(uefiReason !== null)('UEFI: installs under OVMF (gpt + ESP, removable BOOTX64.EFI), then the disk boots under OVMF to "node102 login:"', async () => {
+    const host = H.uefi;
+    const disk = blankDisk('uefi');
+    const vars = efiVarsFor('uefi');
+    const inst = await install(host, 'reboot', disk, { until: /si-agent shell #|Kernel panic/, efi: true, efiVars: vars });
+    expect(inst.matched, failLog(inst)).toBe(false);
+    expect(inst.exitCode, failLog(inst)).toBe(0);
+    expect(inst.log).toMatch(/boot mode UEFI \(\/sys\/firmware\/efi exists\)/);
+    const nic = agentNicName(inst.log);
+    withLoop(disk, (loop) => {
+      expect(sh('blkid', ['-o', 'value', '-s', 'TYPE', `${loop}p1`]).trim()).toBe('vfat');
+      expect(sh('mdir', ['-i', `${loop}p1`, '-b', '::/EFI/BOOT'])).toMatch(/BOOTX64\.EFI/i);
+      withMount(`${loop}p2`, dir!, (mnt) => {
+        expect(readFileSync(join(mnt, 'etc/fstab'), 'utf8')).toMatch(/\s\/boot\/efi\s+vfat\s/);
+        expectStaticStanza(readFileSync(join(mnt, 'etc/network/interfaces'), 'utf8'), nic, host.ip);
+      });
+    });
+    const boot = await firstBoot(host, disk, { efi: true, efiVars: vars });
+    expect(boot.log, failLog(boot)).toMatch(new RegExp(`${host.name} login:`));
+    expect(boot.log).toMatch(new RegExp(`Linux version ${esc(image.kernelVersion)}`));
+    expect(boot.log).toMatch(/efi: EFI v/);
+    expectNetworkUp(boot.log, nic, host.ip);
+    const line = `UEFI: install ${inst.seconds.toFixed(0)} s; first boot to login: ${boot.seconds.toFixed(0)} s`;
+    times.push(line);
+    console.log(line);
+  }, INSTALL_TIMEOUT + BOOT_TIMEOUT);
+
+  it('directboot: PID 1 switch_roots into the installed system in the same QEMU, which reaches "node104 login:"', async () => {
+    const host = H.directboot;
+    const disk = blankDisk('directboot');
+    const r = await install(host, 'directboot', disk, {
+      until: new RegExp(`${host.name} login:|si-agent shell #|Kernel panic`),
+      marks: { switchRoot: /directboot: switch_root/ },
+      timeoutMs: INSTALL_TIMEOUT + BOOT_TIMEOUT,
+    });
+    expect(r.log, failLog(r)).toMatch(new RegExp(`${host.name} login:`));
+    expect(r.exitCode, 'QEMU still running: no power-off, no reboot').toBeNull();
+    expect(r.log).not.toMatch(/reboot: (Restarting system|Power down)/);
+    expect(r.log.match(/Linux version /g)?.length, 'one kernel: no kexec, no firmware reboot').toBe(1);
+    const switchAt = r.log.search(/directboot: switch_root/);
+    expect(switchAt).toBeGreaterThan(0);
+    const welcomeAt = r.log.search(/Welcome to .*Debian GNU\/Linux 12/);
+    expect(welcomeAt, 'the installed systemd starts after the switch_root').toBeGreaterThan(switchAt);
+    const nic = agentNicName(r.log);
+    expectNetworkUp(r.log.slice(switchAt), nic, host.ip);
+    expect(probe(r.log).hostname).toBe(host.name);
+    const line = `directboot: switch_root at ${r.marks.switchRoot?.toFixed(0) ?? '?'} s, login: at ${r.seconds.toFixed(0)} s`;
+    times.push(line);
+    console.log(line);
+  }, INSTALL_TIMEOUT + BOOT_TIMEOUT);
+});

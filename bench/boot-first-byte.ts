@@ -7,10 +7,11 @@
 // mount proc/sys/dev, modprobe virtio_pci, virtio_net, virtio_blk, udhcpc, then rsync of one file of the image module.
 //
 // Network (BENCH_NET=tap, the default): a namespace made here with a tap device (10.215.0.1/24), dnsmasq (DHCP only,
-// option 140 = 10.215.0.1) and the rsync daemon on the namespace's loopback; QEMU runs in the namespace with its
-// virtio NIC on the tap, as in test/boot/boot-dhcp-tap.test.ts. The agent gets IMAGESERVER from option 140, and its
-// ping of the image server is answered. (With BENCH_NET=user, QEMU's user networking does not answer ICMP to the
-// guestfwd address: the agent's advisory ping then spends about 8 s on three unanswered tries, counted in its time.)
+// option 140 = 10.215.0.1, --no-ping: else dnsmasq's ping check holds the first offer of a fresh address for 3 s) and
+// the rsync daemon on the namespace's loopback; QEMU runs in the namespace with its virtio NIC on the tap, as in
+// test/boot/boot-dhcp-tap.test.ts. The agent gets IMAGESERVER from option 140, and its ping of the image server is
+// answered. (With BENCH_NET=user, QEMU's user networking does not answer ICMP to the guestfwd address: the agent's
+// advisory ping then spends about 8 s on three unanswered tries, counted in its time.)
 //
 // Both instants are wall-clock times on this host, so guest and host clocks are never mixed:
 // - /init: the moment "Run /init as init process" (or /bb-init) arrives on the serial console (-serial stdio, read live);
@@ -23,7 +24,8 @@
 // after partitioning). The ratio uses the first, the same point the busybox /init reaches; the whole-tree start is
 // printed too, with a timeline of console lines and rsync connections.
 // Usage: node bench/boot-first-byte.ts [PACKAGE_DIR]   (default: build a fresh package, no ISO, into a temp dir).
-// Env: BENCH_ROUNDS (default 3; the boots alternate agent, busybox), BENCH_NET (tap | user).
+// Env: BENCH_ROUNDS (default 3; the boots alternate agent, busybox), BENCH_NET (tap | user), BENCH_SERIAL_DIR (keep
+// each boot's serial log there, every line prefixed with its arrival time in seconds after /init).
 // Last line: `ratio <agent/busybox>` of the medians.
 
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -342,7 +344,7 @@ async function benchMain(): Promise<void> {
       sh('ip', ['-n', ns, 'addr', 'add', `${serverIp}/24`, 'dev', TAP]);
       sh('ip', ['-n', ns, 'link', 'set', TAP, 'up']);
       spawnIn(['dnsmasq', '--no-daemon', '--conf-file=/dev/null', '--port=0', '--bind-interfaces', `--interface=${TAP}`, `--dhcp-range=${NET}.100,${NET}.150,255.255.255.0,10m`,
-        `--dhcp-leasefile=${join(work, 'dnsmasq.leases')}`, `--pid-file=${join(work, 'dnsmasq.pid')}`, '--user=root', '--log-dhcp', '--log-facility=-', `--dhcp-option=140,${serverIp}`], 'dnsmasq');
+        `--dhcp-leasefile=${join(work, 'dnsmasq.leases')}`, `--pid-file=${join(work, 'dnsmasq.pid')}`, '--user=root', '--log-dhcp', '--log-facility=-', '--no-ping', `--dhcp-option=140,${serverIp}`], 'dnsmasq');
       await waitUntil(() => existsSync(join(work, 'dnsmasq.log')) && /DHCP, IP range/.test(readFileSync(join(work, 'dnsmasq.log'), 'utf8')), 15_000, 'dnsmasq');
     } else rsyncdPort = await findFreePort();
     spawnIn(['rsync', '--daemon', '--no-detach', `--config=${server.rsyncdConf}`, `--port=${rsyncdPort}`, '--address=127.0.0.1'], 'rsyncd');
@@ -403,6 +405,12 @@ async function benchMain(): Promise<void> {
       for (const kind of ['agent', 'busybox'] as const) {
         const x = await measure(kind, round);
         samples.push(x);
+        if (process.env.BENCH_SERIAL_DIR) {
+          mkdirSync(process.env.BENCH_SERIAL_DIR, { recursive: true });
+          const t0 = x.boot.tInit ?? x.boot.tStart;
+          const text = x.boot.lines.map((l) => `${secs(l.t - t0).padStart(8)} | ${l.text}`).join('\n');
+          writeFileSync(join(process.env.BENCH_SERIAL_DIR, `round${round}-${kind}.log`), `${text}\n`);
+        }
         show(x);
       }
     }

@@ -19,7 +19,7 @@ import { bootQemu, SERVER_IP, tailOf } from '../test/boot/qemu.ts';
 const ROOT = resolve(import.meta.dirname, '..');
 const SIZES = (process.env.BENCH_SIZES ?? '1024,768,512,384,320,256').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
 const STEP = Number(process.env.BENCH_STEP_MB ?? 16);
-const TIMEOUT_MS = 600_000;
+const TIMEOUT_MS = 360_000;
 
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 const quiet = (cmd: string, args: string[]) => {

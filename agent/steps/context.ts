@@ -46,6 +46,8 @@ export interface FlowState {
   imageBytes?: number;
   postAction?: string;
   warnings: string[];
+  /** Network sinks to drain before the machine goes away (the monitor's last status must arrive). */
+  drains: Array<() => Promise<void>>;
 }
 
 export interface Ctx {
@@ -65,7 +67,7 @@ export interface Step {
 
 /** A fresh, empty flow state. */
 export function newFlowState(): FlowState {
-  return { localCfgs: [], groups: [], groupOverrides: [], globalOverrides: [], overrides: [], preInstallScripts: [], postInstallScripts: [], mounted: false, warnings: [] };
+  return { localCfgs: [], groups: [], groupOverrides: [], globalOverrides: [], overrides: [], preInstallScripts: [], postInstallScripts: [], mounted: false, warnings: [], drains: [] };
 }
 
 /** Sets one parameter in the context (a new map, so earlier snapshots stay as they were). */

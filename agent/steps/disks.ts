@@ -13,6 +13,8 @@ import { applyDiskPlan, DiskApplyError } from '../disk/apply.js';
 import { rsyncFetch } from '../transport/rsync.js';
 import { type Ctx, type Step, param } from './context.js';
 import { imageServer } from './server-scripts.js';
+import { tmpfsOptions } from './image.js';
+import { getBool } from '../params/validate.js';
 
 /** Reads the layout: scripts/disks-layouts/<X>.xml for the first X that exists, else the image's own autoinstallscript.conf. */
 async function loadLayoutText(ctx: Ctx): Promise<{ text: string; source: string }> {
@@ -37,6 +39,8 @@ export const planDisksStep: Step = {
   name: 'plan-disks',
   title: 'Checking the disk layout against the disks',
   async run(ctx) {
+    // Checked now so a bad tmpfs option fails before any disk is written.
+    if (getBool(ctx.params, 'TMPFS_STAGING')) tmpfsOptions(ctx);
     const { text, source } = await loadLayoutText(ctx);
     ctx.state.layoutSource = source;
     const layout = parseLayoutXml(text, source);

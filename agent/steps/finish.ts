@@ -87,6 +87,8 @@ export const postActionStep: Step = {
     }
     const status = ACTION_STATUS[action];
     if (status !== undefined) ctx.report.emit({ type: 'status', status, message: action });
+    // The monitor and syslog hear the last word before the machine reboots, powers off or kexecs.
+    await Promise.all(ctx.state.drains.splice(0).map((d) => d().catch(() => undefined)));
     await performPostAction(ctx, action);
   },
 };

@@ -3,9 +3,31 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { getBool } from '../params/validate.js';
+import { ParamError, type Problem } from '../errors.js';
 import { rsyncImage, applyOverrides, stageViaTmpfs } from '../transport/rsync.js';
 import { type Ctx, type Step, param } from './context.js';
 import { imageServer } from './server-scripts.js';
+
+/** tmpfs mount options from the tmpfs_* parameters (SystemImager's names); mode 0755 by default. */
+export function tmpfsOptions(ctx: Ctx): string {
+  // Checked here because a comma in a value would smuggle further mount options in.
+  const forms: Array<[string, string, RegExp, string]> = [
+    ['tmpfs_mode', 'mode', /^[0-7]{3,4}$/, 'an octal mode'],
+    ['tmpfs_size', 'size', /^\d+[kmgKMG%]?$/, 'a size like 2G or 50%'],
+    ['tmpfs_nr_blocks', 'nr_blocks', /^\d+[kmgKMG]?$/, 'a number'],
+    ['tmpfs_nr_inodes', 'nr_inodes', /^\d+[kmgKMG]?$/, 'a number'],
+  ];
+  const opts: string[] = [];
+  const problems: Problem[] = [];
+  for (const [name, option, re, what] of forms) {
+    const v = param(ctx, name) ?? (name === 'tmpfs_mode' ? '0755' : undefined);
+    if (v === undefined) continue;
+    if (!re.test(v)) problems.push({ source: ctx.params.get(name)?.source ?? 'default', key: name, message: `"${v}" is not ${what}` });
+    else opts.push(`${option}=${v}`);
+  }
+  if (problems.length > 0) throw new ParamError(problems);
+  return opts.join(',');
+}
 
 /** Sends the image's progress to the reporter as `progress` events (phase image). */
 function onImageProgress(ctx: Ctx) {
@@ -27,8 +49,13 @@ export const imageStep: Step = {
     if (getBool(ctx.params, 'TMPFS_STAGING')) {
       const staging = join(ctx.opts.workdir, 'tmpfs-staging');
       mkdirSync(staging, { recursive: true });
-      const r = await stageViaTmpfs(ctx, { server, port: ctx.opts.rsyncPort, module, dest: ctx.opts.sysroot, staging, onProgress: onImageProgress(ctx) });
-      ctx.state.imageBytes = r.bytes;
+      await ctx.run('mount', ['-t', 'tmpfs', '-o', tmpfsOptions(ctx), 'tmpfs', staging]);
+      try {
+        const r = await stageViaTmpfs(ctx, { server, port: ctx.opts.rsyncPort, module, dest: ctx.opts.sysroot, staging, onProgress: onImageProgress(ctx) });
+        ctx.state.imageBytes = r.bytes;
+      } finally {
+        await ctx.run('umount', [staging], { allowFail: true });
+      }
     } else {
       const r = await rsyncImage(ctx, { server, port: ctx.opts.rsyncPort, module, dest: ctx.opts.sysroot, xattrs: 'auto', onProgress: onImageProgress(ctx) });
       ctx.state.imageBytes = r.bytes;

@@ -18,6 +18,7 @@ export const reportingStep: Step = {
       try {
         const s = createSyslogSink({ host: logServer, port: getPort(ctx.params, 'LOG_SERVER_PORT'), hostname: host() });
         ctx.report.addSink(s.sink, s.close);
+        ctx.state.drains.push(s.close);
         ctx.report.info(`remote syslog to ${logServer}:${getPort(ctx.params, 'LOG_SERVER_PORT')}`);
       } catch (err) {
         ctx.report.warn(`remote syslog to ${logServer} not started: ${(err as Error).message}`);
@@ -30,6 +31,7 @@ export const reportingStep: Step = {
       const info = () => collectMonitorInfo({ iface: param(ctx, 'DEVICE'), ip: ctx.state.clientIp ?? param(ctx, 'IPADDR'), host: host(), imageName: param(ctx, 'IMAGENAME') });
       const m = createMonitorSink({ server: monitor, port, info, onError: (msg) => ctx.report.warn(msg) });
       ctx.report.addSink(m.sink, m.close);
+      ctx.state.drains.push(m.close);
       ctx.report.info(`monitor reporting to ${monitor}:${port}`);
     }
     if (getBool(ctx.params, 'MONITOR_CONSOLE')) {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createSocket, type Socket } from 'node:dgram';
 import { join, resolve } from 'node:path';
 import { makeImageServer, startRsyncd, type ImageServerInfo } from '../../fixtures/image-server/make-image-server.js';
 import { compareTrees } from '../helpers/compare-trees.js';
@@ -20,6 +21,8 @@ const HAS_DM = existsSync('/proc/misc') && readFileSync('/proc/misc', 'utf8').in
 
 interface Case {
   name: string;
+  /** Extra kernel command line words for this case. */
+  words?: string;
   /** Why this case cannot run on this kernel, if it cannot. */
   unsupported?: string;
   layout: string;
@@ -40,6 +43,14 @@ const CASES: Case[] = [
     disksMiB: [1200],
     mounts: (l) => [{ dev: `${l[0]!.dev}p4`, mp: '/' }, { dev: `${l[0]!.dev}p2`, mp: '/boot' }],
     fstabHas: [/^UUID=5f1ed2a4-0f6b-4b7e-9a51-3c2d8e6a7b10\s+\/\s+xfs/m, /^LABEL=boot\s+\/boot\s+ext4\s+defaults,noatime/m, /\sswap\s+swap\s/m],
+  },
+  {
+    name: 'gpt, image staged through tmpfs (TMPFS_STAGING)',
+    layout: 'gpt-ext4-xfs-swap.xml',
+    words: 'TMPFS_STAGING=yes tmpfs_size=512m',
+    disksMiB: [1200],
+    mounts: (l) => [{ dev: `${l[0]!.dev}p4`, mp: '/' }, { dev: `${l[0]!.dev}p2`, mp: '/boot' }],
+    fstabHas: [/^LABEL=boot\s+\/boot\s+ext4/m],
   },
   {
     name: 'msdos: primary, extended, logicals',
@@ -74,6 +85,8 @@ let work: string;
 let server: ImageServerInfo;
 let rsyncd: { port: number; stop(): Promise<void> };
 let monitor: MonitorListener;
+let syslog: Socket;
+const syslogLines: string[] = [];
 let expected: string;
 
 beforeAll(async () => {
@@ -81,6 +94,9 @@ beforeAll(async () => {
   server = await makeImageServer(join(work, 'server'));
   rsyncd = await startRsyncd(server.dir);
   monitor = await listenMonitor();
+  syslog = createSocket('udp4');
+  syslog.on('message', (m) => syslogLines.push(m.toString('utf8')));
+  await new Promise<void>((r) => syslog.bind(0, '127.0.0.1', () => r()));
   // The expected installed tree: the image, then the overrides in precedence order.
   expected = join(work, 'expected');
   mkdirSync(expected);
@@ -92,6 +108,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await rsyncd?.stop();
   await monitor?.close();
+  syslog?.close();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -118,11 +135,12 @@ describe.each(CASES)('install: $name', (c) => {
       c.disksMiB.forEach((mib, i) => loops.push(attachLoop(dir, `disk${i}`, mib)));
       copyFileSync(join(LAYOUTS, c.layout), join(server.scriptsDir, 'disks-layouts', 'node001.xml'));
       monitor.lines.length = 0;
+      syslogLines.length = 0;
       const events = join(dir, 'events.jsonl');
       const siTmp = join(dir, 'initrd-tmp');
       mkdirSync(siTmp);
       const r = await runAgent(
-        ['install', '--cmdline', `IMAGESERVER=127.0.0.1 MONITOR_SERVER=127.0.0.1 MONITOR_PORT=${monitor.port} POST_ACTION=shutdown`, '--local-cfg', '/dev/null',
+        ['install', '--cmdline', `IMAGESERVER=127.0.0.1 MONITOR_SERVER=127.0.0.1 MONITOR_PORT=${monitor.port} LOG_SERVER=127.0.0.1 LOG_SERVER_PORT=${syslog.address().port} POST_ACTION=shutdown ${c.words ?? ''}`, '--local-cfg', '/dev/null',
           '--rsync-port', String(rsyncd.port), ...loops.flatMap((l) => ['--disk', l.dev]), '--sysroot', join(dir, 'sysroot'), '--workdir', join(dir, 'work'), '--events', events, '--log', join(dir, 'si.log')],
         { eventsFile: events, env: { SI_TMP: siTmp } },
       );
@@ -165,6 +183,11 @@ describe.each(CASES)('install: $name', (c) => {
       expect(st.at(-1)).toBe(100);
       expect(st).toContain(101);
       expect(r.events.some((e) => e.type === 'progress')).toBe(true);
+      // Remote syslog: RFC 3164 lines (<PRI>Mmm dd hh:mm:ss host tag[pid]: msg) for the steps.
+      expect(syslogLines.length).toBeGreaterThan(5);
+      expect(syslogLines[0]).toMatch(/^<\d+>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [^:]+: /);
+      expect(syslogLines.some((l) => /Laying the image down/.test(l))).toBe(true);
+      if (c.words?.includes('TMPFS_STAGING=yes')) expect(r.events.some((e) => e.type === 'command' && (e.argv as string[]).includes('tmpfs'))).toBe(true);
     } finally {
       for (const m of mounted) spawnQuiet('umount', [m]);
       try {

@@ -5,7 +5,7 @@
 // failure down to BENCH_STEP_MB (default 16; 0 = no bisection). Each attempt prints how it ended (power-off, OOM,
 // kernel panic unpacking the initrd, shellout, timeout).
 // Usage: node bench/boot-memory.ts [PACKAGE_DIR]   (default: build a fresh package, no ISO, into a temp dir).
-// Env: BENCH_SIZES="1024,768,512,384,320,256" BENCH_STEP_MB=16. Last line: `min-memory-mb <N>` (0: none succeeded).
+// Env: BENCH_SIZES="1024,768,512,384,320,256" BENCH_STEP_MB=16, BENCH_SERIAL_DIR (keep each boot's serial log there). Last line: `min-memory-mb <N>` (0: none succeeded).
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
@@ -50,8 +50,9 @@ function classify(log: string, timedOut: boolean): string {
   if (killed.length || oomInvoked.length) parts.push(`OOM: killed ${killed.join(', ') || '?'}${oomInvoked.length ? ` (invoked by ${[...new Set(oomInvoked)].join(', ')})` : ''}`);
   if (panic) parts.push(`kernel panic: ${panic}`);
   if (/si-agent shell #/.test(log)) {
-    const fatal = log.split('\n').filter((l) => /ERROR|FATAL|failed|error:/i.test(l)).slice(-3).map((l) => l.trim());
-    parts.push(`agent shellout${fatal.length ? `: ${fatal.join(' | ')}` : ''}`);
+    const failed = /FAILED after [\d.]+s: ([^\r\n]*)/.exec(log)?.[1]?.trim();
+    const cannot = /cannot run [^\r\n]*/.exec(log)?.[0]?.trim();
+    parts.push(`agent shellout${failed ? `: ${failed}` : ''}${cannot ? ` (${cannot})` : ''}`);
   }
   if (!log.includes('Run /init as init process') && !panic) parts.push('never reached /init');
   if (timedOut) parts.push('timed out');
@@ -126,6 +127,10 @@ try {
         ? `powered off but the disk has no IMAGE_LAST_SYNCED_TO (${image ?? 'no stamp'})`
         : classify(r.log, !r.matched && r.exitCode === null);
     writeFileSync(join(work, `serial-${mb}.log`), r.log);
+    if (process.env.BENCH_SERIAL_DIR) {
+      mkdirSync(process.env.BENCH_SERIAL_DIR, { recursive: true });
+      writeFileSync(join(process.env.BENCH_SERIAL_DIR, `serial-${mb}.log`), r.log);
+    }
     return { mb, ok, how, seconds: r.seconds, initSeconds: r.initSeconds };
   };
 

@@ -1,7 +1,7 @@
 // PID 1 in the initrd: early mounts, modules, devices; the install runs as a child under a subreaper; PID 1 never exits.
 
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { createRunner } from '../exec/runner.js';
 import { toolPath, systemPaths } from '../exec/tools.js';
@@ -44,8 +44,15 @@ async function switchRoot(reporter: Reporter, root: string, init: string): Promi
     return;
   }
   reporter.info(`directboot: switch_root ${root} ${init}`);
-  // The installed init finds the kernel filesystems where an initramfs leaves them: moved into the new root.
   const run = createRunner(null);
+  // The installed system names and configures its NICs itself, as after a boot: udev renames only a link that is down
+  // (eth0 -> ens3 fails with EBUSY while up), so every link but lo loses the install's addresses and goes down.
+  for (const nic of existsSync('/sys/class/net') ? readdirSync('/sys/class/net') : []) {
+    if (nic === 'lo') continue;
+    await run('ip', ['addr', 'flush', 'dev', nic], { allowFail: true });
+    await run('ip', ['link', 'set', 'dev', nic, 'down'], { allowFail: true });
+  }
+  // The installed init finds the kernel filesystems where an initramfs leaves them: moved into the new root.
   for (const d of ['/dev', '/proc', '/sys', '/run']) {
     if (existsSync(`${root}${d}`)) await run('mount', ['--move', d, `${root}${d}`], { allowFail: true });
   }

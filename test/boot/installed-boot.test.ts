@@ -57,6 +57,11 @@ const quiet = (cmd: string, args: string[]) => {
   }
 };
 const failLog = (r: QemuOutcome, lines = 100) => `serial log (last ${lines} lines):\n${tailOf(r.log, lines)}`;
+/** SI_BOOT_LOGS=DIR keeps each serial log there (NAME.log), to read what a passing boot printed. */
+const keepLog = (name: string, r: QemuOutcome) => {
+  const d = process.env.SI_BOOT_LOGS;
+  if (d) writeFileSync(join(d, `${name}.log`), r.log);
+};
 
 /** Attaches a disk image read-only (partitions scanned), runs fn, always detaches. */
 function withLoop<T>(img: string, fn: (loop: string) => T): T {
@@ -178,6 +183,7 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
     const host = H.bios;
     const disk = blankDisk('bios');
     const inst = await install(host, 'reboot', disk, { until: /si-agent shell #|Kernel panic/ });
+    keepLog('bios-install', inst);
     expect(inst.matched, failLog(inst)).toBe(false);
     expect(inst.exitCode, failLog(inst)).toBe(0);
     expect(inst.log, failLog(inst)).toMatch(/reboot: Restarting system/);
@@ -202,6 +208,7 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
     identity.bios = { ed25519: onDisk.ed25519, disk };
 
     const boot = await firstBoot(host, disk);
+    keepLog('bios-boot', boot);
     expect(boot.log, failLog(boot)).toMatch(new RegExp(`${host.name} login:`));
     expect(boot.matched).toBe(true);
     expect(boot.log).toMatch(new RegExp(`Linux version ${esc(image.kernelVersion)}`));
@@ -224,6 +231,7 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
       marks: { kexec: /kexec: \S+vmlinuz/, newKernel: installed },
       timeoutMs: INSTALL_TIMEOUT + BOOT_TIMEOUT,
     });
+    keepLog('kexec', r);
     expect(r.log, failLog(r)).toMatch(new RegExp(`${host.name} login:`));
     expect(r.exitCode, 'QEMU still running: no power-off, no firmware reboot').toBeNull();
     expect(r.log).not.toMatch(/reboot: (Restarting system|Power down)/);
@@ -264,6 +272,7 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
     const host = H.nokernel;
     const disk = blankDisk('nokernel');
     const r = await install(host, 'reboot', disk, { until: /si-agent shell #|Kernel panic|reboot: / });
+    keepLog('nokernel', r);
     expect(r.log, failLog(r)).toMatch(/si-agent shell #/);
     expect(r.log).toMatch(/the image has no kernel \(no \/boot\/vmlinuz-\*\): it cannot boot/);
     expect(r.log).not.toMatch(/reboot: |Kernel panic/);
@@ -285,6 +294,7 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
     const disk = blankDisk('uefi');
     const vars = efiVarsFor('uefi');
     const inst = await install(host, 'reboot', disk, { until: /si-agent shell #|Kernel panic/, efi: true, efiVars: vars });
+    keepLog('uefi-install', inst);
     expect(inst.matched, failLog(inst)).toBe(false);
     expect(inst.exitCode, failLog(inst)).toBe(0);
     expect(inst.log).toMatch(/boot mode UEFI \(\/sys\/firmware\/efi exists\)/);
@@ -298,6 +308,7 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
       });
     });
     const boot = await firstBoot(host, disk, { efi: true, efiVars: vars });
+    keepLog('uefi-boot', boot);
     expect(boot.log, failLog(boot)).toMatch(new RegExp(`${host.name} login:`));
     expect(boot.log).toMatch(new RegExp(`Linux version ${esc(image.kernelVersion)}`));
     expect(boot.log).toMatch(/efi: EFI v/);
@@ -315,6 +326,7 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
       marks: { switchRoot: /directboot: switch_root/ },
       timeoutMs: INSTALL_TIMEOUT + BOOT_TIMEOUT,
     });
+    keepLog('directboot', r);
     expect(r.log, failLog(r)).toMatch(new RegExp(`${host.name} login:`));
     expect(r.exitCode, 'QEMU still running: no power-off, no reboot').toBeNull();
     expect(r.log).not.toMatch(/reboot: (Restarting system|Power down)/);

@@ -65,9 +65,15 @@ export class CommandError extends SiError {
   readonly signal: string | null;
   readonly stdout: string;
   readonly stderr: string;
-  constructor(argv: string[], exitCode: number | null, signal: string | null, stdout: string, stderr: string, timedOut = false) {
+  constructor(argv: string[], exitCode: number | null, signal: string | null, stdout: string, stderr: string, timedOut = false, spawnError?: string) {
     const tool = argv[0]!.split('/').pop();
-    const why = timedOut ? `timed out${signal ? ` (killed by ${signal})` : ''}` : exitCode === null ? `was killed by ${signal}` : `failed with exit code ${exitCode}`;
+    const why = spawnError
+      ? `could not be started (${spawnError})`
+      : timedOut
+        ? `timed out${signal ? ` (killed by ${signal})` : ''}`
+        : exitCode === null
+          ? `was killed by ${signal}`
+          : `failed with exit code ${exitCode}`;
     const tail = lastLines(stderr.trim() ? stderr : stdout, 15);
     super(timedOut ? 'E_TIMEOUT' : 'E_COMMAND', `${tool} ${why}: ${quoteArgv(argv)}`, { details: tail });
     this.name = 'CommandError';

@@ -127,7 +127,8 @@ async function runCommand(reporter: Reporter | null, tool: string, args: readonl
       const stdout = out.text();
       const stderr = err.text();
       if (spawnErr) {
-        const e = new CommandError(argv, null, null, '', `cannot run ${file}: ${spawnErr.message}`);
+        const code = (spawnErr as NodeJS.ErrnoException).code ?? spawnErr.message;
+        const e = new CommandError(argv, null, null, '', `cannot run ${file}: ${spawnErr.message}`, false, code === 'ENOENT' ? 'not found' : code);
         reporter?.emit({ type: 'command-end', argv, code: null, signal: null, ms });
         reject(e);
         return;

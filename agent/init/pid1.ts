@@ -75,6 +75,10 @@ export async function runPid1(): Promise<never> {
   const mounted = await mountEarlyFilesystems(run);
   await attachSinks(reporter, { out: process.stdout, logPath: systemPaths().log, eventsPath: '/tmp/si-events.jsonl' });
   reporter.info(`si-agent PID 1: mounted ${mounted.join(' ') || '(all were mounted)'}`);
+  // Too little memory for the initrd leaves it half unpacked: say so, rather than fail later on a missing tool.
+  const kmsg = await run('dmesg', [], { allowFail: true, quiet: true, timeout: 10_000 }).catch(() => undefined);
+  const unpack = kmsg && /Initramfs unpacking failed: .*/.exec(kmsg.stdout);
+  if (unpack) return await shellout(reporter, `the initrd was not unpacked whole (${unpack[0].trim()}): give this machine more memory`);
   const n = await loadInitrdModules(run, reporter);
   const devices = await waitForDevicesToSettle();
   reporter.info(`loaded ${n} module(s); block devices: ${devices.join(' ') || '(none)'}`);

@@ -23,6 +23,10 @@ export const networkStep: Step = {
     if (!param(ctx, 'DEVICE')) setParam(ctx, 'DEVICE', result.iface, 'network');
     ctx.report.info(`network: ${result.iface} ${result.ip} (${result.mode})`);
     const server = param(ctx, 'IMAGESERVER');
-    if (server) await pingHost(server, { run: ctx.run, report: ctx.report, signal: ctx.signal });
+    // The ping test only warns (SPEC 1 step 5): it runs alongside the next steps instead of holding them up.
+    if (server) {
+      const pinging = pingHost(server, { run: ctx.run, report: ctx.report, signal: ctx.signal }).catch(() => false);
+      ctx.state.drains.push(async () => void (await pinging));
+    }
   },
 };

@@ -51,6 +51,7 @@ describe('runner', () => {
     const { run } = collecting();
     const err = await run('/nonexistent/tool', ['x']).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CommandError);
+    expect((err as CommandError).message).toBe('tool could not be started (not found): /nonexistent/tool x');
     expect((err as CommandError).details.join('\n')).toMatch(/cannot run \/nonexistent\/tool/);
   });
 

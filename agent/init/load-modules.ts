@@ -17,11 +17,12 @@ export function moduleNamesFromDep(text: string): string[] {
   return names;
 }
 
-/** Storage-stack modules no device asks for by modalias but the install may need: filesystems, RAID, device-mapper. */
-export const ALWAYS_MODULES: readonly string[] = [
-  'ext4', 'xfs', 'btrfs', 'vfat', 'isofs', 'nls_cp437', 'nls_iso8859_1', 'nls_utf8',
-  'md_mod', 'linear', 'raid0', 'raid1', 'raid10', 'raid456', 'dm_mod', 'dm_snapshot', 'dm_mirror', 'loop', 'af_packet', 'sd_mod', 'sr_mod',
-];
+/**
+ * Modules no device asks for by modalias that the install environment needs from the start. Filesystems, md and
+ * device-mapper are loaded later, only as the disk plan needs them (see disk/kernel-modules.ts): each costs seconds
+ * under emulation (raid456 benchmarks its parity code as it loads).
+ */
+export const ALWAYS_MODULES: readonly string[] = ['sd_mod', 'sr_mod', 'af_packet', 'isofs', 'vfat', 'nls_cp437', 'nls_ascii', 'nls_iso8859_1', 'nls_utf8'];
 
 /** Every distinct modalias under /sys/devices: what the hardware present asks for. */
 export function collectModaliases(sysDevices = '/sys/devices'): string[] {
@@ -51,7 +52,7 @@ export function collectModaliases(sysDevices = '/sys/devices'): string[] {
 
 /**
  * Loads the drivers for the hardware present (by modalias, as udev would; twice, since a bus driver such as
- * virtio_pci brings new devices), then the storage-stack modules the initrd carries. Loading every module of the
+ * virtio_pci brings new devices), then the few modules every install needs. Loading every module of the
  * initrd instead took 10-14 s under emulation. Returns the number of modprobe requests.
  */
 export async function loadInitrdModules(run: Runner, report: Reporter, root = '/'): Promise<number> {

@@ -10,6 +10,7 @@ import { planDisks, type DiskPlan } from '../plan/disk-plan.js';
 import { probeBlockDevices } from '../disk/probe.js';
 import { findBusyDevices, readBusyInputs } from '../disk/busy.js';
 import { applyDiskPlan, DiskApplyError } from '../disk/apply.js';
+import { loadPlanModules } from '../disk/kernel-modules.js';
 import { rsyncFetch } from '../transport/rsync.js';
 import { type Ctx, type Step, param } from './context.js';
 import { imageServer } from './server-scripts.js';
@@ -61,6 +62,8 @@ export const partitionStep: Step = {
   async run(ctx) {
     const plan = ctx.state.diskPlan as DiskPlan;
     mkdirSync(ctx.opts.sysroot, { recursive: true });
+    // In the initrd, the storage stack is loaded now, and only what this plan uses (each costs seconds under emulation).
+    if (process.env.SI_PID1 === '1') ctx.report.info(`kernel modules for this layout: ${(await loadPlanModules(ctx.run, plan)).join(' ') || '(none)'}`);
     // Anything mounted from here on is released on failure (unmounting what is not mounted is harmless).
     ctx.state.mounted = true;
     try {

@@ -27,8 +27,27 @@ function runShell(): Promise<void> {
   });
 }
 
+/**
+ * Flushes what the failed install wrote. The target stays mounted for the operator to look at; after this, a power
+ * cycle from the shell loses nothing (without it, files written in the last seconds were only in the page cache and
+ * an ext4 root needed its journal replayed to show them). Bounded: a dead disk must not keep the shell away.
+ */
+function syncDisks(timeoutMs = 30_000): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(resolve, timeoutMs);
+    const p = spawn(findProgram(toolPath('sync')) ?? 'sync', [], { stdio: 'ignore' });
+    p.on('error', done);
+    p.on('exit', done);
+  });
+}
+
 /** Prints the shellout screen and keeps a shell on the console; never returns (PID 1 never exits). */
 export async function shellout(reporter: Reporter, why: string): Promise<never> {
+  await syncDisks();
   const issue = (() => {
     try {
       return readFileSync(systemPaths().issue, 'utf8');

@@ -11,8 +11,8 @@
 // Each TCG boot of Debian takes a minute or two; the whole file about 10-15 minutes on a 2-core machine.
 
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmdirSync, truncateSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImageServer, startRsyncd, type ImageServerInfo } from '../../fixtures/image-server/make-image-server.ts';
 import { publishDebianImage, NOKERNEL_IMAGE, type PublishResult, type TestHost } from '../../fixtures/debian-image/publish-debian-image.ts';
@@ -63,9 +63,9 @@ const keepLog = (name: string, r: QemuOutcome) => {
   if (d) writeFileSync(join(d, `${name}.log`), r.log);
 };
 
-/** Attaches a disk image read-only (partitions scanned), runs fn, always detaches. */
-function withLoop<T>(img: string, fn: (loop: string) => T): T {
-  const loop = sh('losetup', ['-fP', '-r', '--show', img]).trim();
+/** Attaches a disk image (read-only unless writable: ext4 may replay its journal then), runs fn, always detaches. */
+function withLoop<T>(img: string, fn: (loop: string) => T, writable = false): T {
+  const loop = sh('losetup', [writable ? '-fP' : '-fPr', '--show', img]).trim();
   try {
     quiet('partprobe', [loop]);
     return fn(loop);
@@ -74,11 +74,14 @@ function withLoop<T>(img: string, fn: (loop: string) => T): T {
   }
 }
 
-/** Mounts a filesystem read-only (ext4: without journal replay, the disk may come from a killed VM), runs fn, always unmounts. */
-function withMount<T>(dev: string, dir: string, fn: (mnt: string) => T): T {
+/**
+ * Mounts a filesystem read-only, runs fn, always unmounts. On a read-only loop an ext4 is mounted without journal
+ * replay (noload: the disk may come from a VM killed at its login prompt); on a writable one the kernel replays it.
+ */
+function withMount<T>(dev: string, dir: string, fn: (mnt: string) => T, replay = false): T {
   const mnt = mkdtempSync(join(dir, 'mnt.'));
   const ext4 = sh('blkid', ['-o', 'value', '-s', 'TYPE', dev]).trim() === 'ext4';
-  sh('mount', ['-o', ext4 ? 'ro,noload' : 'ro', dev, mnt]);
+  sh('mount', ['-o', ext4 && !replay ? 'ro,noload' : 'ro', dev, mnt]);
   try {
     return fn(mnt);
   } finally {
@@ -140,14 +143,16 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
     removeTestDir(dir);
   });
 
+  /** A blank disk in the case's own directory (its serial logs go there too: cases run two at a time). */
   const blankDisk = (name: string) => {
-    const p = join(dir!, `${name}.img`);
+    mkdirSync(join(dir!, name), { recursive: true });
+    const p = join(dir!, name, 'disk.img');
     writeFileSync(p, '');
     truncateSync(p, DISK_MIB * 1024 * 1024);
     return p;
   };
   const efiVarsFor = (name: string) => {
-    const p = join(dir!, `${name}-OVMF_VARS.fd`);
+    const p = join(dir!, name, 'OVMF_VARS.fd');
     copyFileSync(OVMF_VARS, p);
     return p;
   };
@@ -155,7 +160,7 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
   /** Boots the installer (the package's kernel and initrd) with the host's static address and the action. */
   const install = async (host: TestHost, action: string, disk: string, extra: Partial<QemuBoot> & Pick<QemuBoot, 'until'>) =>
     await bootQemu({
-      workDir: dir!,
+      workDir: dirname(disk),
       kernel: join(pkg.dir, 'kernel'),
       initrd: join(pkg.dir, 'initrd.img'),
       append:
@@ -170,7 +175,7 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
   /** Boots the installed disk alone (no kernel given to QEMU: the firmware and GRUB on the disk). */
   const firstBoot = async (host: TestHost, disk: string, extra: Partial<QemuBoot> = {}) =>
     await bootQemu({
-      workDir: dir!,
+      workDir: dirname(disk),
       disks: [disk],
       bootOrder: 'c',
       until: new RegExp(`${host.name} login:|Kernel panic|grub rescue>|Boot failed|No bootable device`),
@@ -179,76 +184,84 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
       ...extra,
     });
 
-  it('BIOS: installs with POST_ACTION=reboot, then the disk alone boots to "node101 login:" with the static NIC up', async () => {
-    const host = H.bios;
-    const disk = blankDisk('bios');
-    const inst = await install(host, 'reboot', disk, { until: /si-agent shell #|Kernel panic/ });
-    keepLog('bios-install', inst);
-    expect(inst.matched, failLog(inst)).toBe(false);
-    expect(inst.exitCode, failLog(inst)).toBe(0);
-    expect(inst.log, failLog(inst)).toMatch(/reboot: Restarting system/);
-    expect(inst.log).toMatch(/boot mode BIOS \(no \/sys\/firmware\/efi\)/);
-    const nic = agentNicName(inst.log);
-    expect(nic).toMatch(/^en/);
-    const onDisk = withLoop(disk, (loop) =>
-      withMount(`${loop}p2`, dir!, (mnt) => ({
-        interfaces: readFileSync(join(mnt, 'etc/network/interfaces'), 'utf8'),
-        hostname: readFileSync(join(mnt, 'etc/hostname'), 'utf8'),
-        machineId: readFileSync(join(mnt, 'etc/machine-id'), 'utf8'),
-        ed25519: readFileSync(join(mnt, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8').trim(),
-        fstab: readFileSync(join(mnt, 'etc/fstab'), 'utf8'),
-        grubCfg: readFileSync(join(mnt, 'boot/grub/grub.cfg'), 'utf8'),
-      })),
-    );
-    expectStaticStanza(onDisk.interfaces, nic, host.ip);
-    expect(onDisk.hostname).toBe(`${host.name}\n`);
-    expect(onDisk.machineId, 'machine-id emptied: systemd makes one at first boot').toBe('');
-    expect(onDisk.fstab).toMatch(/^LABEL=root\s+\/\s+ext4/m);
-    expect(onDisk.grubCfg).toMatch(/linux\s+\/boot\/vmlinuz-\S+ root=UUID=\S+ ro console=ttyS0/);
-    identity.bios = { ed25519: onDisk.ed25519, disk };
+  // Two QEMUs at a time (the host has two cores; each TCG guest keeps one busy): BIOS with kexec, then UEFI with
+  // directboot and the bad image. SI_BOOT_SEQUENTIAL=1 runs one at a time (cleaner times, about 20 minutes in all).
+  const group = process.env.SI_BOOT_SEQUENTIAL === '1' ? describe : describe.concurrent;
 
-    const boot = await firstBoot(host, disk);
-    keepLog('bios-boot', boot);
-    expect(boot.log, failLog(boot)).toMatch(new RegExp(`${host.name} login:`));
-    expect(boot.matched).toBe(true);
-    expect(boot.log).toMatch(new RegExp(`Linux version ${esc(image.kernelVersion)}`));
-    expectNetworkUp(boot.log, nic, host.ip);
-    const p = probe(boot.log);
-    expect(p.hostname).toBe(host.name);
-    identity.bios.machineId = p.machineId;
-    const line = `BIOS: power-on to installer power-off (install) ${inst.seconds.toFixed(0)} s; second boot to login: (first boot) ${boot.seconds.toFixed(0)} s ` +
-      `(kernel after ${boot.marks.kernel?.toFixed(0) ?? '?'} s); power-on to installed login prompt ${(inst.seconds + boot.seconds).toFixed(0)} s`;
-    times.push(line);
-    console.log(line);
-  }, INSTALL_TIMEOUT + BOOT_TIMEOUT);
+  group('BIOS reboot and kexec', () => {
+    it('BIOS: installs with POST_ACTION=reboot, then the disk alone boots to "node101 login:" with the static NIC up', async () => {
+      const host = H.bios;
+      const disk = blankDisk('bios');
+      const inst = await install(host, 'reboot', disk, { until: /si-agent shell #|Kernel panic/ });
+      keepLog('bios-install', inst);
+      expect(inst.matched, failLog(inst)).toBe(false);
+      expect(inst.exitCode, failLog(inst)).toBe(0);
+      expect(inst.log, failLog(inst)).toMatch(/reboot: Restarting system/);
+      expect(inst.log).toMatch(/boot mode BIOS \(no \/sys\/firmware\/efi\)/);
+      const nic = agentNicName(inst.log);
+      expect(nic).toMatch(/^en/);
+      const onDisk = withLoop(disk, (loop) =>
+        withMount(`${loop}p2`, dir!, (mnt) => ({
+          interfaces: readFileSync(join(mnt, 'etc/network/interfaces'), 'utf8'),
+          hostname: readFileSync(join(mnt, 'etc/hostname'), 'utf8'),
+          machineId: readFileSync(join(mnt, 'etc/machine-id'), 'utf8'),
+          ed25519: readFileSync(join(mnt, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8').trim(),
+          fstab: readFileSync(join(mnt, 'etc/fstab'), 'utf8'),
+          grubCfg: readFileSync(join(mnt, 'boot/grub/grub.cfg'), 'utf8'),
+          agentLog: readFileSync(join(mnt, 'var/log/systemimager/si-agent-install.log'), 'utf8'),
+        })),
+      );
+      if (process.env.SI_BOOT_LOGS) writeFileSync(join(process.env.SI_BOOT_LOGS, 'bios-agent.log'), onDisk.agentLog);
+      expectStaticStanza(onDisk.interfaces, nic, host.ip);
+      expect(onDisk.hostname).toBe(`${host.name}\n`);
+      expect(onDisk.machineId, 'machine-id emptied: systemd makes one at first boot').toBe('');
+      expect(onDisk.fstab).toMatch(/^LABEL=root\s+\/\s+ext4/m);
+      expect(onDisk.grubCfg).toMatch(/linux\s+\/boot\/vmlinuz-\S+ root=UUID=\S+ ro console=ttyS0/);
+      identity.bios = { ed25519: onDisk.ed25519, disk };
 
-  it('kexec: the installer kexecs into the installed kernel in the same QEMU, which reaches "node103 login:"', async () => {
-    const host = H.kexec;
-    const disk = blankDisk('kexec');
-    const installed = new RegExp(`Linux version ${esc(image.kernelVersion)}`);
-    const r = await install(host, 'kexec', disk, {
-      until: new RegExp(`${host.name} login:|si-agent shell #|Kernel panic`),
-      marks: { kexec: /kexec: \S+vmlinuz/, newKernel: installed },
-      timeoutMs: INSTALL_TIMEOUT + BOOT_TIMEOUT,
-    });
-    keepLog('kexec', r);
-    expect(r.log, failLog(r)).toMatch(new RegExp(`${host.name} login:`));
-    expect(r.exitCode, 'QEMU still running: no power-off, no firmware reboot').toBeNull();
-    expect(r.log).not.toMatch(/reboot: (Restarting system|Power down)/);
-    const kexecAt = r.log.search(/kexec: \S+vmlinuz-\S+ \+ \S+initrd\.img-\S+ "[^"]*console=ttyS0/);
-    expect(kexecAt, 'the agent loads the installed kernel, initrd and command line').toBeGreaterThan(0);
-    const newKernelAt = r.log.search(installed);
-    expect(newKernelAt, 'the installed kernel boots after the agent kexecs').toBeGreaterThan(kexecAt);
-    expect(r.log.match(/Linux version /g)?.length, 'two kernels (installer, installed), one firmware boot').toBe(2);
-    const nic = agentNicName(r.log);
-    expectNetworkUp(r.log.slice(newKernelAt), nic, host.ip);
-    const p = probe(r.log);
-    expect(p.hostname).toBe(host.name);
-    identity.kexec = { machineId: p.machineId, disk };
-    const line = `kexec: power-on to kexec ${r.marks.kexec?.toFixed(0) ?? '?'} s, installed kernel at ${r.marks.newKernel?.toFixed(0) ?? '?'} s, login: at ${r.seconds.toFixed(0)} s`;
-    times.push(line);
-    console.log(line);
-  }, INSTALL_TIMEOUT + BOOT_TIMEOUT);
+      const boot = await firstBoot(host, disk);
+      keepLog('bios-boot', boot);
+      expect(boot.log, failLog(boot)).toMatch(new RegExp(`${host.name} login:`));
+      expect(boot.matched).toBe(true);
+      expect(boot.log).toMatch(new RegExp(`Linux version ${esc(image.kernelVersion)}`));
+      expectNetworkUp(boot.log, nic, host.ip);
+      const p = probe(boot.log);
+      expect(p.hostname).toBe(host.name);
+      identity.bios.machineId = p.machineId;
+      const line = `BIOS: power-on to installer power-off (install) ${inst.seconds.toFixed(0)} s; second boot to login: (first boot) ${boot.seconds.toFixed(0)} s ` +
+        `(kernel after ${boot.marks.kernel?.toFixed(0) ?? '?'} s); power-on to installed login prompt ${(inst.seconds + boot.seconds).toFixed(0)} s`;
+      times.push(line);
+      console.log(line);
+    }, INSTALL_TIMEOUT + BOOT_TIMEOUT);
+
+    it('kexec: the installer kexecs into the installed kernel in the same QEMU, which reaches "node103 login:"', async () => {
+      const host = H.kexec;
+      const disk = blankDisk('kexec');
+      const installed = new RegExp(`Linux version ${esc(image.kernelVersion)}`);
+      const r = await install(host, 'kexec', disk, {
+        until: new RegExp(`${host.name} login:|si-agent shell #|Kernel panic`),
+        marks: { kexec: /kexec: \S+vmlinuz/, newKernel: installed },
+        timeoutMs: INSTALL_TIMEOUT + BOOT_TIMEOUT,
+      });
+      keepLog('kexec', r);
+      expect(r.log, failLog(r)).toMatch(new RegExp(`${host.name} login:`));
+      expect(r.exitCode, 'QEMU still running: no power-off, no firmware reboot').toBeNull();
+      expect(r.log).not.toMatch(/reboot: (Restarting system|Power down)/);
+      const kexecAt = r.log.search(/kexec: \S+vmlinuz-\S+ \+ \S+initrd\.img-\S+ "[^"]*console=ttyS0/);
+      expect(kexecAt, 'the agent loads the installed kernel, initrd and command line').toBeGreaterThan(0);
+      const newKernelAt = r.log.search(installed);
+      expect(newKernelAt, 'the installed kernel boots after the agent kexecs').toBeGreaterThan(kexecAt);
+      expect(r.log.match(/Linux version /g)?.length, 'two kernels (installer, installed), one firmware boot').toBe(2);
+      const nic = agentNicName(r.log);
+      expectNetworkUp(r.log.slice(newKernelAt), nic, host.ip);
+      const p = probe(r.log);
+      expect(p.hostname).toBe(host.name);
+      identity.kexec = { machineId: p.machineId, disk };
+      const line = `kexec: power-on to kexec ${r.marks.kexec?.toFixed(0) ?? '?'} s, installed kernel at ${r.marks.newKernel?.toFixed(0) ?? '?'} s, login: at ${r.seconds.toFixed(0)} s`;
+      times.push(line);
+      console.log(line);
+    }, INSTALL_TIMEOUT + BOOT_TIMEOUT);
+  });
 
   it('two installs of the same image have different machine-ids and SSH host keys, neither the golden one', () => {
     expect(identity.bios?.machineId, 'the BIOS case booted and printed its machine-id').toMatch(/^[0-9a-f]{32}$/);
@@ -268,78 +281,89 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
     for (const k of keys) expect(blob(k)).not.toBe(blob(image.goldenEd25519));
   });
 
-  it('an image without a kernel ends in the shellout naming what is missing, before the post-install action; the disk mounts', async () => {
-    const host = H.nokernel;
-    const disk = blankDisk('nokernel');
-    const r = await install(host, 'reboot', disk, { until: /si-agent shell #|Kernel panic|reboot: / });
-    keepLog('nokernel', r);
-    expect(r.log, failLog(r)).toMatch(/si-agent shell #/);
-    expect(r.log).toMatch(/the image has no kernel \(no \/boot\/vmlinuz-\*\): it cannot boot/);
-    expect(r.log).not.toMatch(/reboot: |Kernel panic/);
-    expect(r.exitCode, 'QEMU still running: the post-install action (reboot) was not performed').toBeNull();
-    withLoop(disk, (loop) =>
-      withMount(`${loop}p2`, dir!, (mnt) => {
-        expect(readFileSync(join(mnt, 'etc/systemimager/IMAGE_LAST_SYNCED_TO'), 'utf8')).toBe(`${NOKERNEL_IMAGE}\n`);
-        expect(readFileSync(join(mnt, 'etc/fstab'), 'utf8')).toMatch(/^LABEL=root\s+\/\s+ext4/m);
-        // The boot loader is planned before anything is configured: the image is as laid down.
-        expect(readFileSync(join(mnt, 'etc/hostname'), 'utf8')).toBe('golden-client\n');
-      }),
-    );
-    const clean = withLoop(disk, (loop) => sh('dumpe2fs', ['-h', `${loop}p2`]));
-    expect(clean, 'the root filesystem was unmounted cleanly').toMatch(/Filesystem state:\s+clean/);
-  }, INSTALL_TIMEOUT);
+  group('UEFI, directboot and an image without a kernel', () => {
+    it('an image without a kernel ends in the shellout naming what is missing, before the post-install action; the disk mounts', async () => {
+      const host = H.nokernel;
+      const disk = blankDisk('nokernel');
+      const r = await install(host, 'reboot', disk, { until: /si-agent shell #|Kernel panic|reboot: / });
+      keepLog('nokernel', r);
+      expect(r.log, failLog(r)).toMatch(/si-agent shell #/);
+      expect(r.log).toMatch(/the image has no kernel \(no \/boot\/vmlinuz-\*\): it cannot boot/);
+      expect(r.log).not.toMatch(/reboot: |Kernel panic/);
+      expect(r.exitCode, 'QEMU still running: the post-install action (reboot) was not performed').toBeNull();
+      // In the initrd the target stays mounted for the operator (the failure report says so); the disk must still mount
+      // elsewhere, with what the install wrote (the agent syncs before the shell: QEMU is killed at the prompt here).
+      expect(r.log).toMatch(/mounted: \/dev\/vda2 on \/sysroot/);
+      withLoop(
+        disk,
+        (loop) =>
+          withMount(
+            `${loop}p2`,
+            dir!,
+            (mnt) => {
+              expect(readFileSync(join(mnt, 'etc/systemimager/IMAGE_LAST_SYNCED_TO'), 'utf8')).toBe(`${NOKERNEL_IMAGE}\n`);
+              expect(readFileSync(join(mnt, 'etc/fstab'), 'utf8')).toMatch(/^LABEL=root\s+\/\s+ext4/m);
+              // The boot loader is planned before anything is configured: the image is as laid down.
+              expect(readFileSync(join(mnt, 'etc/hostname'), 'utf8')).toBe('golden-client\n');
+            },
+            true,
+          ),
+        true,
+      );
+    }, INSTALL_TIMEOUT);
 
-  it.skipIf(uefiReason !== null)('UEFI: installs under OVMF (gpt + ESP, removable BOOTX64.EFI), then the disk boots under OVMF to "node102 login:"', async () => {
-    const host = H.uefi;
-    const disk = blankDisk('uefi');
-    const vars = efiVarsFor('uefi');
-    const inst = await install(host, 'reboot', disk, { until: /si-agent shell #|Kernel panic/, efi: true, efiVars: vars });
-    keepLog('uefi-install', inst);
-    expect(inst.matched, failLog(inst)).toBe(false);
-    expect(inst.exitCode, failLog(inst)).toBe(0);
-    expect(inst.log).toMatch(/boot mode UEFI \(\/sys\/firmware\/efi exists\)/);
-    const nic = agentNicName(inst.log);
-    withLoop(disk, (loop) => {
-      expect(sh('blkid', ['-o', 'value', '-s', 'TYPE', `${loop}p1`]).trim()).toBe('vfat');
-      expect(sh('mdir', ['-i', `${loop}p1`, '-b', '::/EFI/BOOT'])).toMatch(/BOOTX64\.EFI/i);
-      withMount(`${loop}p2`, dir!, (mnt) => {
-        expect(readFileSync(join(mnt, 'etc/fstab'), 'utf8')).toMatch(/\s\/boot\/efi\s+vfat\s/);
-        expectStaticStanza(readFileSync(join(mnt, 'etc/network/interfaces'), 'utf8'), nic, host.ip);
+    it.skipIf(uefiReason !== null)('UEFI: installs under OVMF (gpt + ESP, removable BOOTX64.EFI), then the disk boots under OVMF to "node102 login:"', async () => {
+      const host = H.uefi;
+      const disk = blankDisk('uefi');
+      const vars = efiVarsFor('uefi');
+      const inst = await install(host, 'reboot', disk, { until: /si-agent shell #|Kernel panic/, efi: true, efiVars: vars });
+      keepLog('uefi-install', inst);
+      expect(inst.matched, failLog(inst)).toBe(false);
+      expect(inst.exitCode, failLog(inst)).toBe(0);
+      expect(inst.log).toMatch(/boot mode UEFI \(\/sys\/firmware\/efi exists\)/);
+      const nic = agentNicName(inst.log);
+      withLoop(disk, (loop) => {
+        expect(sh('blkid', ['-o', 'value', '-s', 'TYPE', `${loop}p1`]).trim()).toBe('vfat');
+        expect(sh('mdir', ['-i', `${loop}p1`, '-b', '::/EFI/BOOT'])).toMatch(/BOOTX64\.EFI/i);
+        withMount(`${loop}p2`, dir!, (mnt) => {
+          expect(readFileSync(join(mnt, 'etc/fstab'), 'utf8')).toMatch(/\s\/boot\/efi\s+vfat\s/);
+          expectStaticStanza(readFileSync(join(mnt, 'etc/network/interfaces'), 'utf8'), nic, host.ip);
+        });
       });
-    });
-    const boot = await firstBoot(host, disk, { efi: true, efiVars: vars });
-    keepLog('uefi-boot', boot);
-    expect(boot.log, failLog(boot)).toMatch(new RegExp(`${host.name} login:`));
-    expect(boot.log).toMatch(new RegExp(`Linux version ${esc(image.kernelVersion)}`));
-    expect(boot.log).toMatch(/efi: EFI v/);
-    expectNetworkUp(boot.log, nic, host.ip);
-    const line = `UEFI: install ${inst.seconds.toFixed(0)} s; first boot to login: ${boot.seconds.toFixed(0)} s`;
-    times.push(line);
-    console.log(line);
-  }, INSTALL_TIMEOUT + BOOT_TIMEOUT);
+      const boot = await firstBoot(host, disk, { efi: true, efiVars: vars });
+      keepLog('uefi-boot', boot);
+      expect(boot.log, failLog(boot)).toMatch(new RegExp(`${host.name} login:`));
+      expect(boot.log).toMatch(new RegExp(`Linux version ${esc(image.kernelVersion)}`));
+      expect(boot.log).toMatch(/efi: EFI v/);
+      expectNetworkUp(boot.log, nic, host.ip);
+      const line = `UEFI: install ${inst.seconds.toFixed(0)} s; first boot to login: ${boot.seconds.toFixed(0)} s`;
+      times.push(line);
+      console.log(line);
+    }, INSTALL_TIMEOUT + BOOT_TIMEOUT);
 
-  it('directboot: PID 1 switch_roots into the installed system in the same QEMU, which reaches "node104 login:"', async () => {
-    const host = H.directboot;
-    const disk = blankDisk('directboot');
-    const r = await install(host, 'directboot', disk, {
-      until: new RegExp(`${host.name} login:|si-agent shell #|Kernel panic`),
-      marks: { switchRoot: /directboot: switch_root/ },
-      timeoutMs: INSTALL_TIMEOUT + BOOT_TIMEOUT,
-    });
-    keepLog('directboot', r);
-    expect(r.log, failLog(r)).toMatch(new RegExp(`${host.name} login:`));
-    expect(r.exitCode, 'QEMU still running: no power-off, no reboot').toBeNull();
-    expect(r.log).not.toMatch(/reboot: (Restarting system|Power down)/);
-    expect(r.log.match(/Linux version /g)?.length, 'one kernel: no kexec, no firmware reboot').toBe(1);
-    const switchAt = r.log.search(/directboot: switch_root/);
-    expect(switchAt).toBeGreaterThan(0);
-    const welcomeAt = r.log.search(/Welcome to .*Debian GNU\/Linux 12/);
-    expect(welcomeAt, 'the installed systemd starts after the switch_root').toBeGreaterThan(switchAt);
-    const nic = agentNicName(r.log);
-    expectNetworkUp(r.log.slice(switchAt), nic, host.ip);
-    expect(probe(r.log).hostname).toBe(host.name);
-    const line = `directboot: switch_root at ${r.marks.switchRoot?.toFixed(0) ?? '?'} s, login: at ${r.seconds.toFixed(0)} s`;
-    times.push(line);
-    console.log(line);
-  }, INSTALL_TIMEOUT + BOOT_TIMEOUT);
+    it('directboot: PID 1 switch_roots into the installed system in the same QEMU, which reaches "node104 login:"', async () => {
+      const host = H.directboot;
+      const disk = blankDisk('directboot');
+      const r = await install(host, 'directboot', disk, {
+        until: new RegExp(`${host.name} login:|si-agent shell #|Kernel panic`),
+        marks: { switchRoot: /directboot: switch_root/ },
+        timeoutMs: INSTALL_TIMEOUT + BOOT_TIMEOUT,
+      });
+      keepLog('directboot', r);
+      expect(r.log, failLog(r)).toMatch(new RegExp(`${host.name} login:`));
+      expect(r.exitCode, 'QEMU still running: no power-off, no reboot').toBeNull();
+      expect(r.log).not.toMatch(/reboot: (Restarting system|Power down)/);
+      expect(r.log.match(/Linux version /g)?.length, 'one kernel: no kexec, no firmware reboot').toBe(1);
+      const switchAt = r.log.search(/directboot: switch_root/);
+      expect(switchAt).toBeGreaterThan(0);
+      const welcomeAt = r.log.search(/Welcome to .*Debian GNU\/Linux 12/);
+      expect(welcomeAt, 'the installed systemd starts after the switch_root').toBeGreaterThan(switchAt);
+      const nic = agentNicName(r.log);
+      expectNetworkUp(r.log.slice(switchAt), nic, host.ip);
+      expect(probe(r.log).hostname).toBe(host.name);
+      const line = `directboot: switch_root at ${r.marks.switchRoot?.toFixed(0) ?? '?'} s, login: at ${r.seconds.toFixed(0)} s`;
+      times.push(line);
+      console.log(line);
+    }, INSTALL_TIMEOUT + BOOT_TIMEOUT);
+  });
 });

@@ -15,7 +15,7 @@ export const MODULE_GROUPS: Record<string, ModuleRequest[]> = {
   nic: req('virtio_net e1000 e1000e igb ixgbe bnx2x mlx5_core').concat(
     opt('igc i40e ice ixgbevf tg3 bnx2 bnxt_en r8169 vmxnet3 be2net mlx4_en qede'),
   ),
-  fs: req('ext4 xfs btrfs vfat isofs nls_cp437 nls_iso8859_1 nls_utf8').concat(opt('msdos squashfs overlay efivarfs')),
+  fs: req('ext4 xfs btrfs vfat isofs nls_cp437 nls_ascii nls_iso8859_1 nls_utf8').concat(opt('msdos squashfs overlay efivarfs')),
   crypto: opt('crc32c_generic crc32c_intel crc32_pclmul libcrc32c xxhash_generic sha256_generic blake2b_generic'),
   raid: req('md_mod raid0 raid1 raid456 raid10').concat(opt('linear multipath')),
   dm: req('dm_mod dm_snapshot dm_mirror').concat(opt('dm_thin_pool dm_raid dm_zero dm_crypt')),

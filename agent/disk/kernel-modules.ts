@@ -9,7 +9,7 @@ const FS_MODULES: Record<string, string[]> = {
   ext4: ['ext4'],
   xfs: ['xfs'],
   btrfs: ['btrfs'],
-  vfat: ['vfat', 'nls_cp437', 'nls_iso8859_1'],
+  vfat: ['vfat', 'nls_cp437', 'nls_ascii', 'nls_iso8859_1'],
   msdos: ['msdos', 'nls_cp437'],
 };
 

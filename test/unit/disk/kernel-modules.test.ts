@@ -9,7 +9,7 @@ const fs = (t: string) => ({ fs: t }) as DiskPlan['filesystems'][number];
 
 describe('modulesForPlan', () => {
   it('loads each filesystem driver once; ext2/3 come from ext4, swap needs none', () => {
-    expect(modulesForPlan(plan({ filesystems: [fs('ext3'), fs('ext4'), fs('swap'), fs('xfs'), fs('vfat')] }))).toEqual(['ext4', 'xfs', 'vfat', 'nls_cp437', 'nls_iso8859_1']);
+    expect(modulesForPlan(plan({ filesystems: [fs('ext3'), fs('ext4'), fs('swap'), fs('xfs'), fs('vfat')] }))).toEqual(['ext4', 'xfs', 'vfat', 'nls_cp437', 'nls_ascii', 'nls_iso8859_1']);
   });
   it('md and the RAID level modules, device-mapper for LVM', () => {
     const raids = [{ level: 'raid1' }, { level: '5' }] as DiskPlan['raids'];

@@ -1,5 +1,6 @@
 #!/bin/sh
 # Throwaway /init for test/boot/boot-tools.test.ts: runs each initrd tool once, prints SMOKE:<name>:ok|FAILED, powers off.
+# It runs inside the QEMU guest: /dev/vda there is the blank disk image the test created, never a host disk.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys

@@ -20,11 +20,15 @@ export interface CliCommand {
   server?: string;
   configureFrom?: string;
   kexec: boolean;
+  /** Private keys for the client-driven SSH tunnel (--ssh-key, repeatable). */
+  sshKeys: string[];
+  /** authorized_keys files for the server-driven SSH install (--authorized-keys, repeatable). */
+  authorizedKeys: string[];
   /** init: run the install itself (PID 1 starts it as its child). */
   worker: boolean;
 }
 
-const VALUE_OPTS = new Set(['--cmdline', '--cmdline-file', '--local-cfg', '--disk', '--sysroot', '--workdir', '--events', '--log', '--rsync-port', '--server', '--configure-from']);
+const VALUE_OPTS = new Set(['--cmdline', '--cmdline-file', '--local-cfg', '--disk', '--sysroot', '--workdir', '--events', '--log', '--rsync-port', '--server', '--configure-from', '--ssh-key', '--authorized-keys']);
 const FLAG_OPTS = new Set(['--network', '--perform-post-action', '--json', '--verbose', '--kexec', '--worker']);
 
 export const USAGE = `usage:
@@ -36,6 +40,7 @@ export const USAGE = `usage:
   si-agent version
 inputs: --cmdline "STRING" | --cmdline-file FILE   (default /proc/cmdline)
         --local-cfg FILE (repeatable, later wins)  (default: the SPEC 2 search)
+        --ssh-key FILE (repeatable; client-driven SSH)  --authorized-keys FILE (repeatable; SSHD)
 other:  --events FILE (JSON lines of every event), --log FILE (default /tmp/si.log),
         --workdir DIR, --rsync-port N (image server's rsync daemon port, default 873), --verbose`;
 
@@ -54,6 +59,8 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     verbose: false,
     kexec: false,
     worker: false,
+    sshKeys: [],
+    authorizedKeys: [],
   };
   for (let i = 1; i < argv.length; i++) {
     let a = argv[i]!;
@@ -89,6 +96,8 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       case '--log': out.log = v; break;
       case '--server': out.server = v; break;
       case '--configure-from': out.configureFrom = v; break;
+      case '--ssh-key': out.sshKeys.push(v); break;
+      case '--authorized-keys': out.authorizedKeys.push(v); break;
       case '--rsync-port': {
         const n = Number(v);
         if (!Number.isInteger(n) || n < 1 || n > 65535) throw new SiError('E_USAGE', `--rsync-port: "${v}" is not a port (1-65535)`);

@@ -38,6 +38,8 @@ function flowOptions(cmd: CliCommand, mode: Mode): FlowOptions {
     performPostAction: cmd.performPostAction || mode === 'init',
     rsyncPort: cmd.rsyncPort ?? Number(process.env.SI_RSYNC_PORT ?? 873),
     logPath: cmd.log ?? systemPaths().log,
+    sshKeys: cmd.sshKeys,
+    authorizedKeys: cmd.authorizedKeys,
   };
 }
 

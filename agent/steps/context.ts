@@ -3,6 +3,7 @@
 import type { Runner } from '../exec/runner.js';
 import type { Reporter } from '../report/events.js';
 import type { Params } from '../params/types.js';
+import { SiError } from '../errors.js';
 
 export type Mode = 'init' | 'install' | 'plan';
 
@@ -23,6 +24,10 @@ export interface FlowOptions {
   rsyncPort: number;
   /** The human log file (default /tmp/si.log), copied into the installed system at the end. */
   logPath?: string;
+  /** Private key files for the client-driven SSH tunnel (--ssh-key); empty means the initrd's /root/.ssh/id_*. */
+  sshKeys?: string[];
+  /** authorized_keys files for SSHD (--authorized-keys); empty means the initrd's /root/.ssh/authorized_keys. */
+  authorizedKeys?: string[];
 }
 
 /** Everything learned along the way; each step fills in its part. */
@@ -48,7 +53,15 @@ export interface FlowState {
   warnings: string[];
   /** Network sinks to drain before the machine goes away (the monitor's last status must arrive). */
   drains: Array<() => Promise<void>>;
+  /** Where the image server's rsync daemon is reached when not directly (an SSH tunnel's local end). */
+  rsyncVia?: { host: string; port: number };
+  /** The transport the image comes over (console, log, events and monitor say it). */
+  transport: TransportName;
+  /** Work to stop when the flow ends, however it ends (tunnels, SSH server, seeding clients), last added first. */
+  cleanups: Array<() => Promise<void>>;
 }
+
+export type TransportName = 'rsync' | 'ssh' | 'sshd' | 'multicast' | 'bittorrent';
 
 export interface Ctx {
   opts: FlowOptions;
@@ -67,7 +80,7 @@ export interface Step {
 
 /** A fresh, empty flow state. */
 export function newFlowState(): FlowState {
-  return { localCfgs: [], groups: [], groupOverrides: [], globalOverrides: [], overrides: [], preInstallScripts: [], postInstallScripts: [], mounted: false, warnings: [], drains: [] };
+  return { localCfgs: [], groups: [], groupOverrides: [], globalOverrides: [], overrides: [], preInstallScripts: [], postInstallScripts: [], mounted: false, warnings: [], drains: [], transport: 'rsync', cleanups: [] };
 }
 
 /** Sets one parameter in the context (a new map, so earlier snapshots stay as they were). */
@@ -81,4 +94,12 @@ export function setParam(ctx: Ctx, name: string, value: string, source: string):
 export function param(ctx: Ctx, name: string): string | undefined {
   const v = ctx.params.get(name)?.value;
   return v === undefined || v === '' ? undefined : v;
+}
+
+/** The rsync daemon to talk to: through the SSH tunnel when one is up, else IMAGESERVER on the --rsync-port. */
+export function rsyncEndpoint(ctx: Ctx): { server: string; port: number } {
+  if (ctx.state.rsyncVia) return { server: ctx.state.rsyncVia.host, port: ctx.state.rsyncVia.port };
+  const server = param(ctx, 'IMAGESERVER');
+  if (!server) throw new SiError('E_PARAM', 'IMAGESERVER is not set: give it on the kernel command line, in local.cfg, or by DHCP option 140');
+  return { server, port: ctx.opts.rsyncPort };
 }

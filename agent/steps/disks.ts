@@ -12,8 +12,7 @@ import { findBusyDevices, readBusyInputs } from '../disk/busy.js';
 import { applyDiskPlan, DiskApplyError } from '../disk/apply.js';
 import { loadPlanModules } from '../disk/kernel-modules.js';
 import { rsyncFetch } from '../transport/rsync.js';
-import { type Ctx, type Step, param } from './context.js';
-import { imageServer } from './server-scripts.js';
+import { type Ctx, type Step, param, rsyncEndpoint } from './context.js';
 import { tmpfsOptions } from './image.js';
 import { getBool } from '../params/validate.js';
 
@@ -29,7 +28,7 @@ async function loadLayoutText(ctx: Ctx): Promise<{ text: string; source: string 
   const dest = join(ctx.opts.workdir, 'autoinstallscript.conf');
   mkdirSync(ctx.opts.workdir, { recursive: true });
   try {
-    await rsyncFetch(ctx, { server: imageServer(ctx), port: ctx.opts.rsyncPort, src: `${image}/${IMAGE_LAYOUT_PATH}`, dest });
+    await rsyncFetch(ctx, { ...rsyncEndpoint(ctx), src: `${image}/${IMAGE_LAYOUT_PATH}`, dest });
   } catch (err) {
     throw new SiError('E_LAYOUT', `no disk layout: none of scripts/disks-layouts/ fits this host and the image ${image} has no ${IMAGE_LAYOUT_PATH}`, { cause: err, details: (err as SiError).details });
   }

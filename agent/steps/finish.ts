@@ -10,8 +10,7 @@ import { notifyImagingComplete } from '../transport/rsync.js';
 import { systemPaths } from '../exec/tools.js';
 import { performPostAction } from '../init/post-action.js';
 import { keepRootForDirectboot, loadKexecKernel } from '../init/prepare-action.js';
-import { type Ctx, type Step, param } from './context.js';
-import { imageServer } from './server-scripts.js';
+import { type Ctx, type Step, param, rsyncEndpoint } from './context.js';
 
 export const finalizeStep: Step = {
   name: 'finalize',
@@ -61,7 +60,7 @@ export const finishStep: Step = {
     if (action === 'kexec') await loadKexecKernel(ctx);
     // The server is told while the target is being unmounted: notifying never fails the install.
     const ip = ctx.state.clientIp ?? param(ctx, 'IPADDR');
-    const notified = ip ? notifyImagingComplete(ctx, imageServer(ctx), ctx.opts.rsyncPort, ip) : Promise.resolve();
+    const notified = ip ? notifyImagingComplete(ctx, rsyncEndpoint(ctx).server, rsyncEndpoint(ctx).port, ip) : Promise.resolve();
     try {
       if (action === 'directboot') await keepRootForDirectboot(ctx);
       else await releaseTarget(ctx);

@@ -66,6 +66,25 @@ function diskReport(ctx: Ctx, failedStep: string): string[] {
 /** Runs the steps; on failure emits the fatal report and status -1, releases the target in install mode. */
 export async function runFlow(ctx: Ctx, steps: readonly Step[]): Promise<FlowResult> {
   try {
+    return await runStepsAndReport(ctx, steps);
+  } finally {
+    await runCleanups(ctx);
+  }
+}
+
+/** Stops what steps left running (tunnels, servers, peers), last started first; a cleanup that fails is a warning. */
+export async function runCleanups(ctx: Ctx): Promise<void> {
+  for (const cleanup of ctx.state.cleanups.splice(0).reverse()) {
+    try {
+      await cleanup();
+    } catch (err) {
+      ctx.report.warn(`cleanup failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+async function runStepsAndReport(ctx: Ctx, steps: readonly Step[]): Promise<FlowResult> {
+  try {
     await runSteps(ctx, steps);
     return { ok: true, exitCode: 0 };
   } catch (err) {

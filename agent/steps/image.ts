@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { getBool } from '../params/validate.js';
 import { ParamError, type Problem } from '../errors.js';
 import { rsyncImage, applyOverrides, stageViaTmpfs } from '../transport/rsync.js';
-import { type Ctx, type Step, param } from './context.js';
-import { imageServer } from './server-scripts.js';
+import { type Ctx, type Step, param, rsyncEndpoint } from './context.js';
 
 /** tmpfs mount options from the tmpfs_* parameters (SystemImager's names); mode 0755 by default. */
 export function tmpfsOptions(ctx: Ctx): string {
@@ -44,20 +43,20 @@ export const imageStep: Step = {
       ctx.report.warn('NOSYNC is set: the image is not laid down');
       return;
     }
-    const server = imageServer(ctx);
+    const { server, port } = rsyncEndpoint(ctx);
     const started = Date.now();
     if (getBool(ctx.params, 'TMPFS_STAGING')) {
       const staging = join(ctx.opts.workdir, 'tmpfs-staging');
       mkdirSync(staging, { recursive: true });
       await ctx.run('mount', ['-t', 'tmpfs', '-o', tmpfsOptions(ctx), 'tmpfs', staging]);
       try {
-        const r = await stageViaTmpfs(ctx, { server, port: ctx.opts.rsyncPort, module, dest: ctx.opts.sysroot, staging, onProgress: onImageProgress(ctx) });
+        const r = await stageViaTmpfs(ctx, { server, port, module, dest: ctx.opts.sysroot, staging, onProgress: onImageProgress(ctx) });
         ctx.state.imageBytes = r.bytes;
       } finally {
         await ctx.run('umount', [staging], { allowFail: true });
       }
     } else {
-      const r = await rsyncImage(ctx, { server, port: ctx.opts.rsyncPort, module, dest: ctx.opts.sysroot, xattrs: 'auto', onProgress: onImageProgress(ctx) });
+      const r = await rsyncImage(ctx, { server, port, module, dest: ctx.opts.sysroot, xattrs: 'auto', onProgress: onImageProgress(ctx) });
       ctx.state.imageBytes = r.bytes;
     }
     ctx.report.info(`image ${module} laid down in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -69,7 +68,7 @@ export const overridesStep: Step = {
   title: 'Applying overrides',
   async run(ctx) {
     if (ctx.state.overrides.length === 0) return;
-    const { applied, missing } = await applyOverrides(ctx, { server: imageServer(ctx), port: ctx.opts.rsyncPort, names: ctx.state.overrides, dest: ctx.opts.sysroot });
+    const { applied, missing } = await applyOverrides(ctx, { ...rsyncEndpoint(ctx), names: ctx.state.overrides, dest: ctx.opts.sysroot });
     ctx.report.info(`overrides applied: ${applied.join(' ') || '(none)'}`);
     for (const m of missing) ctx.state.warnings.push(`override ${m} does not exist on the image server`);
   },

@@ -13,7 +13,7 @@ import { chooseScript } from '../plan/script-choice.js';
 import { resolveOverrides } from '../plan/overrides.js';
 import { readScriptVariables } from '../params/script-vars.js';
 import { applyCheckedLayer } from '../params/resolve.js';
-import { type Ctx, type Step, param, setParam } from './context.js';
+import { type Ctx, type Step, param, rsyncEndpoint, setParam } from './context.js';
 
 /** The image server, required from here on. */
 export function imageServer(ctx: Ctx): string {
@@ -46,7 +46,7 @@ export const fetchScriptsStep: Step = {
   async run(ctx) {
     const dest = join(ctx.opts.workdir, 'scripts');
     mkdirSync(dest, { recursive: true });
-    await rsyncFetch(ctx, { server: imageServer(ctx), port: ctx.opts.rsyncPort, src: 'scripts/', dest: dest + '/', extraArgs: ['--exclude=imaging_complete_*'] });
+    await rsyncFetch(ctx, { ...rsyncEndpoint(ctx), src: 'scripts/', dest: dest + '/', extraArgs: ['--exclude=imaging_complete_*'] });
     ctx.state.scriptsDir = dest;
   },
 };
@@ -139,7 +139,8 @@ async function checkImageOffered(ctx: Ctx): Promise<void> {
   const image = param(ctx, 'IMAGENAME')!;
   let modules: string[];
   try {
-    modules = await listModules(ctx, imageServer(ctx), ctx.opts.rsyncPort);
+    const { server, port } = rsyncEndpoint(ctx);
+    modules = await listModules(ctx, server, port);
   } catch (err) {
     ctx.report.warn(`cannot list the image server's modules, IMAGENAME not checked: ${(err as Error).message.split('\n')[0]}`);
     return;

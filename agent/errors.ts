@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'E_TARGET'
   | 'E_SERVER'
   | 'E_NETWORK'
+  | 'E_SSH'
   | 'E_USAGE'
   | 'E_INTERNAL';
 

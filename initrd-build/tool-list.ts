@@ -58,6 +58,8 @@ export const TOOLS: ToolSpec[] = [
   { name: 'ssh' },
   { name: 'sshd', optional: true },
   { name: 'ssh-keygen', optional: true },
+  // An operator's shell over the agent's SSH server (SSHD=y) gets its pty from util-linux script.
+  { name: 'script' },
 ];
 
 /** Host data files the tools read at run time, copied when present. */

@@ -34,6 +34,7 @@ const TOOLS: Record<string, string> = {
   losetup: 'losetup',
   ping: 'ping',
   tini: 'tini',
+  script: 'script',
 };
 
 /** Resolves a tool name: SI_TOOL_<NAME> (dots and dashes as _) wins over the table. */
@@ -57,5 +58,9 @@ export function systemPaths(env: NodeJS.ProcessEnv = process.env) {
     issue: root + '/etc/issue',
     procMounts: root + '/proc/self/mounts',
     sysBlock: root + '/sys/block',
+    /** Private keys (id_*) and authorized_keys of the initrd's root user. */
+    sshDir: root + '/root/.ssh',
+    /** authorized_keys as older boot packages baked it. */
+    etcSshAuthorizedKeys: root + '/etc/ssh/authorized_keys',
   };
 }

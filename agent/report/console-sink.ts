@@ -2,7 +2,7 @@
 
 import { quoteArgv } from '../errors.js';
 import type { Sink, Stamped } from './events.js';
-import { formatFatalReport } from './describe-event.js';
+import { describeTransport, formatFatalReport } from './describe-event.js';
 import { clampPercent, formatDuration, formatProgressBar, formatProgressLine, hasTotal, type ProgressEvent } from './format.js';
 import { createProgressThrottle } from './progress-throttle.js';
 
@@ -104,6 +104,9 @@ export function createConsoleSink(out: NodeJS.WritableStream, opts: ConsoleSinkO
         return;
       case 'status':
         if (opts.verbose) printLines([`    monitor status ${e.status}${e.message ? `: ${e.message}` : ''}`]);
+        return;
+      case 'transport':
+        printLines([`    ${describeTransport(e)}`]);
         return;
       case 'fatal':
         finishBar();

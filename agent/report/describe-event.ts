@@ -37,9 +37,17 @@ export function describeEvent(e: SiEvent): Described {
       return { level: 'info', text: `monitor status ${e.status}${e.message ? `: ${e.message}` : ''}` };
     case 'fatal':
       return { level: 'error', text: formatFatalReport(e).join('\n') };
+    case 'transport':
+      return { level: 'info', text: describeTransport(e) };
     case 'steps-planned':
       return { level: 'debug', text: `plan: ${e.steps.length} steps: ${e.steps.map((s) => s.step).join(', ')}` };
   }
+}
+
+/** One line for the transport event: `transport: ssh (root@10.0.0.1:22, host key SHA256:...)`. */
+export function describeTransport(e: Extract<SiEvent, { type: 'transport' }>): string {
+  const parts = [e.peer, e.fingerprint ? `host key ${e.fingerprint}` : undefined, e.detail].filter(Boolean);
+  return `transport: ${e.transport}${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }
 
 /** The shellout report as lines: failing step, message, indented details and each disk's state. */

@@ -12,6 +12,8 @@ export type SiEvent =
   | { type: 'log'; level: Level; message: string }
   | { type: 'status'; status: number; message?: string }
   | { type: 'fatal'; step: string | null; message: string; details: string[]; disks: string[] }
+  // The transport the image comes over, once it is up; for SSH the peer and its host key fingerprint.
+  | { type: 'transport'; transport: string; peer?: string; fingerprint?: string; detail?: string }
   // Announces the ordered step list so the console can number steps `[3/12]`.
   | { type: 'steps-planned'; steps: Array<{ step: string; title: string }> };
 

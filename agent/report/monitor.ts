@@ -19,6 +19,8 @@ export interface MonitorInfo {
   tmpfs: number | null;
   /** Uptime, seconds. */
   time: number | null;
+  /** Fields beyond 4.3's, sent after speed when set: the transport and the SSH peer's host key. */
+  extra?: Record<string, string>;
 }
 
 export interface MonitorSinkOptions {
@@ -65,6 +67,7 @@ export function formatMonitorMessage(info: MonitorInfo, status: number, speedKBs
   ];
   if (first) fields.push('first_timestamp=on');
   fields.push(`speed=${speed}`);
+  for (const [k, v] of Object.entries(info.extra ?? {})) fields.push(`${k}=${c(v)}`);
   return fields.join(':');
 }
 

@@ -57,6 +57,8 @@ export interface FlowState {
   rsyncVia?: { host: string; port: number };
   /** The transport the image comes over (console, log, events and monitor say it). */
   transport: TransportName;
+  /** What the monitor is told of the transport once it is up (transport, SSH host key), beyond 4.3's fields. */
+  transportInfo?: Record<string, string>;
   /** Work to stop when the flow ends, however it ends (tunnels, SSH server, seeding clients), last added first. */
   cleanups: Array<() => Promise<void>>;
 }
@@ -102,4 +104,15 @@ export function rsyncEndpoint(ctx: Ctx): { server: string; port: number } {
   const server = param(ctx, 'IMAGESERVER');
   if (!server) throw new SiError('E_PARAM', 'IMAGESERVER is not set: give it on the kernel command line, in local.cfg, or by DHCP option 140');
   return { server, port: ctx.opts.rsyncPort };
+}
+
+/** Stops what steps left running (tunnels, servers, peers), last started first; a cleanup that fails is a warning. */
+export async function runCleanups(ctx: Ctx): Promise<void> {
+  for (const cleanup of ctx.state.cleanups.splice(0).reverse()) {
+    try {
+      await cleanup();
+    } catch (err) {
+      ctx.report.warn(`cleanup failed: ${(err as Error).message}`);
+    }
+  }
 }

@@ -10,7 +10,7 @@ import { notifyImagingComplete } from '../transport/rsync.js';
 import { systemPaths } from '../exec/tools.js';
 import { performPostAction } from '../init/post-action.js';
 import { keepRootForDirectboot, loadKexecKernel } from '../init/prepare-action.js';
-import { type Ctx, type Step, param, rsyncEndpoint } from './context.js';
+import { type Ctx, type Step, param, rsyncEndpoint, runCleanups } from './context.js';
 
 export const finalizeStep: Step = {
   name: 'finalize',
@@ -67,6 +67,8 @@ export const finishStep: Step = {
     } finally {
       await notified;
     }
+    // The image server is told; SSH tunnels and the push session end before the post-install action.
+    await runCleanups(ctx);
     ctx.report.emit({ type: 'status', status: 100, message: 'imaged' });
   },
 };

@@ -3,7 +3,7 @@
 import { SiError } from '../errors.js';
 import type { DiskPlan } from '../plan/disk-plan.js';
 import { describeDiskState, type DiskState } from '../disk/disk-state.js';
-import { type Ctx, type Step } from './context.js';
+import { type Ctx, type Step, runCleanups } from './context.js';
 import { runSteps, StepFailure } from './run-steps.js';
 import { readParametersStep } from './parameters.js';
 import { networkStep } from './network.js';
@@ -72,17 +72,6 @@ export async function runFlow(ctx: Ctx, steps: readonly Step[]): Promise<FlowRes
   }
 }
 
-/** Stops what steps left running (tunnels, servers, peers), last started first; a cleanup that fails is a warning. */
-export async function runCleanups(ctx: Ctx): Promise<void> {
-  for (const cleanup of ctx.state.cleanups.splice(0).reverse()) {
-    try {
-      await cleanup();
-    } catch (err) {
-      ctx.report.warn(`cleanup failed: ${(err as Error).message}`);
-    }
-  }
-}
-
 async function runStepsAndReport(ctx: Ctx, steps: readonly Step[]): Promise<FlowResult> {
   try {
     await runSteps(ctx, steps);
@@ -101,7 +90,7 @@ async function runStepsAndReport(ctx: Ctx, steps: readonly Step[]): Promise<Flow
         ctx.report.warn(`could not release the target after the failure: ${(relErr as Error).message}`);
       }
     }
-    const badInput = NO_WRITE_STEPS.has(failure.step) && (e.code === 'E_PARAM' || e.code === 'E_LAYOUT' || e.code === 'E_SCRIPT');
+    const badInput = NO_WRITE_STEPS.has(failure.step) && (e.code === 'E_PARAM' || e.code === 'E_LAYOUT' || e.code === 'E_SCRIPT' || e.code === 'E_SSH');
     return { ok: false, exitCode: badInput ? 2 : 1, failure };
   }
 }

@@ -28,7 +28,10 @@ export const reportingStep: Step = {
     if (monitor) {
       const port = getPort(ctx.params, 'MONITOR_PORT');
       // Read anew for every message: host name and image are learned after this step.
-      const info = () => collectMonitorInfo({ iface: param(ctx, 'DEVICE'), ip: ctx.state.clientIp ?? param(ctx, 'IPADDR'), host: host(), imageName: param(ctx, 'IMAGENAME') });
+      const info = () => ({
+        ...collectMonitorInfo({ iface: param(ctx, 'DEVICE'), ip: ctx.state.clientIp ?? param(ctx, 'IPADDR'), host: host(), imageName: param(ctx, 'IMAGENAME') }),
+        extra: ctx.state.transportInfo,
+      });
       const m = createMonitorSink({ server: monitor, port, info, onError: (msg) => ctx.report.warn(msg) });
       ctx.report.addSink(m.sink, m.close);
       ctx.state.drains.push(m.close);

@@ -14,6 +14,7 @@ import { resolveOverrides } from '../plan/overrides.js';
 import { readScriptVariables } from '../params/script-vars.js';
 import { applyCheckedLayer } from '../params/resolve.js';
 import { type Ctx, type Step, param, rsyncEndpoint, setParam } from './context.js';
+import { startSshTransport } from './ssh.js';
 
 /** The image server, required from here on. */
 export function imageServer(ctx: Ctx): string {
@@ -44,6 +45,8 @@ export const fetchScriptsStep: Step = {
   name: 'fetch-scripts',
   title: 'Fetching the scripts directory',
   async run(ctx) {
+    // The SSH transport comes up first, so a wrong key or host key fails here, before any disk is written.
+    await startSshTransport(ctx);
     const dest = join(ctx.opts.workdir, 'scripts');
     mkdirSync(dest, { recursive: true });
     await rsyncFetch(ctx, { ...rsyncEndpoint(ctx), src: 'scripts/', dest: dest + '/', extraArgs: ['--exclude=imaging_complete_*'] });

@@ -6,6 +6,7 @@ import { pingHost } from '../net/ping.js';
 import { resolveParamsFromSources } from '../params/resolve.js';
 import { systemPaths } from '../exec/tools.js';
 import { type Step, param, setParam } from './context.js';
+import { applyDeviceByMac } from './parameters.js';
 
 export const networkStep: Step = {
   name: 'network',
@@ -17,6 +18,7 @@ export const networkStep: Step = {
       const { params, problems } = resolveParamsFromSources({ cmdlineText: ctx.opts.cmdlineText, localCfgs: ctx.state.localCfgs, dhcp: result.dhcp });
       if (problems.length > 0) throw new ParamError(problems);
       ctx.params = params;
+      applyDeviceByMac(ctx, params);
     }
     ctx.state.clientIp = result.ip;
     if (!param(ctx, 'IPADDR')) setParam(ctx, 'IPADDR', result.ip, result.mode === 'dhcp' ? 'dhcp' : 'network');

@@ -4,7 +4,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { ParamError, SiError } from '../errors.js';
 import { systemPaths } from '../exec/tools.js';
 import { resolveParamsFromSources } from '../params/resolve.js';
+import { parseCmdline } from '../params/cmdline.js';
+import { parseLocalCfg } from '../params/local-cfg.js';
+import { decideSearch } from '../params/local-cfg-places.js';
+import type { Params } from '../params/types.js';
 import type { Ctx, Step } from './context.js';
+import { loadMediaModules, readLastRootCfg, readRemovableCfg, type FoundCfg, type SearchIo } from './local-cfg-search.js';
+import { resolveDeviceByMac } from './device-by-mac.js';
 
 /** The local.cfg files to read: those given, else /local.cfg when present (the initrd's baked-in one). */
 export function findLocalCfgFiles(given: string[] | null, env: NodeJS.ProcessEnv = process.env): string[] {
@@ -28,13 +34,58 @@ export const readParametersStep: Step = {
   async run(ctx: Ctx) {
     const files = findLocalCfgFiles(ctx.opts.localCfgFiles);
     const localCfgs = files.map((file) => ({ file, text: readInput(file, 'local.cfg') }));
+    // Without --local-cfg, the SPEC 2 search goes on: LAST_ROOT's root, then removable media (later wins).
+    if (ctx.opts.localCfgFiles === null) localCfgs.push(...(await searchDevices(ctx, localCfgs)));
     const { params, problems } = resolveParamsFromSources({ cmdlineText: ctx.opts.cmdlineText, localCfgs });
     if (problems.length > 0) throw new ParamError(problems);
     ctx.params = params;
     ctx.state.localCfgs = localCfgs;
-    for (const f of files) ctx.report.info(`read local.cfg ${f}`);
+    for (const f of localCfgs) ctx.report.info(`read local.cfg ${f.file}`);
+    applyDeviceByMac(ctx, params);
   },
 };
+
+/** local.cfg from LAST_ROOT's root and from the first removable medium holding one, unless SKIP_LOCAL_CFG says no. */
+async function searchDevices(ctx: Ctx, initrdCfgs: readonly { file: string; text: string }[]): Promise<FoundCfg[]> {
+  const decision = decideSearch(
+    parseCmdline(ctx.opts.cmdlineText).assignments,
+    initrdCfgs.flatMap((c) => parseLocalCfg(c.text, c.file).assignments),
+  );
+  if (!decision.search) return [];
+  const io: SearchIo = { run: ctx.run, report: ctx.report, workdir: ctx.opts.workdir };
+  const found: FoundCfg[] = [];
+  let loaded = false;
+  if (decision.lastRoot) {
+    await loadMediaModules(io);
+    loaded = true;
+    const cfg = await readLastRootCfg(io, decision.lastRoot.value, decision.lastRoot.source);
+    if (cfg) found.push(cfg);
+  }
+  // Only init looks at removable media unasked: install and plan on a workstation leave its sticks alone.
+  if (ctx.opts.mode === 'init' || process.env.SI_SEARCH_REMOVABLE === '1') {
+    if (!loaded) await loadMediaModules(io);
+    const cfg = await readRemovableCfg(io);
+    if (cfg) {
+      ctx.report.info(`local.cfg found on removable media ${cfg.file.replace(/^removable:/, '')}`);
+      found.push(cfg);
+    }
+  }
+  return found;
+}
+
+/** DEVICE given as a MAC address (as `si-agent stage` writes it) becomes the name this kernel gave that NIC. */
+export function applyDeviceByMac(ctx: Ctx, params: Params): void {
+  const dev = params.get('DEVICE');
+  if (!dev) return;
+  const name = resolveDeviceByMac(dev.value);
+  if (name === undefined) return;
+  if (name === null) {
+    ctx.report.warn(`DEVICE=${dev.value} (${dev.source}): no network link has that MAC address here`);
+    return;
+  }
+  params.set('DEVICE', { value: name, source: dev.source });
+  ctx.report.info(`DEVICE ${dev.value} (${dev.source}) is ${name} here (matched by MAC)`);
+}
 
 /** Reads the kernel command line text from --cmdline, --cmdline-file or /proc/cmdline. */
 export function readCmdlineText(opts: { cmdline?: string; cmdlineFile?: string }): string {

@@ -58,9 +58,9 @@ export function systemPaths(env: NodeJS.ProcessEnv = process.env) {
     issue: root + '/etc/issue',
     procMounts: root + '/proc/self/mounts',
     sysBlock: root + '/sys/block',
-    /** Private keys (id_*) and authorized_keys of the initrd's root user. */
-    sshDir: root + '/root/.ssh',
+    /** Private keys (id_*) and authorized_keys of the initrd's root user (SI_SSH_DIR: this directory alone). */
+    sshDir: env.SI_SSH_DIR ?? root + '/root/.ssh',
     /** authorized_keys as older boot packages baked it. */
-    etcSshAuthorizedKeys: root + '/etc/ssh/authorized_keys',
+    etcSshAuthorizedKeys: env.SI_SSH_DIR ? env.SI_SSH_DIR + '/authorized_keys' : root + '/etc/ssh/authorized_keys',
   };
 }

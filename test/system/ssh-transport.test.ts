@@ -24,6 +24,7 @@ let loop: Loop | undefined;
 let s = '';
 let c = '';
 let hostFingerprint = '';
+let sshdPid = 0;
 const key = (name: string) => join(lab.dir, 'keys', name);
 
 function sh(cmd: string, args: string[], input?: string): string {
@@ -98,7 +99,7 @@ beforeAll(async () => {
   writeFileSync(conf, [`Port 22`, `ListenAddress ${SERVER}`, `HostKey ${key('ssh_host_ed25519_key')}`, `AuthorizedKeysFile ${key('authorized_keys')}`, 'StrictModes no', 'UsePAM no',
     'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'AllowTcpForwarding yes', `PidFile ${join(lab.dir, 'sshd.pid')}`, 'LogLevel VERBOSE', ''].join('\n'));
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  lab.daemon(s, 'sshd', ['/usr/sbin/sshd', '-D', '-e', '-f', conf]);
+  sshdPid = lab.daemon(s, 'sshd', ['/usr/sbin/sshd', '-D', '-e', '-f', conf]).pid!;
   // authorized_keys for the server-driven case, served over HTTP as SSH_DOWNLOAD_URL/<arch>/ssh/authorized_keys.
   const served = readFileSync(key('pusher.pub'), 'utf8');
   lab.daemon(s, 'http', [process.execPath, '-e', `require('http').createServer((q, r) => { if (q.url === '/si/x86_64/ssh/authorized_keys') r.end(${JSON.stringify(served)}); else { r.statusCode = 404; r.end(); } }).listen(8080, '${SERVER}', () => console.log('http up'))`]);
@@ -137,6 +138,27 @@ describe.skipIf(!enabled)('client-driven SSH (SSH=y): the agent tunnels to OpenS
     expect(rsyncLog).toMatch(new RegExp(`imaging_complete_${CLIENT.replace(/\./g, '\\.')}`));
     const warned = r.events.some((e) => e.type === 'log' && /not pinned: trusted on first use/.test(String(e.message)));
     expect(warned).toBe(!pin);
+  });
+
+  it('the connection drops during the image copy: the agent connects again and rsync resumes', async () => {
+    const before = acceptedSessions();
+    // The server's side of the link slowed to 40 Mbit/s, so the copy is still running when the session is killed.
+    sh('ip', ['netns', 'exec', s, 'tc', 'qdisc', 'add', 'dev', 'vs0', 'root', 'tbf', 'rate', '40mbit', 'burst', '64kb', 'latency', '200ms']);
+    try {
+      const r = await install('tunnel-drop', 'SSH=y', ['--ssh-key', key('id_ed25519')], {}, async (events) => {
+        await waitFor(() => existsSync(events) && /"step":"image"/.test(readFileSync(events, 'utf8')), 60_000, 'the image step');
+        await new Promise((res) => setTimeout(res, 1500));
+        // Only the per-connection children of this test's sshd: the listener stays, the agent's session dies.
+        expect(spawnSync('pkill', ['-KILL', '-P', String(sshdPid)]).status).toBe(0);
+      });
+      expect(r.code, r.out).toBe(0);
+      checkInstalled();
+      expect(r.out).toMatch(/SSH connection to root@10\.214\.8\.1:22 dropped/);
+      expect(r.events.some((e) => e.type === 'retry' && /lay down image/.test(String(e.what)))).toBe(true);
+      expect(acceptedSessions() - before).toBe(2);
+    } finally {
+      spawnSync('ip', ['netns', 'exec', s, 'tc', 'qdisc', 'del', 'dev', 'vs0', 'root']);
+    }
   });
 
   const refusals: Array<[string, string, string[], RegExp]> = [

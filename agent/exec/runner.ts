@@ -1,6 +1,7 @@
 // The only place that spawns processes: argv arrays, no shell, logged, with timeouts that kill the process group.
 
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { CommandError } from '../errors.js';
 import type { Reporter } from '../report/events.js';
 import { toolPath } from './tools.js';
@@ -22,6 +23,10 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Log the command at debug level only (noisy probes). */
   quiet?: boolean;
+  /** A stream piped into the child's stdin (instead of `input`). */
+  stdin?: NodeJS.ReadableStream;
+  /** Hands the child's raw stdout to the caller (binary streaming); the runner then neither decodes nor keeps it. */
+  takeStdout?: (stdout: Readable) => void;
 }
 
 export interface RunResult {
@@ -102,12 +107,15 @@ async function runCommand(reporter: Reporter | null, tool: string, args: readonl
       killTimer = setTimeout(() => killGroup('SIGKILL'), 5000);
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout.setEncoding('utf8');
+    if (opts.takeStdout) opts.takeStdout(child.stdout);
+    else {
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (d: string) => {
+        out.push(d);
+        opts.onStdout?.(d);
+      });
+    }
     child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (d: string) => {
-      out.push(d);
-      opts.onStdout?.(d);
-    });
     child.stderr.on('data', (d: string) => {
       err.push(d);
       opts.onStderr?.(d);
@@ -115,7 +123,11 @@ async function runCommand(reporter: Reporter | null, tool: string, args: readonl
     child.stdin.on('error', () => {
       /* the child may exit without reading its input */
     });
-    if (opts.input !== undefined) child.stdin.end(opts.input);
+    if (opts.stdin) {
+      // A source that fails must not leave the child waiting for more input.
+      opts.stdin.on('error', () => child.stdin.destroy());
+      opts.stdin.pipe(child.stdin);
+    } else if (opts.input !== undefined) child.stdin.end(opts.input);
     else child.stdin.end();
     const finish = (code: number | null, sig: string | null, spawnErr?: Error) => {
       if (settled) return;

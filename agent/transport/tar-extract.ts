@@ -1,0 +1,228 @@
+// The agent's tar extractor: one streaming pass from any Readable (plain, gzip or zstd tar) into a target directory.
+
+import * as fsp from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { Runner } from '../exec/runner.js';
+import type { Reporter } from '../report/events.js';
+import { TarError } from './tar-header.js';
+import { TarParser, type TarEntry, type TarEvent } from './tar-parse.js';
+import { TargetTree, clearPath, safeRelPath } from './tar-paths.js';
+import { FileJob, WritePool, type MetaPolicy, type PoolLimits } from './tar-write.js';
+import { applyXattrs, eachLimited, fixDirectory, makeSpecial, xattrsFor } from './tar-finish.js';
+import { loadIdMaps } from './tar-acl.js';
+import { openTarSource, type Compression } from './tar-source.js';
+
+export { TarError } from './tar-header.js';
+
+export interface ExtractCtx {
+  run: Runner;
+  report?: Reporter;
+}
+
+export interface ExtractOptions {
+  /** Called as bytes arrive (the count of the stream as received, before decompression). */
+  onBytes?: (received: number) => void;
+  /** A sha256 (hex) the received stream must have; a mismatch is an error after extraction. */
+  expectSha256?: string;
+  signal?: AbortSignal;
+  limits?: Partial<PoolLimits>;
+}
+
+export interface ExtractResult {
+  /** Bytes received (compressed size for .gz/.zst). */
+  bytes: number;
+  sha256: string;
+  entries: number;
+  compression: Compression;
+  xattrs: number;
+}
+
+interface Work {
+  tree: TargetTree;
+  pool: WritePool;
+  policy: MetaPolicy;
+  dirs: Map<string, TarEntry>;
+  specials: Array<{ rel: string; e: TarEntry }>;
+  deferredLinks: Array<{ rel: string; target: string; e: TarEntry }>;
+  xattrs: Array<{ rel: string; e: TarEntry }>;
+  current: FileJob | null;
+  entries: number;
+}
+
+/** Extracts a tar stream into dest keeping owners, modes, times, links, devices, sparse files and xattrs; refuses escapes. */
+export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
+  const isRoot = process.getuid?.() === 0;
+  const w: Work = {
+    tree: new TargetTree(dest),
+    pool: new WritePool({ tasks: 64, bytes: 32 * 1024 * 1024, ...opts.limits }),
+    policy: { isRoot, umask: currentUmask() },
+    dirs: new Map(),
+    specials: [],
+    deferredLinks: [],
+    xattrs: [],
+    current: null,
+    entries: 0,
+  };
+  await fsp.mkdir(dest, { recursive: true });
+  const parser = new TarParser();
+  try {
+    const src = await openTarSource(ctx.run, input, opts.onBytes, opts.signal);
+    for await (const chunk of src.chunks) {
+      if (opts.signal?.aborted) throw new TarError('extraction aborted');
+      for (const ev of parser.feed(chunk as Buffer)) await onEvent(w, ev);
+    }
+    parser.end();
+    await src.done;
+    await finishAll(ctx, w);
+    const sha256 = src.digest();
+    if (opts.expectSha256 && opts.expectSha256.toLowerCase() !== sha256) {
+      throw new TarError(`sha256 of the received stream is ${sha256}, the server published ${opts.expectSha256.toLowerCase()}`);
+    }
+    return { bytes: src.received(), sha256, entries: w.entries, compression: src.compression, xattrs: w.xattrs.length };
+  } catch (err) {
+    w.current?.end();
+    input.destroy();
+    await w.pool.drain().catch(() => undefined);
+    throw err;
+  }
+}
+
+function currentUmask(): number {
+  const m = process.umask(0o022);
+  process.umask(m);
+  return m;
+}
+
+async function onEvent(w: Work, ev: TarEvent): Promise<void> {
+  if (ev.kind === 'data') {
+    if (!w.current) return; // data of an entry that writes none (a dumpdir listing, a volume label)
+    w.current.push(ev.buf, ev.pos);
+    await w.pool.roomForBytes();
+    return;
+  }
+  if (ev.kind === 'entry-end') {
+    w.current?.end();
+    w.current = null;
+    return;
+  }
+  if (ev.kind === 'entry') await onEntry(w, ev.entry);
+}
+
+async function onEntry(w: Work, e: TarEntry): Promise<void> {
+  if (e.type === 'skip') return;
+  const rel = safeRelPath(e.path, e.path);
+  w.entries++;
+  if (e.xattrs.length > 0 || e.acl.access || e.acl.default) w.xattrs.push({ rel, e });
+  if (rel === '') {
+    if (e.type !== 'dir') throw new TarError('the archive root is not a directory', e.path);
+    w.dirs.set('', e);
+    return;
+  }
+  const { tree, pool } = w;
+  await tree.ensureParents(rel, e.path);
+  await pool.settled(rel);
+  const abs = tree.abs(rel);
+  const parentNew = tree.parentIsNew(rel);
+  if (tree.kindOf(rel) === 'dir' || tree.kindOf(rel) === 'newdir') {
+    if (e.type !== 'dir') w.dirs.delete(rel);
+  }
+  switch (e.type) {
+    case 'dir':
+      await makeDir(tree, rel, e);
+      w.dirs.set(rel, e);
+      return;
+    case 'file': {
+      await pool.room();
+      const job = new FileJob(abs, e, parentNew, pool, w.policy);
+      tree.set(rel, 'other');
+      pool.start(rel, () => job.run());
+      w.current = job;
+      return;
+    }
+    case 'symlink':
+      await pool.room();
+      tree.set(rel, 'symlink');
+      pool.start(rel, () => makeSymlink(abs, e, w.policy.isRoot && (e.uid !== 0 || e.gid !== 0 || !parentNew)));
+      return;
+    case 'hardlink': {
+      const target = safeRelPath(e.linkname, e.path, 'hard link target');
+      if (target === '' || target === rel) throw new TarError(`hard link to ${JSON.stringify(e.linkname)} refused`, e.path);
+      await tree.ensureParents(target, e.path, false);
+      tree.set(rel, 'other');
+      if (w.specials.some((s) => s.rel === target)) {
+        w.deferredLinks.push({ rel, target, e });
+        return;
+      }
+      await pool.settled(target);
+      await pool.room();
+      pool.start(rel, () => makeHardlink(tree.abs(target), abs, e));
+      return;
+    }
+    default:
+      tree.set(rel, 'other');
+      w.specials.push({ rel, e });
+  }
+}
+
+async function makeDir(tree: TargetTree, rel: string, e: TarEntry): Promise<void> {
+  const k = tree.kindOf(rel);
+  if (k === 'dir' || k === 'newdir') return;
+  const abs = tree.abs(rel);
+  // Owner-writable until the end, when the archive's mode is set (a 0555 directory must still take its contents).
+  const mode = (e.mode | 0o700) & 0o777;
+  try {
+    await fsp.mkdir(abs, { mode });
+    tree.set(rel, 'newdir');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const st = await fsp.lstat(abs);
+    if (st.isDirectory()) {
+      tree.set(rel, 'dir');
+      return;
+    }
+    // A symlink or file where the archive has a directory is replaced, as GNU tar and rsync do.
+    await clearPath(abs, e.path);
+    await fsp.mkdir(abs, { mode });
+    tree.set(rel, 'newdir');
+  }
+}
+
+async function makeSymlink(abs: string, e: TarEntry, chown: boolean): Promise<void> {
+  try {
+    await fsp.symlink(e.linkname, abs);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    await clearPath(abs, e.path);
+    await fsp.symlink(e.linkname, abs);
+  }
+  if (chown) await fsp.lchown(abs, e.uid, e.gid);
+  await fsp.lutimes(abs, e.atime ?? e.mtime, e.mtime);
+}
+
+async function makeHardlink(target: string, abs: string, e: TarEntry): Promise<void> {
+  try {
+    await fsp.link(target, abs);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new TarError(`hard link to ${JSON.stringify(e.linkname)} failed: ${(err as Error).message}`, e.path);
+    await clearPath(abs, e.path);
+    await fsp.link(target, abs);
+  }
+}
+
+/** After the stream: files done, then devices and FIFOs, links to them, xattrs in one run, directories deepest first. */
+async function finishAll(ctx: ExtractCtx, w: Work): Promise<void> {
+  w.current?.end();
+  await w.pool.drain();
+  const { tree } = w;
+  await eachLimited(w.specials, 4, ({ rel, e }) => makeSpecial(ctx.run, tree.abs(rel), e, w.policy.isRoot));
+  for (const l of w.deferredLinks) await makeHardlink(tree.abs(l.target), tree.abs(l.rel), l.e);
+  if (w.xattrs.length > 0) {
+    const needIds = w.xattrs.some(({ e }) => e.acl.access || e.acl.default);
+    const ids = needIds ? await loadIdMaps(tree.root) : null;
+    const items = w.xattrs.map(({ rel, e }) => ({ rel, attrs: xattrsFor(e, ids) })).filter((i) => i.attrs.length > 0);
+    await applyXattrs(ctx.run, tree.root, items);
+  }
+  // Setting a directory's owner, mode or times does not touch its parent's mtime: all can go at once.
+  const dirs = [...w.dirs].filter(([rel]) => rel === '' || tree.kindOf(rel) === 'dir' || tree.kindOf(rel) === 'newdir');
+  await eachLimited(dirs, 16, ([rel, e]) => fixDirectory(tree.abs(rel), e, w.policy.isRoot));
+}

@@ -1,0 +1,73 @@
+// The byte source of an extraction: hashes and counts what arrives, and undoes gzip or zstd found by their magic bytes.
+
+import { createHash } from 'node:crypto';
+import { Readable, pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { Runner } from '../exec/runner.js';
+import { TarError } from './tar-header.js';
+
+export type Compression = 'none' | 'gzip' | 'zstd';
+
+export interface TarSource {
+  /** The uncompressed tar bytes. */
+  chunks: AsyncIterable<Buffer>;
+  compression: Compression;
+  /** Bytes received so far (compressed, as sent) and the sha256 of all of them once the stream has ended. */
+  received(): number;
+  digest(): string;
+  /** Resolves when a decompressor process has exited (rejects when it failed). */
+  done: Promise<void>;
+}
+
+/** Tells the compression from the first bytes of a stream. */
+export function sniffCompression(head: Buffer): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  return 'none';
+}
+
+/** Wraps the received stream: counts and hashes it as it comes (calling onBytes), decompresses when needed. */
+export async function openTarSource(run: Runner, input: Readable, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<TarSource> {
+  const hash = createHash('sha256');
+  let count = 0;
+  let digest: string | null = null;
+  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let first = await it.next();
+  while (!first.done && (first.value as Buffer).length === 0) first = await it.next();
+  const head: Buffer | null = first.done ? null : (first.value as Buffer);
+  if (head === null) throw new TarError('empty stream: nothing was received');
+  const counted = async function* (): AsyncGenerator<Buffer> {
+    let chunk: Buffer | null = head;
+    while (chunk !== null) {
+      hash.update(chunk);
+      count += chunk.length;
+      onBytes?.(count);
+      yield chunk;
+      const r = await it.next();
+      chunk = r.done ? null : (r.value as Buffer);
+    }
+    digest = hash.digest('hex');
+  };
+  const compression = sniffCompression(head);
+  const base = {
+    compression,
+    received: () => count,
+    digest: () => {
+      if (digest === null) throw new TarError('internal: digest asked before the stream ended');
+      return digest;
+    },
+  };
+  if (compression === 'none') return { ...base, chunks: counted(), done: Promise.resolve() };
+  if (compression === 'gzip') {
+    const gunzip = createGunzip();
+    // pipeline() passes a failing source on to gunzip, so the reader sees the error.
+    pipeline(Readable.from(counted()), gunzip, () => undefined);
+    return { ...base, chunks: gunzip, done: Promise.resolve() };
+  }
+  let gotOut: (s: Readable) => void = () => undefined;
+  const outP = new Promise<Readable>((r) => (gotOut = r));
+  const done = run('zstd', ['-d', '-c', '-q'], { stdin: Readable.from(counted()), takeStdout: (s) => gotOut(s), signal, maxBuffer: 64 * 1024 }).then(() => undefined);
+  done.catch(() => undefined);
+  const out = await Promise.race([outP, done.then(() => Promise.reject(new TarError('zstd ended without output')))]);
+  return { ...base, chunks: out, done };
+}

@@ -12,7 +12,7 @@ const USAGE = `usage: npm run boot-package -- --out DIR [options]
   --append "PARAMS"          kernel parameters for the boot configs (e.g. "IMAGESERVER=10.0.0.1 console=ttyS0")
   --local-cfg FILE           bake FILE into the initrd as /local.cfg
   --ssh-key FILE             private key for client-driven SSH (/root/.ssh/id_*)
-  --authorized-keys FILE     keys for server-driven SSH (/etc/ssh/authorized_keys)
+  --authorized-keys FILE     keys for server-driven SSH (/root/.ssh/authorized_keys)
   --zstd-level N             initrd compression, 1-19 (default 10; 19 is ~10% smaller and ~20x slower)
   --xz                       compress the initrd with xz -9e: about 20% smaller than zstd -10, minutes to build
   --no-media                 skip boot.iso and usb.img

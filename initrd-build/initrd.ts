@@ -91,8 +91,10 @@ function installSiteFiles(root: string, opts: InitrdOptions): void {
     chmodSync(dest, 0o600);
   }
   if (opts.authorizedKeys) {
-    copyFileSync(opts.authorizedKeys, join(root, 'etc/ssh/authorized_keys'));
-    chmodSync(join(root, 'etc/ssh/authorized_keys'), 0o644);
+    // Where the agent's SSH server (SSHD=y) looks first: root's own authorized_keys.
+    mkdirSync(join(root, 'root/.ssh'), { recursive: true, mode: 0o700 });
+    copyFileSync(opts.authorizedKeys, join(root, 'root/.ssh/authorized_keys'));
+    chmodSync(join(root, 'root/.ssh/authorized_keys'), 0o600);
   }
 }
 

@@ -59,7 +59,7 @@ describe.skipIf(process.getuid?.() !== 0)('initrd contents', () => {
     expect(files.get('init')).toMatch(/^-rwx/);
     expect(files.get('local.cfg')).toMatch(/^-rw/);
     expect(files.get('root/.ssh/id_ed25519')).toMatch(/^-rw-------/);
-    expect(files.get('etc/ssh/authorized_keys')).toMatch(/^-rw-r--r--/);
+    expect(files.get('root/.ssh/authorized_keys')).toMatch(/^-rw-------/);
     expect(files.get('dev/console')).toMatch(/^crw-------/);
     expect(files.get('lib64')).toMatch(/-> usr\/lib64$/);
     expect(files.has('usr/lib64/ld-linux-x86-64.so.2')).toBe(true);

@@ -45,6 +45,12 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
+/** `step 1.2s, ...` for the steps of one run's events file. */
+function stepTimeline(events: string): string {
+  return readFileSync(events, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; step?: string; ms?: number })
+    .filter((e) => e.type === 'step-end').map((e) => `${e.step} ${((e.ms ?? 0) / 1000).toFixed(2)}s`).join(', ');
+}
+
 async function waitFor(fn: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 100 && !fn(); i++) await new Promise((r) => setTimeout(r, 100));
   if (!fn()) throw new Error(`timed out waiting for ${what}`);
@@ -111,7 +117,7 @@ async function main(): Promise<void> {
           const e = JSON.parse(l) as { type: string; message?: string; detail?: string };
           const m = /peak RSS ([\d.]+) MiB/.exec(e.message ?? '');
           if (m && how === 'ssh') peakRss = Math.max(peakRss, Number(m[1]));
-          if (e.type === 'transport') cipher = /cipher (\S+)/.exec(e.detail ?? '')?.[1] ?? cipher;
+          if (e.type === 'transport') cipher = /cipher ([^\s,]+)/.exec(e.detail ?? '')?.[1] ?? cipher;
         }
         sh('losetup', ['-d', dev]);
         loops.pop();
@@ -124,6 +130,7 @@ async function main(): Promise<void> {
     console.log(`ssh   s: ${times.ssh.map((t) => t.toFixed(2)).join(' ')}  median ${a.toFixed(2)}`);
     console.log(`rsync s: ${times.rsync.map((t) => t.toFixed(2)).join(' ')}  median ${b.toFixed(2)}`);
     console.log(`agent peak RSS (ssh) ${peakRss.toFixed(1)} MiB`);
+    for (const how of ['rsync', 'ssh'] as const) console.log(`${how} steps: ${stepTimeline(join(work, `events-${how}-${rounds - 1}.jsonl`))}`);
     console.log(`ratio ${(a / b).toFixed(3)}`);
   } finally {
     for (const l of loops) spawnSync('losetup', ['-d', l]);

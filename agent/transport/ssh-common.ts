@@ -18,6 +18,8 @@ export const SSH_CIPHERS: CipherAlgorithm[] = [
 
 /** Pipes a socket and a channel into each other; either side ending or failing ends the other. */
 export function pipeBoth(sock: Socket, channel: Duplex): void {
+  // rsync's protocol is many small round trips: Nagle's algorithm would hold each small write back.
+  sock.setNoDelay(true);
   sock.pipe(channel).pipe(sock);
   const end = () => {
     sock.destroy();

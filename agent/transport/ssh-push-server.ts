@@ -100,6 +100,7 @@ export async function startPushServer(o: PushServerOptions): Promise<PushServer>
       ctx.accept();
     });
     client.on('ready', () => {
+      client.setNoDelay(true);
       o.report.info(`SSH: ${who} logged in`);
       client.on('request', (accept, reject, name, req) => {
         if (name !== 'tcpip-forward') return reject?.();

@@ -64,7 +64,10 @@ function connectOnce(o: TunnelOptions): Promise<Connected> {
       reject(new SiError('E_SSH', message, { cause, details: final ? ['final'] : [] }));
     };
     client.on('handshake', (n) => (cipher = n.cs.cipher));
-    client.on('ready', () => resolve({ client, fingerprint, cipher }));
+    client.on('ready', () => {
+      client.setNoDelay(true);
+      resolve({ client, fingerprint, cipher });
+    });
     client.on('error', (err: Error & { level?: string; code?: string }) => {
       if (mismatch) {
         fail(`the SSH host key of ${o.host}:${port} is ${fingerprint}, not ${o.pin!.fingerprint} (SSH_HOST_KEY from ${o.pin!.source}): refusing to log in`, true, err);

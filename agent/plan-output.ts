@@ -10,7 +10,8 @@ export function buildPlanObject(ctx: Ctx): Record<string, unknown> {
   for (const [k, v] of [...ctx.params].sort(([a], [b]) => a.localeCompare(b))) parameters[k] = { value: v.value, source: v.source };
   const disk = ctx.state.diskPlan as DiskPlan | undefined;
   const p = (n: string) => ctx.params.get(n)?.value;
-  const transport = p('BITTORRENT') && /^(y|yes|1|true)$/i.test(p('BITTORRENT')!) ? 'bittorrent' : p('FLAMETHROWER_DIRECTORY_PORTBASE') !== undefined ? 'multicast' : p('SSH') && /^(y|yes|1|true)$/i.test(p('SSH')!) ? 'ssh' : 'rsync';
+  const yes = (n: string) => /^(y|yes|1|true)$/i.test(p(n) ?? '');
+  const transport = yes('BITTORRENT') ? 'bittorrent' : p('FLAMETHROWER_DIRECTORY_PORTBASE') !== undefined ? 'multicast' : yes('SSHD') ? 'sshd' : yes('SSH') || p('SSH_DOWNLOAD_URL') ? 'ssh' : 'rsync';
   return {
     parameters,
     plan: {

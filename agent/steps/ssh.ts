@@ -8,7 +8,7 @@ import { getBool, getUint } from '../params/validate.js';
 import { isFingerprint, parseAuthorizedKeys, readPrivateKeys, type AuthorizedKey } from '../transport/ssh-keys.js';
 import { openTunnel } from '../transport/ssh-tunnel.js';
 import { startPushServer } from '../transport/ssh-push-server.js';
-import { type Ctx, param } from './context.js';
+import { type Ctx, param, rsyncEndpoint } from './context.js';
 import { imageServer } from './server-scripts.js';
 
 /** Which SSH mode the parameters ask for: SSHD=y wins; SSH=y or SSH_DOWNLOAD_URL alone mean the tunnel. */
@@ -24,6 +24,10 @@ export async function startSshTransport(ctx: Ctx): Promise<void> {
   const mode = sshMode(ctx);
   if (mode === 'tunnel') await startTunnel(ctx);
   else if (mode === 'push') await waitForPush(ctx);
+  else if (ctx.state.transport === 'rsync') {
+    const { server, port } = rsyncEndpoint(ctx);
+    ctx.report.emit({ type: 'transport', transport: 'rsync', peer: `rsync://${server}:${port}` });
+  }
 }
 
 /** SSH_HOST_KEY, checked: a `SHA256:` fingerprint as `ssh-keygen -lf` prints it. */

@@ -100,7 +100,8 @@ export async function startPushServer(o: PushServerOptions): Promise<PushServer>
       ctx.accept();
     });
     client.on('ready', () => {
-      client.setNoDelay(true);
+      // ssh2's server connection has setNoDelay, though its type declarations omit it.
+      (client as unknown as { setNoDelay(on: boolean): void }).setNoDelay(true);
       o.report.info(`SSH: ${who} logged in`);
       client.on('request', (accept, reject, name, req) => {
         if (name !== 'tcpip-forward') return reject?.();

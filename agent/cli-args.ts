@@ -20,6 +20,13 @@ export interface CliCommand {
   server?: string;
   configureFrom?: string;
   kexec: boolean;
+  /** stage: boot package flavor and architecture on the server, extra kernel words, target root, no question, undo. */
+  flavor?: string;
+  arch?: string;
+  append?: string;
+  root?: string;
+  yes: boolean;
+  undo: boolean;
   /** Private keys for the client-driven SSH tunnel (--ssh-key, repeatable). */
   sshKeys: string[];
   /** authorized_keys files for the server-driven SSH install (--authorized-keys, repeatable). */
@@ -28,15 +35,17 @@ export interface CliCommand {
   worker: boolean;
 }
 
-const VALUE_OPTS = new Set(['--cmdline', '--cmdline-file', '--local-cfg', '--disk', '--sysroot', '--workdir', '--events', '--log', '--rsync-port', '--server', '--configure-from', '--ssh-key', '--authorized-keys']);
-const FLAG_OPTS = new Set(['--network', '--perform-post-action', '--json', '--verbose', '--kexec', '--worker']);
+const VALUE_OPTS = new Set(['--cmdline', '--cmdline-file', '--local-cfg', '--disk', '--sysroot', '--workdir', '--events', '--log', '--rsync-port', '--server', '--configure-from', '--flavor', '--arch', '--append', '--root', '--ssh-key', '--authorized-keys']);
+const FLAG_OPTS = new Set(['--network', '--perform-post-action', '--json', '--verbose', '--kexec', '--worker', '--yes', '--undo']);
 
 export const USAGE = `usage:
   si-agent init                      PID 1 in the initrd: the whole flow, for real
   si-agent install [inputs] --disk DEV [--disk DEV]... [--sysroot DIR]
                    [--network] [--perform-post-action]
   si-agent plan    [inputs] [--disk DEV]... [--network] [--json]
-  si-agent stage   --server HOST [--configure-from IFACE] [--kexec]
+  si-agent stage   --server HOST [--flavor NAME] [--arch ARCH] [--configure-from IFACE]
+                   [--append "PARAMS"] [--kexec] [--root DIR] [--yes] [--rsync-port N]
+  si-agent stage   --undo [--root DIR] [--yes]
   si-agent version
 inputs: --cmdline "STRING" | --cmdline-file FILE   (default /proc/cmdline)
         --local-cfg FILE (repeatable, later wins)  (default: the SPEC 2 search)
@@ -58,6 +67,8 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     json: false,
     verbose: false,
     kexec: false,
+    yes: false,
+    undo: false,
     worker: false,
     sshKeys: [],
     authorizedKeys: [],
@@ -78,6 +89,8 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       else if (a === '--verbose') out.verbose = true;
       else if (a === '--kexec') out.kexec = true;
       else if (a === '--worker') out.worker = true;
+      else if (a === '--yes') out.yes = true;
+      else if (a === '--undo') out.undo = true;
       continue;
     }
     if (!VALUE_OPTS.has(a)) throw new SiError('E_USAGE', `unknown option "${a}"\n${USAGE}`);
@@ -96,6 +109,10 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       case '--log': out.log = v; break;
       case '--server': out.server = v; break;
       case '--configure-from': out.configureFrom = v; break;
+      case '--flavor': out.flavor = v; break;
+      case '--arch': out.arch = v; break;
+      case '--append': out.append = v; break;
+      case '--root': out.root = v; break;
       case '--ssh-key': out.sshKeys.push(v); break;
       case '--authorized-keys': out.authorizedKeys.push(v); break;
       case '--rsync-port': {

@@ -14,6 +14,7 @@ import { runFlow, stepsFor } from './steps/flow.js';
 import { runPid1 } from './init/pid1.js';
 import { readCmdlineText } from './steps/parameters.js';
 import { buildPlanObject, formatPlanText } from './plan-output.js';
+import { runStageCommand } from './stage/stage-cli.js';
 
 declare const SI_AGENT_VERSION: string | undefined;
 
@@ -100,7 +101,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'plan':
         return await runFlowCommand(cmd, cmd.command);
       case 'stage':
-        throw new SiError('E_USAGE', 'stage is not in this build yet');
+        return await runStageCommand(cmd);
     }
   } catch (err) {
     const e = err as SiError;

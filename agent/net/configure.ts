@@ -104,6 +104,9 @@ async function configureStatic(opts: ConfigureOptions, ip: string, iface: string
   await setAddress(opts.run, iface, ip, prefix, broadcast);
   const gw = getString(params, 'GATEWAY') || undefined;
   if (gw) await setDefaultRoute(opts.run, gw, getString(params, 'GATEWAYDEV') || iface);
+  // DNS_SERVERS (as `si-agent stage` writes it): the static network's name servers, for the install and the installed system.
+  const dns = (getString(params, 'DNS_SERVERS') || '').split(/[\s,]+/).filter((d) => d !== '');
+  if (dns.length > 0) await writeResolvConf(opts.resolvConfPath, dns, getString(params, 'DOMAINNAME') || undefined);
   return { mode: 'static', iface, ip, dhcp: [] };
 }
 

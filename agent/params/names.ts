@@ -34,6 +34,7 @@ export const PARAMS: readonly ParamSpec[] = [
   p('BROADCAST', 'ip', 'static broadcast address'),
   p('GATEWAY', 'ip', 'default gateway'),
   p('GATEWAYDEV', 'string', 'interface of the default gateway'),
+  p('DNS_SERVERS', 'string', 'name servers of a static network, space-separated (si-agent stage writes it)'),
   p('ETHER_SLEEP', 'uint', 'seconds to wait before DHCP', { default: '0' }),
   p('LOG_SERVER', 'host', 'remote syslog server'),
   p('LOG_SERVER_PORT', 'port', 'remote syslog port', { aliases: ['si.log-server-port'], default: '514' }),

@@ -49,6 +49,8 @@ export const PARAMS: readonly ParamSpec[] = [
   p('SSHD_WAIT', 'uint', "seconds to wait for the image server's push (none: forever)"),
   p('SSH_DOWNLOAD_URL', 'string', 'where to fetch authorized_keys (implies SSH=y)', { aliases: ['si.ssh-download-url'] }),
   p('FLAMETHROWER_DIRECTORY_PORTBASE', 'port', 'use multicast, directory on this port', { aliases: ['si.flamethrower-directory-portbase'], emptyMeans: '9000' }),
+  p('FLAMETHROWER_WAIT', 'uint', 'seconds each udp-receiver waits for its cast to start (a cast under way ends first)', { default: '600' }),
+  p('FLAMETHROWER_RETRIES', 'uint', 'retries of a failed cast, 3 s apart (a module file RETRY= wins)', { default: '7' }),
   p('BITTORRENT', 'bool', 'use BitTorrent', { default: 'n' }),
   p('BITTORRENT_STAGING', 'string', 'where to keep the tarball'),
   p('BITTORRENT_POLLING_TIME', 'uint', 'progress poll seconds', { default: '5' }),

@@ -6,6 +6,7 @@ import { getBool } from '../params/validate.js';
 import { ParamError, type Problem } from '../errors.js';
 import { rsyncImage, applyOverrides, stageViaTmpfs } from '../transport/rsync.js';
 import { type Ctx, type Step, param, rsyncEndpoint } from './context.js';
+import { imageOverMulticast, multicastImage, multicastOverrides } from './multicast.js';
 
 /** tmpfs mount options from the tmpfs_* parameters (SystemImager's names); mode 0755 by default. */
 export function tmpfsOptions(ctx: Ctx): string {
@@ -43,8 +44,13 @@ export const imageStep: Step = {
       ctx.report.warn('NOSYNC is set: the image is not laid down');
       return;
     }
-    const { server, port } = rsyncEndpoint(ctx);
     const started = Date.now();
+    if (imageOverMulticast(ctx)) {
+      ctx.state.imageBytes = await multicastImage(ctx, module);
+      ctx.report.info(`image ${module} laid down over multicast in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return;
+    }
+    const { server, port } = rsyncEndpoint(ctx);
     if (getBool(ctx.params, 'TMPFS_STAGING')) {
       const staging = join(ctx.opts.workdir, 'tmpfs-staging');
       mkdirSync(staging, { recursive: true });
@@ -68,7 +74,9 @@ export const overridesStep: Step = {
   title: 'Applying overrides',
   async run(ctx) {
     if (ctx.state.overrides.length === 0) return;
-    const { applied, missing } = await applyOverrides(ctx, { ...rsyncEndpoint(ctx), names: ctx.state.overrides, dest: ctx.opts.sysroot });
+    const { applied, missing } = imageOverMulticast(ctx)
+      ? await multicastOverrides(ctx, ctx.state.overrides)
+      : await applyOverrides(ctx, { ...rsyncEndpoint(ctx), names: ctx.state.overrides, dest: ctx.opts.sysroot });
     ctx.report.info(`overrides applied: ${applied.join(' ') || '(none)'}`);
     for (const m of missing) ctx.state.warnings.push(`override ${m} does not exist on the image server`);
   },

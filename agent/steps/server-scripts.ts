@@ -15,6 +15,7 @@ import { readScriptVariables } from '../params/script-vars.js';
 import { applyCheckedLayer } from '../params/resolve.js';
 import { type Ctx, type Step, param, rsyncEndpoint, setParam } from './context.js';
 import { startSshTransport } from './ssh.js';
+import { imageOverMulticast, isMulticast, multicastImages, multicastScripts } from './multicast.js';
 
 /** The image server, required from here on. */
 export function imageServer(ctx: Ctx): string {
@@ -45,11 +46,14 @@ export const fetchScriptsStep: Step = {
   name: 'fetch-scripts',
   title: 'Fetching the scripts directory',
   async run(ctx) {
+    if (imageOverMulticast(ctx)) ctx.state.transport = 'multicast';
     // The SSH transport comes up first, so a wrong key or host key fails here, before any disk is written.
     await startSshTransport(ctx);
     const dest = join(ctx.opts.workdir, 'scripts');
     mkdirSync(dest, { recursive: true });
-    await rsyncFetch(ctx, { ...rsyncEndpoint(ctx), src: 'scripts/', dest: dest + '/', extraArgs: ['--exclude=imaging_complete_*'] });
+    // Multicast: the Flamethrower directory first (SPEC 1 step 7), then the scripts from module autoinstall_scripts.
+    if (isMulticast(ctx)) await multicastScripts(ctx, dest);
+    else await rsyncFetch(ctx, { ...rsyncEndpoint(ctx), src: 'scripts/', dest: dest + '/', extraArgs: ['--exclude=imaging_complete_*'] });
     ctx.state.scriptsDir = dest;
   },
 };
@@ -142,9 +146,16 @@ async function checkImageOffered(ctx: Ctx): Promise<void> {
   const image = param(ctx, 'IMAGENAME')!;
   let modules: string[];
   try {
+    if (imageOverMulticast(ctx)) {
+      // The images a multicast install can have are the ones the Flamethrower directory casts.
+      const images = await multicastImages(ctx);
+      if (images.includes(image)) return;
+      throw new SiError('E_PARAM', `${ctx.params.get('IMAGENAME')?.source ?? 'unknown'} IMAGENAME: "${image}" is not cast by the Flamethrower directory; it casts: ${images.join(', ') || '(no images)'}`);
+    }
     const { server, port } = rsyncEndpoint(ctx);
     modules = await listModules(ctx, server, port);
   } catch (err) {
+    if (err instanceof SiError && err.code === 'E_PARAM') throw err;
     ctx.report.warn(`cannot list the image server's modules, IMAGENAME not checked: ${(err as Error).message.split('\n')[0]}`);
     return;
   }

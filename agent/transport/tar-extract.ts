@@ -26,6 +26,8 @@ export interface ExtractOptions {
   expectSha256?: string;
   signal?: AbortSignal;
   limits?: Partial<PoolLimits>;
+  /** Entries to leave out (relative path, normalized); their data is read past. */
+  skip?: (rel: string, type: TarEntry['type']) => boolean;
 }
 
 export interface ExtractResult {
@@ -47,6 +49,7 @@ interface Work {
   xattrs: Array<{ rel: string; e: TarEntry }>;
   current: FileJob | null;
   entries: number;
+  skip?: ExtractOptions['skip'];
 }
 
 /** Extracts a tar stream into dest keeping owners, modes, times, links, devices, sparse files and xattrs; refuses escapes. */
@@ -62,6 +65,7 @@ export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string,
     xattrs: [],
     current: null,
     entries: 0,
+    skip: opts.skip,
   };
   await fsp.mkdir(dest, { recursive: true });
   const parser = new TarParser();
@@ -111,6 +115,7 @@ async function onEvent(w: Work, ev: TarEvent): Promise<void> {
 async function onEntry(w: Work, e: TarEntry): Promise<void> {
   if (e.type === 'skip') return;
   const rel = safeRelPath(e.path, e.path);
+  if (w.skip?.(rel, e.type)) return;
   w.entries++;
   if (e.xattrs.length > 0 || e.acl.access || e.acl.default) w.xattrs.push({ rel, e });
   if (rel === '') {

@@ -12,6 +12,8 @@ import { findBusyDevices, readBusyInputs } from '../disk/busy.js';
 import { applyDiskPlan, DiskApplyError } from '../disk/apply.js';
 import { loadPlanModules } from '../disk/kernel-modules.js';
 import { rsyncFetch } from '../transport/rsync.js';
+import { listImageBytes } from '../transport/rsync-size.js';
+import { mountedCapacityMiB } from '../plan/disk-capacity.js';
 import { type Ctx, type Step, param, rsyncEndpoint } from './context.js';
 import { tmpfsOptions } from './image.js';
 import { getBool } from '../params/validate.js';
@@ -35,6 +37,22 @@ async function loadLayoutText(ctx: Ctx): Promise<{ text: string; source: string 
   return { text: readFileSync(dest, 'utf8'), source: `${image}:${IMAGE_LAYOUT_PATH}` };
 }
 
+/** Refuses, before any write, an image the rsync daemon lists as larger than every filesystem the layout mounts. */
+async function checkImageFits(ctx: Ctx, plan: DiskPlan, source: string): Promise<void> {
+  const capacity = mountedCapacityMiB(plan);
+  if (capacity === null || ctx.state.transport !== 'rsync' && ctx.state.transport !== 'ssh' && ctx.state.transport !== 'sshd') return;
+  if (getBool(ctx.params, 'NOSYNC')) return;
+  const image = param(ctx, 'IMAGENAME')!;
+  const { server, port } = rsyncEndpoint(ctx);
+  const bytes = await listImageBytes(ctx, server, port, image, ctx.opts.workdir);
+  if (bytes === null) return;
+  ctx.state.imageBytes = bytes;
+  const needMiB = Math.ceil(bytes / 2 ** 20);
+  if (needMiB > capacity) {
+    throw new LayoutError([{ source, key: 'size', message: `image ${image} holds ${needMiB} MiB of files, more than the ${capacity} MiB of filesystems this layout mounts` }]);
+  }
+}
+
 export const planDisksStep: Step = {
   name: 'plan-disks',
   title: 'Checking the disk layout against the disks',
@@ -51,6 +69,7 @@ export const planDisksStep: Step = {
     const { plan, problems } = planDisks(layout, found, { allowed: ctx.opts.disks, diskorder, busy });
     ctx.state.diskPlan = plan;
     if (problems.length > 0) throw new LayoutError(problems);
+    await checkImageFits(ctx, plan, source);
     ctx.report.info(`layout ${source}: ${plan.disks.map((d) => `${d.layoutDev} -> ${d.device} (${d.parts.length} partitions)`).join(', ')}`);
   },
 };

@@ -1,9 +1,13 @@
 // Reads rsync's exit codes and messages: which failures are worth a retry, which mean "no such module/override".
 
-import { CommandError } from '../errors.js';
+import { readFileSync } from 'node:fs';
+import { CommandError, SiError } from '../errors.js';
+import { systemPaths } from '../exec/tools.js';
 
 /** Exit codes that mean the connection or the stream broke (5 start of protocol, 10 socket, 12 stream, 30 and 35 timeouts). */
 export const RETRYABLE_EXIT_CODES: readonly number[] = [5, 10, 12, 30, 35];
+
+const NO_SPACE = /No space left on device \(28\)/;
 
 /** Daemon refusals that will not get better by asking again (exit 5 like a busy server, but permanent). */
 const PERMANENT_DAEMON_ERRORS = /@ERROR: *(Unknown module|auth failed|access denied|chroot failed|chdir failed|invalid gid|invalid uid)/i;
@@ -19,6 +23,8 @@ export function isRetryableRsyncError(err: unknown): boolean {
   if (!(err instanceof CommandError)) return false;
   if (err.code === 'E_TIMEOUT') return true;
   if (err.exitCode === null || !RETRYABLE_EXIT_CODES.includes(err.exitCode)) return false;
+  // A full target stays full: the stream breaks because the receiver gave up, not because the network did.
+  if (NO_SPACE.test(err.stderr)) return false;
   return !PERMANENT_DAEMON_ERRORS.test(err.stderr);
 }
 
@@ -53,4 +59,33 @@ export function isXattrRefusal(err: unknown): boolean {
   if (lines.length === 0) return false;
   const about = /(xattr|acl|extended attributes|Operation not supported \(95\)|ACLs are not supported|not supported on this (client|server))/i;
   return lines.every((l) => about.test(l));
+}
+
+/** The mount point holding path: the longest mounted path that contains it (from /proc/self/mounts). */
+export function mountPointOf(path: string, mountsText: string): { mp: string; dev: string } | null {
+  let best: { mp: string; dev: string } | null = null;
+  for (const line of mountsText.split('\n')) {
+    const [dev, raw] = line.split(' ');
+    if (!dev || !raw) continue;
+    const mp = raw.replace(/\\040/g, ' ');
+    const inside = path === mp || path.startsWith(mp.endsWith('/') ? mp : mp + '/');
+    if (inside && (!best || mp.length > best.mp.length)) best = { mp, dev };
+  }
+  return best;
+}
+
+/** Throws a clear E_TRANSFER naming the full filesystem when rsync failed with ENOSPC under dest; otherwise returns. */
+export function explainNoSpace(err: unknown, dest: string): void {
+  if (!(err instanceof CommandError) || !NO_SPACE.test(err.stderr)) return;
+  const line = err.stderr.split('\n').find((l) => NO_SPACE.test(l)) ?? '';
+  const path = /"([^"]+)"/.exec(line)?.[1] ?? dest;
+  let mounts = '';
+  try {
+    mounts = readFileSync(systemPaths().procMounts, 'utf8');
+  } catch {
+    /* no mount table: the path alone is named */
+  }
+  const where = mountPointOf(path.startsWith('/') ? path : `${dest.replace(/\/$/, '')}/${path}`, mounts);
+  const fs = where ? `${where.mp} (${where.dev})` : dest;
+  throw new SiError('E_TRANSFER', `the target filesystem ${fs} is full: no space left writing ${path}; the image does not fit this layout`, { cause: err, details: err.details });
 }

@@ -1,6 +1,8 @@
 // Lays an image down from the rsync daemon (SPEC 7), with progress, and the TMPFS_STAGING two-hop variant.
 
+import { SiError } from '../errors.js';
 import { createProgressTracker, type RsyncProgress } from './rsync-progress.js';
+import { explainNoSpace } from './rsync-errors.js';
 import { explainUnknownModule, CONNECT_TIMEOUT_S } from './rsync-modules.js';
 import { runRsyncWithXattrs, type TransportCtx, type XattrMode } from './rsync-run.js';
 import { checkName, rsyncUrl } from './rsync-url.js';
@@ -28,6 +30,15 @@ export interface StageOptions extends ImageOptions {
   staging: string;
 }
 
+/**
+ * Retries of the image copy: a daemon restarted or a link back within about half a minute is waited for; each new
+ * run skips what is already there and, with --partial, goes on from the part of a big file already received.
+ */
+export const IMAGE_RETRY: RetryPolicy = { attempts: 10, baseMs: 1000, capMs: 10_000, deadlineMs: 6 * 3600_000 };
+
+/** rsync's I/O timeout: a connection silent this long is given up (and retried); TCP rides out shorter outages. */
+export const IO_TIMEOUT_S = 120;
+
 /** The SPEC 7 excludes: a target's own lost+found and the image's /proc contents. */
 export const IMAGE_EXCLUDES: readonly string[] = ['--exclude=lost+found/', '--exclude=/proc/*'];
 
@@ -44,11 +55,17 @@ export async function rsyncImage(ctx: TransportCtx, opts: ImageOptions): Promise
   const module = checkName(opts.module, 'image');
   const url = rsyncUrl(opts.server, opts.port, module + '/');
   const started = Date.now();
-  const sink = progressSink(ctx, opts, 'image');
+  const report = progressSink(ctx, opts, 'image');
+  // The most bytes any attempt got to, for the failure message.
+  let mostBytes = 0;
+  const sink = (p: RsyncProgress) => {
+    mostBytes = Math.max(mostBytes, p.bytesDone);
+    report(p);
+  };
   let tracker = createProgressTracker(sink);
   const args = [
     '-aHS', '--numeric-ids', ...IMAGE_EXCLUDES,
-    '--info=progress2', '--no-inc-recursive', '--stats', `--contimeout=${CONNECT_TIMEOUT_S}`,
+    '--info=progress2', '--no-inc-recursive', '--stats', `--contimeout=${CONNECT_TIMEOUT_S}`, `--timeout=${IO_TIMEOUT_S}`, '--partial',
     ...(opts.deleteExtra ? ['--delete'] : []),
     ...(opts.extraArgs ?? []),
     url, withSlash(opts.dest),
@@ -59,7 +76,7 @@ export async function rsyncImage(ctx: TransportCtx, opts: ImageOptions): Promise
       args,
       timeoutMs: opts.timeoutMs,
       // A transfer that breaks after a long run is still worth retrying: bound it by attempts, not the 60 s deadline.
-      retry: { deadlineMs: 6 * 3600_000, ...opts.retry },
+      retry: { ...IMAGE_RETRY, ...opts.retry },
       onAttempt: (n: number) => {
         if (n > 1) tracker = createProgressTracker(sink);
       },
@@ -69,7 +86,13 @@ export async function rsyncImage(ctx: TransportCtx, opts: ImageOptions): Promise
     const bytes = tracker.finish();
     return { bytes, seconds: (Date.now() - started) / 1000, xattrsKept };
   } catch (err) {
-    return await explainUnknownModule(ctx, err, opts.server, opts.port);
+    explainNoSpace(err, opts.dest);
+    try {
+      return await explainUnknownModule(ctx, err, opts.server, opts.port);
+    } catch (e) {
+      const se = e as SiError;
+      throw new SiError(se.code ?? 'E_TRANSFER', `image ${module} from ${opts.server}:${opts.port ?? 873}: ${mostBytes} bytes copied, then: ${se.message}`, { cause: e, details: se.details });
+    }
   }
 }
 

@@ -2,7 +2,7 @@
 
 import type { RetryPolicy } from '../net/retry.js';
 import { withContext } from '../errors.js';
-import { isMissingSource } from './rsync-errors.js';
+import { explainNoSpace, isMissingSource } from './rsync-errors.js';
 import { explainUnknownModule, CONNECT_TIMEOUT_S } from './rsync-modules.js';
 import { runRsyncWithXattrs, type TransportCtx, type XattrMode } from './rsync-run.js';
 import { checkName, rsyncUrl } from './rsync-url.js';
@@ -34,6 +34,7 @@ export async function applyOverrides(ctx: TransportCtx, opts: OverridesOptions):
       await runRsyncWithXattrs(ctx, { what: `apply override ${name}`, args, timeoutMs: opts.timeoutMs, retry: opts.retry }, opts.xattrs ?? 'auto', 1);
       applied.push(name);
     } catch (err) {
+      explainNoSpace(err, dest);
       if (isMissingSource(err, 'overrides', name)) {
         ctx.report.warn(`override ${name} does not exist on the image server (overrides/${name}/): skipped`);
         missing.push(name);

@@ -1,0 +1,28 @@
+// The size of an image as the rsync daemon lists it (a dry run's --stats), to check it fits before any disk is written.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONNECT_TIMEOUT_S } from './rsync-modules.js';
+import { parseRsyncStats } from './rsync-progress.js';
+import { runRsync, type TransportCtx } from './rsync-run.js';
+import { IMAGE_EXCLUDES } from './rsync-image.js';
+import { checkName, rsyncUrl } from './rsync-url.js';
+
+/** Total bytes of the image's files (apparent sizes: sparse files count whole), or null when the server did not say. */
+export async function listImageBytes(ctx: TransportCtx, server: string, port: number | undefined, module: string, scratch: string): Promise<number | null> {
+  const url = rsyncUrl(server, port, checkName(module, 'image') + '/');
+  const empty = mkdtempSync(join(scratch, 'size-'));
+  try {
+    const r = await runRsync(ctx, {
+      what: `list image ${module}`,
+      args: ['-n', '-a', '--numeric-ids', '--stats', '--no-inc-recursive', ...IMAGE_EXCLUDES, `--contimeout=${CONNECT_TIMEOUT_S}`, url, empty + '/'],
+      timeoutMs: 300_000,
+    });
+    return parseRsyncStats(r.stdout).totalFileSize;
+  } catch (err) {
+    ctx.report.warn(`image size not known (${(err as Error).message.split('\n')[0]}): the copy itself will tell if it does not fit`);
+    return null;
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+  }
+}

@@ -50,6 +50,9 @@ export const TOOLS: ToolSpec[] = [
   { name: 'dmsetup' },
   { name: 'rsync' },
   { name: 'udp-receiver' },
+  // The tar extractor (multicast, BitTorrent) sets xattrs/ACLs in one setfattr run and unpacks .tar.zst through zstd.
+  { name: 'setfattr' },
+  { name: 'zstd', optional: true },
   { name: 'kexec' },
   { name: 'ip' },
   { name: 'kmod', links: KMOD_LINKS },

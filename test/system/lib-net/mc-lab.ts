@@ -21,6 +21,8 @@ export interface McLab {
   clients: McClient[];
   /** Writes flamethrower.conf (globals as SystemImager writes them, one [module] with DIR per entry) and starts flamethrowerd. */
   startFlamethrowerd(modules: Array<{ name: string; dir: string }>, globals?: Record<string, string>): void;
+  /** Kills flamethrowerd and its casts (every process in the server namespace). */
+  stopFlamethrowerd(): void;
   /** Drops pct% of the packets in and out of a client's interface (nftables netdev ingress/egress, numgen). */
   addLoss(client: McClient, pct: number): void;
   /** Packets the loss rules of a client dropped so far. */
@@ -39,6 +41,23 @@ const quiet = (argv: string[]) => {
     /* best-effort teardown */
   }
 };
+
+/** Kills every process in a lab namespace: each is one the lab started (flamethrowerd, udp-sender, tar, agents). */
+function killAllIn(ns: string): void {
+  let pids: string[] = [];
+  try {
+    pids = sh(['ip', 'netns', 'pids', ns]).split('\n').filter(Boolean);
+  } catch {
+    /* namespace gone */
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
 
 /** Builds the lab: namespace `mc-<tag>-srv` with bridge `mc<tag>br` at 10.77.<net>.1/24, clients `mc-<tag>-cN` at .11, .12, ... */
 export function createMcLab(tag: string, net: number, nClients: number): McLab {
@@ -83,6 +102,11 @@ export function createMcLab(tag: string, net: number, nClients: number): McLab {
       });
       child.unref();
     },
+    stopFlamethrowerd() {
+      killAllIn(srv);
+      if (fifoFd !== null) closeSync(fifoFd);
+      fifoFd = null;
+    },
     addLoss(client, pct) {
       const rules = `table netdev mcloss {
   chain in { type filter hook ingress device "${client.dev}" priority 0; numgen random mod 100 < ${pct} counter drop; }
@@ -102,22 +126,7 @@ export function createMcLab(tag: string, net: number, nClients: number): McLab {
       return existsSync(f) ? readFileSync(f, 'utf8') : '';
     },
     cleanup() {
-      // Every process left in the lab's namespaces is one this lab started (flamethrowerd, udp-sender, tar, agents).
-      for (const ns of namespaces) {
-        let pids: string[] = [];
-        try {
-          pids = sh(['ip', 'netns', 'pids', ns]).split('\n').filter(Boolean);
-        } catch {
-          /* namespace gone */
-        }
-        for (const pid of pids) {
-          try {
-            process.kill(Number(pid), 'SIGKILL');
-          } catch {
-            /* already gone */
-          }
-        }
-      }
+      for (const ns of namespaces) killAllIn(ns);
       for (const ns of namespaces.reverse()) quiet(['ip', 'netns', 'del', ns]);
       if (fifoFd !== null) closeSync(fifoFd);
       fifoFd = null;

@@ -1,0 +1,124 @@
+// Benchmark: the agent's tar extractor against GNU tar (`tar --xattrs --acls -xpf`) on the same archive, into the same kind
+// of filesystem (a fresh ext4 on a loop device for every run), in the same run. Needs root.
+// Usage: node bench/extract.ts [IMAGE_DIR]   (default: the fixture image). Env BENCH_ROUNDS (default 3).
+// The archive is GNU tar's PAX format with xattrs, ACLs and sparse files, read from the page cache by both.
+// Prints each run, peak RSS of both, and last the line `ratio <agent/gnu-tar>` of the median wall times.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { makeImageServer } from '../fixtures/image-server/make-image-server.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
+
+// The child that runs the extractor: the agent's own module, bundled as the agent is (CommonJS for Node 22).
+const ENTRY = `
+const { createReadStream } = require('node:fs');
+const { extractTar } = require('./agent/transport/tar-extract.ts');
+const { createRunner } = require('./agent/exec/runner.ts');
+const started = process.hrtime.bigint();
+extractTar({ run: createRunner(null) }, createReadStream(process.argv[2], { highWaterMark: 1 << 20 }), process.argv[3]).then((r) => {
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  process.stdout.write(JSON.stringify({ ms, entries: r.entries, bytes: r.bytes, maxRssKB: process.resourceUsage().maxRSS }) + '\\n');
+}, (e) => { process.stderr.write(String(e && e.stack || e) + '\\n'); process.exit(1); });
+`;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** A fresh ext4 filesystem on a loop device, mounted at dir; returns its teardown. */
+function freshFs(work: string, dir: string, mib: number): () => void {
+  const file = join(work, 'fs.img');
+  rmSync(file, { force: true });
+  const fd = openSync(file, 'w');
+  ftruncateSync(fd, mib * 1024 * 1024);
+  closeSync(fd);
+  const dev = sh('losetup', ['-f', '--show', file]).trim();
+  sh('mkfs.ext4', ['-q', '-F', '-E', 'lazy_itable_init=0,lazy_journal_init=0', dev]);
+  mkdirSync(dir, { recursive: true });
+  sh('mount', [dev, dir]);
+  return () => {
+    spawnSync('umount', [dir]);
+    spawnSync('losetup', ['-d', dev]);
+    rmSync(file, { force: true });
+  };
+}
+
+/** GNU tar's run under /usr/bin/time: wall ms and peak RSS (KB). */
+function runGnu(archive: string, dest: string): { ms: number; maxRssKB: number } {
+  mkdirSync(dest);
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', 'tar', '--xattrs', '--xattrs-include=*', '--acls', '--numeric-owner', '-xpf', archive, '-C', dest], { encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`tar failed: ${r.stderr}`);
+  return { ms, maxRssKB: Number(r.stderr.trim().split('\n').at(-1)) };
+}
+
+/** The extractor in a child process: its own time from the call to the end (the agent is running already when it
+ * extracts, so Node's start-up is not counted; it is printed apart), and its peak RSS (KB) including Node itself. */
+function runAgent(bundle: string, archive: string, dest: string): { ms: number; wallMs: number; maxRssKB: number; entries: number } {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [bundle, archive, dest], { encoding: 'utf8' });
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`agent extractor failed: ${r.stderr}`);
+  const out = JSON.parse(r.stdout) as { ms: number; maxRssKB: number; entries: number };
+  return { ms: out.ms, wallMs, maxRssKB: out.maxRssKB, entries: out.entries };
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench/extract needs root (loop devices, owners, device nodes)');
+  const work = mkdtempSync(join(tmpdir(), 'si-bench-extract-'));
+  let teardown: (() => void) | null = null;
+  try {
+    const image = process.argv[2] ? resolve(process.argv[2]) : (await makeImageServer(join(work, 'server'))).imageDir;
+    const archive = join(work, 'image.tar');
+    sh('tar', ['--xattrs', '--xattrs-include=*', '--acls', '-S', '--format=posix', '-cpf', archive, '-C', image, '.']);
+    const size = statSync(archive).size;
+    readFileSync(archive); // into the page cache for both
+    const bundle = join(work, 'extract-child.cjs');
+    await build({ stdin: { contents: ENTRY, resolveDir: ROOT, loader: 'js' }, bundle: true, platform: 'node', target: 'node22', format: 'cjs', outfile: bundle, logLevel: 'warning' });
+    const fsMiB = Math.max(512, Math.ceil((size * 1.6) / (1 << 20)));
+    console.log(`image ${image}: archive ${(size / 1e6).toFixed(1)} MB, ext4 of ${fsMiB} MiB per run, ${rounds} rounds`);
+    const gnu: number[] = [];
+    const agent: number[] = [];
+    let gnuRss = 0;
+    let agentRss = 0;
+    for (let i = 0; i < rounds; i++) {
+      for (const who of i % 2 === 0 ? ['gnu', 'agent'] : ['agent', 'gnu']) {
+        const dir = join(work, 'mnt');
+        teardown = freshFs(work, dir, fsMiB);
+        const dest = join(dir, 'root');
+        if (who === 'gnu') {
+          const r = runGnu(archive, dest);
+          gnu.push(r.ms);
+          gnuRss = Math.max(gnuRss, r.maxRssKB);
+          console.log(`round ${i + 1} gnu-tar ${(r.ms / 1000).toFixed(3)} s, peak RSS ${(r.maxRssKB / 1024).toFixed(1)} MiB`);
+        } else {
+          mkdirSync(dest);
+          const r = runAgent(bundle, archive, dest);
+          agent.push(r.ms);
+          agentRss = Math.max(agentRss, r.maxRssKB);
+          console.log(`round ${i + 1} agent   ${(r.ms / 1000).toFixed(2)} s (process ${(r.wallMs / 1000).toFixed(2)} s with Node's start), peak RSS ${(r.maxRssKB / 1024).toFixed(1)} MiB, ${r.entries} entries`);
+        }
+        teardown();
+        teardown = null;
+      }
+    }
+    console.log(`median gnu-tar ${(median(gnu) / 1000).toFixed(3)} s, agent ${(median(agent) / 1000).toFixed(3)} s; peak RSS gnu-tar ${(gnuRss / 1024).toFixed(1)} MiB, agent ${(agentRss / 1024).toFixed(1)} MiB`);
+    console.log(`ratio ${(median(agent) / median(gnu)).toFixed(3)}`);
+  } finally {
+    teardown?.();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench/extract: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,100 @@
+// Benchmark: wall time for N=4 clients receiving the image cast at once against N=1, from the real flamethrowerd in
+// network namespaces on one bridge, same run. Each client runs the agent's own receiver (udp-receiver through the runner
+// into the tar extractor) into its own directory. Needs root, flamethrower, udpcast.
+// Usage: node bench/multicast.ts [IMAGE_DIR]   (default: the fixture image). Env BENCH_ROUNDS (default 2),
+// BENCH_BITRATE (flamethrowerd MAX_BITRATE, default 50M).
+// Prints each round, the bytes the server sent per image size, and last the line `ratio <N4/N1>` of the median times.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { makeImageServer } from '../fixtures/image-server/make-image-server.ts';
+import { createMcLab, type McClient, type McLab } from '../test/system/lib-net/mc-lab.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const bitrate = process.env.BENCH_BITRATE ?? '50M';
+const IMAGE_PORTBASE = 9002;
+
+const ENTRY = `
+const { receiveCast } = require('./agent/transport/flamethrower-receive.ts');
+const { createRunner } = require('./agent/exec/runner.ts');
+const { Reporter } = require('./agent/report/events.ts');
+const [portbase, dest, iface] = process.argv.slice(2);
+const started = process.hrtime.bigint();
+receiveCast({ run: createRunner(null), report: new Reporter() }, {
+  settings: { module: 'image', portbase: Number(portbase), nosync: true, async: false }, iface, dest, waitS: 120, retries: 0,
+}).then((r) => {
+  process.stdout.write(JSON.stringify({ ms: Number(process.hrtime.bigint() - started) / 1e6, bytes: r.bytes }) + '\\n');
+}, (e) => { process.stderr.write(String(e && e.stack || e) + '\\n'); process.exit(1); });
+`;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** Bytes the server's bridge device has sent so far (the casts leave through it). */
+function txBytes(lab: McLab): number {
+  const j = JSON.parse(execFileSync('ip', ['-n', lab.srv, '-s', '-j', 'link', 'show', lab.bridge], { encoding: 'utf8' })) as Array<{ stats64: { tx: { bytes: number } } }>;
+  return j[0]!.stats64.tx.bytes;
+}
+
+function receive(bundle: string, c: McClient, dest: string): Promise<{ ms: number; bytes: number }> {
+  mkdirSync(dest, { recursive: true });
+  return new Promise((res, rej) => {
+    const child = spawn('ip', ['netns', 'exec', c.ns, process.execPath, bundle, String(IMAGE_PORTBASE), dest, c.dev], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('close', (code) => (code === 0 ? res(JSON.parse(out) as { ms: number; bytes: number }) : rej(new Error(`receiver in ${c.ns} failed: ${err}`))));
+  });
+}
+
+/** One round with n clients: flamethrowerd waits for all n, then casts once; wall time until the last client is done. */
+async function round(lab: McLab, bundle: string, image: string, n: number, work: string): Promise<{ ms: number; sent: number; size: number }> {
+  lab.startFlamethrowerd([{ name: 'image', dir: image }], { MIN_CLIENTS: String(n), MAX_WAIT: '30', MAX_BITRATE: bitrate });
+  await new Promise((r) => setTimeout(r, 1500));
+  const before = txBytes(lab);
+  const t0 = process.hrtime.bigint();
+  const dests = lab.clients.slice(0, n).map((_, i) => join(work, 'recv', `c${i}`));
+  const results = await Promise.all(lab.clients.slice(0, n).map((c, i) => receive(bundle, c, dests[i]!)));
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const sent = txBytes(lab) - before;
+  lab.stopFlamethrowerd();
+  rmSync(join(work, 'recv'), { recursive: true, force: true });
+  return { ms, sent, size: results[0]!.bytes };
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench/multicast needs root (namespaces, owners, device nodes)');
+  const work = mkdtempSync(join(tmpdir(), 'si-bench-mc-'));
+  const lab = createMcLab('b', 2, 4);
+  try {
+    const image = process.argv[2] ? resolve(process.argv[2]) : (await makeImageServer(join(work, 'server'))).imageDir;
+    const bundle = join(work, 'receive-child.cjs');
+    await build({ stdin: { contents: ENTRY, resolveDir: ROOT, loader: 'js' }, bundle: true, platform: 'node', target: 'node22', format: 'cjs', outfile: bundle, logLevel: 'warning' });
+    console.log(`image ${image}, flamethrowerd MAX_BITRATE ${bitrate}, ${rounds} rounds`);
+    const times: Record<number, number[]> = { 1: [], 4: [] };
+    for (let i = 0; i < rounds; i++) {
+      for (const n of i % 2 === 0 ? [1, 4] : [4, 1]) {
+        const r = await round(lab, bundle, image, n, work);
+        times[n]!.push(r.ms);
+        console.log(`round ${i + 1} N=${n}: ${(r.ms / 1000).toFixed(2)} s, cast ${(r.size / 1e6).toFixed(1)} MB, server sent ${(r.sent / 1e6).toFixed(1)} MB = ${(r.sent / r.size).toFixed(3)} x image size`);
+      }
+    }
+    console.log(`median N=1 ${(median(times[1]!) / 1000).toFixed(2)} s, N=4 ${(median(times[4]!) / 1000).toFixed(2)} s`);
+    console.log(`ratio ${(median(times[4]!) / median(times[1]!)).toFixed(3)}`);
+  } finally {
+    lab.cleanup();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench/multicast: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

@@ -29,14 +29,15 @@ export interface MonitorSinkOptions {
   info: () => MonitorInfo;
   /** Least time between two progress messages (default 10 000 ms, as 4.3's REPORT_INTERVAL). */
   intervalMs?: number;
-  /** Attempts after the first failed one (default 3), backoff from retryDelayMs (default 200 ms) doubling. */
+  /** Failed attempts before the monitor is reported as not answering (default 3); backoff from retryDelayMs (default 200 ms) doubling to retryCapMs (default 5000 ms). */
   retries?: number;
   retryDelayMs?: number;
+  retryCapMs?: number;
   /** Per-attempt connect+write timeout (default 3000 ms). */
   timeoutMs?: number;
   /** Longest close() waits for queued status messages (default 3000 ms). */
   closeTimeoutMs?: number;
-  /** Told about each message dropped after its retries. */
+  /** Told when the monitor stops answering (messages are kept, not dropped), when it answers again, and of what close() could not deliver. */
   onError?: (message: string) => void;
 }
 
@@ -81,6 +82,7 @@ export function createMonitorSink(opts: MonitorSinkOptions): { sink: Sink; close
   const intervalMs = opts.intervalMs ?? 10_000;
   const retries = opts.retries ?? 3;
   const retryDelayMs = opts.retryDelayMs ?? 200;
+  const retryCapMs = opts.retryCapMs ?? 5000;
   const abort = new AbortController();
   let queue: Queued[] = [];
   let pumping: Promise<void> | null = null;
@@ -97,23 +99,25 @@ export function createMonitorSink(opts: MonitorSinkOptions): { sink: Sink; close
     }
   };
 
-  const deliver = async (item: Queued): Promise<void> => {
-    let lastErr = '';
-    for (let attempt = 0; attempt <= retries && !abort.signal.aborted; attempt++) {
-      if (attempt > 0) await sleep(retryDelayMs * 2 ** (attempt - 1), abort.signal);
-      if (abort.signal.aborted) break;
+  const where = `monitor ${opts.server}:${opts.port}`;
+  let failures = 0;
+  // A monitor that is down or stalled never holds the install up: messages wait in order (progress coalesced)
+  // and go out when it answers again; only close() gives up, after its deadline.
+  const pump = async (): Promise<void> => {
+    while (queue.length > 0 && !abort.signal.aborted) {
+      const item = queue.shift()!;
       try {
         await sendLine({ host: opts.server, port: opts.port, line: item.line, timeoutMs: opts.timeoutMs, signal: abort.signal });
-        return;
+        if (failures > retries) opts.onError?.(`${where} answers again; queued messages are being sent`);
+        failures = 0;
       } catch (err) {
-        lastErr = err instanceof Error ? err.message : String(err);
+        // Kept at the head unless a newer progress figure already replaces it.
+        if (!(item.progress && queue.some((q) => q.progress))) queue.unshift(item);
+        failures++;
+        if (failures === retries + 1) opts.onError?.(`${where} not answering (${err instanceof Error ? err.message : String(err)}): messages are kept and sent when it answers`);
+        await sleep(Math.min(retryCapMs, retryDelayMs * 2 ** Math.min(failures - 1, 20)), abort.signal);
       }
     }
-    opts.onError?.(`monitor ${opts.server}:${opts.port}: message dropped (${lastErr || 'closed'}): ${item.line}`);
-  };
-
-  const pump = async (): Promise<void> => {
-    for (let item = queue.shift(); item; item = queue.shift()) await deliver(item);
     pumping = null;
   };
 
@@ -149,6 +153,7 @@ export function createMonitorSink(opts: MonitorSinkOptions): { sink: Sink; close
     }
     abort.abort();
     if (pumping) await pumping;
+    if (queue.length > 0) opts.onError?.(`${where}: ${queue.length} message(s) not delivered before the end: ${queue.map((q) => q.line).join(' | ')}`);
   };
 
   return { sink, close };

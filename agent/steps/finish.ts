@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFstab } from '../disk/fstab.js';
 import { unmountTarget, deactivateStorage } from '../disk/teardown.js';
+import { stopProcessesInside } from '../disk/target-processes.js';
 import type { DiskPlan } from '../plan/disk-plan.js';
 import { getBool } from '../params/validate.js';
 import { notifyImagingComplete } from '../transport/rsync.js';
@@ -43,6 +44,7 @@ export async function releaseTarget(ctx: Ctx): Promise<void> {
   if (!plan) return;
   const tctx = { run: ctx.run, report: ctx.report, sysroot: ctx.opts.sysroot };
   if (ctx.state.mounted) {
+    await stopProcessesInside(ctx.opts.sysroot, ctx.report);
     await unmountTarget(plan, tctx);
     ctx.state.mounted = false;
   }

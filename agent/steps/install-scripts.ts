@@ -7,10 +7,11 @@ import { selectInstallScripts } from '../plan/install-scripts.js';
 import { formatVariablesTxt, parseAssignmentsFile } from '../params/variables-txt.js';
 import { applyCheckedLayer } from '../params/resolve.js';
 import type { Params } from '../params/types.js';
-import { ParamError, withContext } from '../errors.js';
+import { CommandError, ParamError, withContext } from '../errors.js';
+import { getUint } from '../params/validate.js';
+import { stopProcessesInside } from '../disk/target-processes.js';
 import { type Ctx, type Step, param } from './context.js';
 
-const SCRIPT_TIMEOUT_MS = 60 * 60 * 1000;
 
 /** The scripts of a scripts/ subdirectory that apply to this host, in run order. */
 export function scriptsFor(ctx: Ctx, sub: 'pre-install' | 'post-install'): string[] {
@@ -39,10 +40,12 @@ async function runScripts(ctx: Ctx, kind: string, scripts: string[], dir: string
     chmodSync(path, 0o755);
     ctx.report.info(`${kind} script ${name}`);
     const [tool, args] = argvOf(path, name);
+    const timeoutS = getUint(ctx.params, 'SCRIPT_TIMEOUT');
     try {
-      await ctx.run(tool, args, { env: scriptEnv(ctx.params), cwd, timeout: SCRIPT_TIMEOUT_MS, signal: ctx.signal });
+      await ctx.run(tool, args, { env: scriptEnv(ctx.params), cwd, timeout: timeoutS * 1000, signal: ctx.signal });
     } catch (err) {
-      throw withContext(err, `${kind} script ${name}`);
+      const timedOut = err instanceof CommandError && err.code === 'E_TIMEOUT';
+      throw withContext(err, timedOut ? `${kind} script ${name} was killed after SCRIPT_TIMEOUT=${timeoutS} s` : `${kind} script ${name}`);
     }
   }
 }
@@ -113,6 +116,8 @@ export const postInstallStep: Step = {
     try {
       await runScripts(ctx, 'post-install', scripts, dir, (_path, name) => ['chroot', [ctx.opts.sysroot, `${inTarget}/${name}`]], '/');
     } finally {
+      // A daemon a script started would hold the target's filesystems busy: it does not outlive the scripts.
+      await stopProcessesInside(ctx.opts.sysroot, ctx.report);
       await unbind();
       rmSync(dir, { recursive: true, force: true });
     }

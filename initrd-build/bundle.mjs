@@ -17,6 +17,25 @@ const noNativeAddons = {
   },
 };
 
+// webtorrent reaches WebRTC through webrtc-polyfill (native node-datachannel) and uTP through utp-native; ws tries two
+// native helpers. None is in the single executable: WebRTC resolves to classes that refuse to be built (TCP peers only),
+// uTP and the ws helpers to modules that are absent, so webtorrent and ws take their TCP and JavaScript paths.
+const stubs = {
+  'webrtc-polyfill': `class NoWebRtc { constructor() { throw new Error('WebRTC is not bundled: TCP peers only'); } }
+    module.exports = { RTCPeerConnection: NoWebRtc, RTCSessionDescription: NoWebRtc, RTCIceCandidate: NoWebRtc, RTCDataChannel: NoWebRtc };`,
+  'utp-native': 'module.exports = {};',
+  bufferutil: "throw new Error('bufferutil not bundled');",
+  'utf-8-validate': "throw new Error('utf-8-validate not bundled');",
+};
+const noWebRtc = {
+  name: 'no-webrtc',
+  setup(b) {
+    const filter = new RegExp(`^(${Object.keys(stubs).join('|')})$`);
+    b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'stub' }, (args) => ({ contents: stubs[args.path], loader: 'js' }));
+  },
+};
+
 await build({
   entryPoints: ['agent/main.ts'],
   bundle: true,
@@ -28,7 +47,7 @@ await build({
   define: { SI_AGENT_VERSION: JSON.stringify(pkg.version) },
   sourcemap: false,
   legalComments: 'none',
-  plugins: [noNativeAddons],
+  plugins: [noNativeAddons, noWebRtc],
   logLevel: 'warning',
 });
 chmodSync('dist/si-agent.cjs', 0o755);

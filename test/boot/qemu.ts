@@ -31,6 +31,8 @@ export interface QemuBoot {
   /** The NIC (virtio-net-pci) on this existing tap device instead of user networking; forwards and netboot need user networking. */
   tap?: { ifname: string; mac?: string };
   memoryMb?: number;
+  /** More QEMU arguments, appended as they are (e.g. a USB controller and stick). */
+  extraArgs?: string[];
   /** Text that ends the wait successfully. */
   until: RegExp;
   timeoutMs: number;
@@ -71,6 +73,7 @@ export function qemuArgs(b: QemuBoot, serialLog: string): string[] {
   if (b.append !== undefined) a.push('-append', b.append);
   if (b.cdrom) a.push('-cdrom', b.cdrom, '-boot', 'd');
   for (const d of b.disks ?? []) a.push('-drive', `file=${d},format=raw,if=${b.diskInterface ?? 'virtio'}`);
+  a.push(...(b.extraArgs ?? []));
   return a;
 }
 

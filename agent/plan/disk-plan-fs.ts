@@ -100,6 +100,14 @@ export function planFstab(fsinfo: LayoutFsinfo[], deviceMap: Record<string, stri
       const named = f.mountDev ?? f.realDev;
       const dev = named.startsWith('/dev/disk/') ? named : rewriteDevice(named, deviceMap);
       const entry = [dev, f.mp, f.fs, f.options ?? 'defaults', f.dump ?? '0', f.pass ?? '0'].join('\t');
-      return { line: f.line, text: comment === null ? entry : `${comment}\n${entry}` };
+      const text = comment === null ? entry : `${comment}\n${entry}`;
+      // A plain device name (not LABEL=, UUID=, PARTUUID= or a /dev/disk/by-uuid|label link) is renamed to the
+      // filesystem's UUID after mkfs (agent/disk/fstab-uuid.ts): the disk may boot under another name.
+      return isDeviceName(named) ? { line: f.line, text, device: rewriteDevice(f.realDev, deviceMap), layoutDevice: named } : { line: f.line, text };
     });
+}
+
+/** True for a /dev path that names a device by where it sits, not by what it holds (by-uuid and by-label do the latter). */
+export function isDeviceName(spec: string): boolean {
+  return spec.startsWith('/dev/') && !/^\/dev\/disk\/by-(uuid|label|partuuid|partlabel)\//.test(spec);
 }

@@ -101,6 +101,13 @@ export interface PlannedMount {
 export interface FstabLine {
   line: number;
   text: string;
+  /**
+   * The real device holding this entry's filesystem, when the layout names it by a device path (e.g. /dev/sda4),
+   * a name that need not hold on the installed system: once the filesystem exists the entry names it by UUID.
+   */
+  device?: string;
+  /** The device name the layout gave that entry (kept as a comment when it is named by UUID). */
+  layoutDevice?: string;
 }
 
 /** The whole checked disk plan. */

@@ -10,6 +10,7 @@ import { planDisks, type DiskPlan } from '../plan/disk-plan.js';
 import { probeBlockDevices } from '../disk/probe.js';
 import { findBusyDevices, readBusyInputs } from '../disk/busy.js';
 import { applyDiskPlan, DiskApplyError } from '../disk/apply.js';
+import { planWithFstabUuids } from '../disk/fstab-uuid.js';
 import { loadPlanModules } from '../disk/kernel-modules.js';
 import { rsyncFetch } from '../transport/rsync.js';
 import { listImageBytes } from '../transport/rsync-size.js';
@@ -86,6 +87,8 @@ export const partitionStep: Step = {
     ctx.state.mounted = true;
     try {
       ctx.state.diskState = await applyDiskPlan(plan, { run: ctx.run, report: ctx.report, sysroot: ctx.opts.sysroot, signal: ctx.signal });
+      // fstab, kexec's root= and the boot loader see the filesystems by UUID from here on (not by install-time names).
+      ctx.state.diskPlan = await planWithFstabUuids(plan, ctx.run, ctx.report);
     } catch (err) {
       if (err instanceof DiskApplyError) ctx.state.diskState = err.state;
       throw err;

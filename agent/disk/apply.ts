@@ -7,12 +7,13 @@ import { SiError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import type { Reporter } from '../report/events.js';
 import type { DiskPlan } from '../plan/disk-plan-types.js';
-import type { BlockDevice } from './block-device.js';
+import { findDevice, type BlockDevice } from './block-device.js';
 import type { BusyDevice } from './busy.js';
 import { assertSafeToWrite } from './apply-guard.js';
 import { buildLvmCommands, buildMdadmCreate, buildMkfsCommand, buildMountCommand, buildPartedCommand, type Command } from './disk-commands.js';
 import { advanceDisks, createDiskState, describeDiskState, type DiskState } from './disk-state.js';
 import { probeDisksAndBusy } from './probe.js';
+import { buildStaleWipeCommands } from './stale-signatures.js';
 import { isBlockDevice, waitForDevices } from './wait-device.js';
 
 /** What applyDiskPlan works with: the runner, the event stream, the target root, and test seams. */
@@ -54,6 +55,12 @@ export async function applyDiskPlan(plan: DiskPlan, ctx: ApplyContext): Promise<
   };
   try {
     for (const d of plan.disks) {
+      // What an earlier install left in the old partitions goes first, while the old table still says where it is.
+      const old = findDevice(devices, d.device);
+      for (const c of old ? buildStaleWipeCommands(old) : []) {
+        const r = await ctx.run(c.tool, c.args, { allowFail: true, timeout: 120_000, signal: ctx.signal });
+        if (r.code !== 0) ctx.report.warn(`${[c.tool, ...c.args].join(' ')} failed (${r.stderr.trim() || `exit code ${r.code}`}); going on`);
+      }
       await exec({ tool: 'wipefs', args: ['-a', d.device] });
       advanceDisks(state, 'wiped', d.device);
       await exec(buildPartedCommand(d));
@@ -66,6 +73,8 @@ export async function applyDiskPlan(plan: DiskPlan, ctx: ApplyContext): Promise<
       await exec(buildMdadmCreate(r));
       state.raids.find((x) => x.device === r.device)!.created = true;
       await waitFor([r.device], `mdadm --create ${r.device}`);
+      // A new array over the old members' data offset shows the old array's contents (an LVM label, a filesystem).
+      await exec({ tool: 'wipefs', args: ['-a', r.device] });
     }
     for (const vg of plan.vgs) {
       for (const c of buildLvmCommands(vg)) await exec(c);

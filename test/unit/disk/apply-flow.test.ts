@@ -50,6 +50,7 @@ describe('applyDiskPlan order of work (recording runner)', () => {
       'parted -s -a optimal /dev/loop5 unit MiB mklabel gpt mkpart swap-b linux-swap 1MiB 65MiB mkpart raid-b 65MiB 1023MiB set 2 raid on',
       'partprobe /dev/loop5', 'wipefs -a /dev/loop5p1', 'wipefs -a /dev/loop5p2',
       'mdadm --create /dev/md0 --run --metadata=1.2 --level=raid1 --raid-devices=2 /dev/loop4p2 /dev/loop5p2',
+      'wipefs -a /dev/md0',
       'mkfs.ext4 -F -L root /dev/md0', 'mkswap -f /dev/loop4p1', 'mkswap -f /dev/loop5p1',
       'mount -t ext4 /dev/md0 $ROOT',
     ]);

@@ -12,6 +12,7 @@ import { loadInitrdModules, waitForDevicesToSettle } from './load-modules.js';
 import { shellout } from './shellout.js';
 import { findProgram } from './find-program.js';
 import { takeDirectbootRequest } from './prepare-action.js';
+import { deathSignal, loadMonitorContact, reportWorkerDeath } from './crash-report.js';
 
 /** The worker's argv: under `tini -s` when present, so orphaned grandchildren (daemons) are reaped, not left as zombies. */
 export function workerArgv(execPath: string, tini: string | undefined): string[] {
@@ -19,19 +20,19 @@ export function workerArgv(execPath: string, tini: string | undefined): string[]
   return tini ? [tini, '-s', '-g', '--', ...self] : self;
 }
 
-/** Runs the install as a child process; resolves with its exit code (or 128+signal). */
-function runWorker(argv: string[], reporter: Reporter): Promise<number> {
+/** Runs the install as a child process; resolves with its exit code (or 128+signal) and the signal that ended it. */
+function runWorker(argv: string[], reporter: Reporter): Promise<{ code: number; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env: { ...process.env, SI_PID1: '1' } });
     const forward = (sig: NodeJS.Signals) => child.kill(sig);
     for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(s, forward);
     child.on('error', (err) => {
       reporter.error(`cannot start the install worker ${argv[0]}: ${err.message}`);
-      resolve(127);
+      resolve({ code: 127, signal: null });
     });
     child.on('exit', (code, signal) => {
       for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.off(s, forward);
-      resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
+      resolve({ code: code ?? 128 + (signal ? constants.signals[signal] : 0), signal });
     });
   });
 }
@@ -84,9 +85,26 @@ export async function runPid1(): Promise<never> {
   reporter.info(`loaded ${n} module(s); block devices: ${devices.join(' ') || '(none)'}`);
   const tini = findProgram(toolPath('tini'));
   if (!tini) reporter.warn('tini not found: orphaned processes of the install will not be reaped');
-  const code = await runWorker(workerArgv(process.execPath, tini), reporter);
+  const { code, signal } = await runWorker(workerArgv(process.execPath, tini), reporter);
   const direct = code === 0 ? takeDirectbootRequest() : undefined;
   if (direct) await switchRoot(reporter, direct.root, direct.init);
-  const why = code === 0 ? 'the install finished; its post-install action did not end this system' : `the install failed (exit code ${code})`;
+  const died = deathSignal(code, signal);
+  if (died) await reportDeath(reporter, died);
+  const why =
+    code === 0 ? 'the install finished; its post-install action did not end this system'
+    : died ? `the install worker died from ${died} (exit code ${code}); the install did not finish`
+    : `the install failed (exit code ${code})`;
   return await shellout(reporter, why);
+}
+
+/** The worker died from a signal, so it told the monitor nothing: PID 1 sends status -1 for it, when it knows where. */
+async function reportDeath(reporter: Reporter, died: string): Promise<void> {
+  const contact = loadMonitorContact();
+  if (!contact) {
+    reporter.warn(`the install worker died from ${died} before it knew a monitor server: no status -1 sent`);
+    return;
+  }
+  const r = await reportWorkerDeath(contact);
+  if (r.ok) reporter.info(`the install worker died from ${died}: status -1 sent to the monitor ${contact.server}:${contact.port}: ${r.line}`);
+  else reporter.warn(`the install worker died from ${died}: status -1 not delivered to ${contact.server}:${contact.port} (${r.error})`);
 }

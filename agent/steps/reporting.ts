@@ -3,6 +3,7 @@
 import { createMonitorSink } from '../report/monitor.js';
 import { createSyslogSink } from '../report/syslog-sink.js';
 import { collectMonitorInfo } from '../report/sysinfo.js';
+import { saveMonitorContact } from '../init/crash-report.js';
 import { getBool, getPort } from '../params/validate.js';
 import { startConsoleServer } from '../report/console-server.js';
 import { systemPaths } from '../exec/tools.js';
@@ -36,6 +37,12 @@ export const reportingStep: Step = {
       ctx.report.addSink(m.sink, m.close);
       ctx.state.drains.push(m.close);
       ctx.report.info(`monitor reporting to ${monitor}:${port}`);
+      // Should this worker die from a signal, PID 1 reports status -1 in its place: it needs the monitor and the fields.
+      if (process.env.SI_PID1 === '1') {
+        const keep = () => saveMonitorContact({ server: monitor, port, info: info() });
+        keep();
+        ctx.report.addSink((e) => void ((e.type === 'step-start' || e.type === 'status') && keep()));
+      }
     }
     if (getBool(ctx.params, 'MONITOR_CONSOLE')) {
       try {

@@ -7,7 +7,7 @@ export type SiEvent =
   | { type: 'step-end'; step: string; ok: boolean; ms: number; error?: string }
   | { type: 'command'; argv: string[] }
   | { type: 'command-end'; argv: string[]; code: number | null; signal: string | null; ms: number }
-  | { type: 'progress'; phase: string; percent: number; bytesDone: number; bytesTotal: number | null; speedKBs: number; etaS: number | null }
+  | { type: 'progress'; phase: string; percent: number; bytesDone: number; bytesTotal: number | null; speedKBs: number; etaS: number | null; extra?: string }
   | { type: 'retry'; what: string; attempt: number; delayMs: number; error: string }
   | { type: 'log'; level: Level; message: string }
   | { type: 'status'; status: number; message?: string }

@@ -63,6 +63,8 @@ function describeNumbers(e: ProgressEvent): string[] {
   }
   parts.push(formatSpeed(e.speedKBs));
   if (hasTotal(e)) parts.push(`ETA ${e.etaS === null ? '--' : formatDuration(e.etaS * 1000)}`);
+  // Transport figures beyond the bytes (BitTorrent: upload rate and peers).
+  if (e.extra) parts.push(e.extra);
   return parts;
 }
 

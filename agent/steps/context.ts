@@ -61,6 +61,8 @@ export interface FlowState {
   transportInfo?: Record<string, string>;
   /** Work to stop when the flow ends, however it ends (tunnels, SSH server, seeding clients), last added first. */
   cleanups: Array<() => Promise<void>>;
+  /** The BitTorrent peer and its staged tarballs while it seeds (agent/steps/bittorrent-session.ts). */
+  bittorrent?: unknown;
 }
 
 export type TransportName = 'rsync' | 'ssh' | 'sshd' | 'multicast' | 'bittorrent';

@@ -14,6 +14,7 @@ import { planDisksStep, partitionStep } from './disks.js';
 import { imageStep, overridesStep } from './image.js';
 import { configureStep } from './configure.js';
 import { finalizeStep, finishStep, postActionStep, releaseTarget } from './finish.js';
+import { seedStep } from './bittorrent-session.js';
 
 /** Steps of a real install, in SPEC 1 order (network bring-up is added in front by init). */
 export const INSTALL_STEPS: readonly Step[] = [
@@ -31,6 +32,8 @@ export const INSTALL_STEPS: readonly Step[] = [
   finalizeStep,
   configureStep,
   postInstallStep,
+  // BitTorrent: seeding ends (and the tarballs go) before the target is unmounted and the post-install action.
+  seedStep,
   finishStep,
   postActionStep,
 ];

@@ -7,6 +7,7 @@ import { ParamError, type Problem } from '../errors.js';
 import { rsyncImage, applyOverrides, stageViaTmpfs } from '../transport/rsync.js';
 import { type Ctx, type Step, param, rsyncEndpoint } from './context.js';
 import { imageOverMulticast, multicastImage, multicastOverrides } from './multicast.js';
+import { imageOverBittorrent, bittorrentImage, bittorrentOverrides } from './bittorrent.js';
 
 /** tmpfs mount options from the tmpfs_* parameters (SystemImager's names); mode 0755 by default. */
 export function tmpfsOptions(ctx: Ctx): string {
@@ -50,6 +51,11 @@ export const imageStep: Step = {
       ctx.report.info(`image ${module} laid down over multicast in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       return;
     }
+    if (imageOverBittorrent(ctx)) {
+      ctx.state.imageBytes = await bittorrentImage(ctx, module);
+      ctx.report.info(`image ${module} laid down over BitTorrent in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return;
+    }
     const { server, port } = rsyncEndpoint(ctx);
     if (getBool(ctx.params, 'TMPFS_STAGING')) {
       const staging = join(ctx.opts.workdir, 'tmpfs-staging');
@@ -76,7 +82,9 @@ export const overridesStep: Step = {
     if (ctx.state.overrides.length === 0) return;
     const { applied, missing } = imageOverMulticast(ctx)
       ? await multicastOverrides(ctx, ctx.state.overrides)
-      : await applyOverrides(ctx, { ...rsyncEndpoint(ctx), names: ctx.state.overrides, dest: ctx.opts.sysroot });
+      : imageOverBittorrent(ctx)
+        ? await bittorrentOverrides(ctx, ctx.state.overrides)
+        : await applyOverrides(ctx, { ...rsyncEndpoint(ctx), names: ctx.state.overrides, dest: ctx.opts.sysroot });
     ctx.report.info(`overrides applied: ${applied.join(' ') || '(none)'}`);
     for (const m of missing) ctx.state.warnings.push(`override ${m} does not exist on the image server`);
   },

@@ -16,6 +16,7 @@ import { applyCheckedLayer } from '../params/resolve.js';
 import { type Ctx, type Step, param, rsyncEndpoint, setParam } from './context.js';
 import { startSshTransport } from './ssh.js';
 import { imageOverMulticast, isMulticast, multicastImages, multicastScripts } from './multicast.js';
+import { imageOverBittorrent } from './bittorrent.js';
 
 /** The image server, required from here on. */
 export function imageServer(ctx: Ctx): string {
@@ -47,6 +48,7 @@ export const fetchScriptsStep: Step = {
   title: 'Fetching the scripts directory',
   async run(ctx) {
     if (imageOverMulticast(ctx)) ctx.state.transport = 'multicast';
+    if (imageOverBittorrent(ctx)) ctx.state.transport = 'bittorrent';
     // The SSH transport comes up first, so a wrong key or host key fails here, before any disk is written.
     await startSshTransport(ctx);
     const dest = join(ctx.opts.workdir, 'scripts');

@@ -1,0 +1,171 @@
+// System test (root: network namespaces, a bridge, loop devices, nftables counters; real opentracker, aria2c, mktorrent,
+// GNU tar, rsyncd): the BitTorrent transport against non-JS peers. Three clients in their own namespaces install at once
+// onto loop devices from torrents made as SystemImager makes them, with the seeder's upload capped so that clients must
+// feed each other; then staging autodetect, a hostile peer serving corrupt pieces, and the tracker down.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeImageServer, type ImageServerInfo } from '../../fixtures/image-server/make-image-server.js';
+import { compareTrees } from '../helpers/compare-trees.js';
+import { AGENT } from './lib/agent.js';
+import { attachLoop, detachLoops, type Loop } from './lib/loops.js';
+import { createBtLab, makeTorrent, type BtClient, type BtLab } from './lib-net/bt-lab.js';
+
+const NET = 1;
+const SEEDER_PORT = 6881;
+const LAYOUT = `<config>
+  <disk dev="/dev/sda" label_type="gpt" unit_of_measurement="MB">
+    <part num="1" size="32" p_type="primary" p_name="swap" flags="-" />
+    <part num="2" size="*" p_type="primary" p_name="root" flags="-" />
+  </disk>
+  <fsinfo line="10" real_dev="/dev/sda2" mount_dev="LABEL=root" mp="/" fs="ext4" options="defaults" dump="1" pass="1" />
+  <fsinfo line="20" real_dev="/dev/sda1" mp="swap" fs="swap" options="defaults" dump="0" pass="0" />
+</config>
+`;
+/** What the install adds to the image on purpose (as in install.test.ts). */
+const ADDED = ['etc/fstab', 'etc/hostname', 'etc/hosts', 'etc/systemimager/IMAGE_LAST_SYNCED_TO', 'var/log', 'root/post-install-ran', 'root/post-install-order', 'lost+found'];
+const TOUCHED_DIRS = new Set(['.', 'etc', 'etc/systemimager', 'root', 'var', 'tmp']);
+
+const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 << 20 });
+
+let work = '';
+let lab: BtLab;
+let server: ImageServerInfo;
+let expected = '';
+let imageSize = 0;
+let torrentsDir = '';
+let dataDir = '';
+const loops: Loop[] = [];
+const mounted: string[] = [];
+
+interface Run {
+  code: number | null;
+  out: string;
+  events: Array<Record<string, unknown>>;
+}
+
+/** Runs `si-agent install` inside a client namespace onto its own loop device. */
+async function installIn(c: BtClient, words: string, disk: string, dir: string, env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  mkdirSync(join(dir, 'tmp'), { recursive: true });
+  const events = join(dir, 'events.jsonl');
+  const args = ['install', '--cmdline', `IMAGESERVER=${lab.serverIp} DEVICE=${c.dev} POST_ACTION=shutdown BITTORRENT=y ${words}`, '--local-cfg', '/dev/null', '--disk', disk,
+    '--sysroot', join(dir, 'sysroot'), '--workdir', join(dir, 'work'), '--events', events, '--log', join(dir, 'si.log')];
+  const child = spawn('ip', ['netns', 'exec', c.ns, process.execPath, AGENT, ...args], { env: { ...process.env, SI_TMP: join(dir, 'tmp'), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+  const code = await new Promise<number | null>((r) => child.on('close', (c2) => r(c2)));
+  clearTimeout(timer);
+  const ev = existsSync(events) ? readFileSync(events, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+  return { code, out, events: ev };
+}
+
+const logs = (r: Run) => r.events.filter((e) => e.type === 'log').map((e) => String(e.message));
+
+/** Mounts a client's root partition read-only and compares it with the expected tree; returns the differences. */
+async function checkInstalled(loop: Loop, dir: string): Promise<{ diffs: string[]; mnt: string }> {
+  const mnt = join(dir, 'check');
+  mkdirSync(mnt, { recursive: true });
+  sh('mount', ['-o', 'ro', `${loop.dev}p2`, mnt]);
+  mounted.unshift(mnt);
+  const diffs = (await compareTrees(expected, mnt, { ignore: ADDED })).filter((d) => {
+    const m = /^(.*): mtime \d+ != \d+$/.exec(d);
+    return !(m && TOUCHED_DIRS.has(m[1]!));
+  });
+  return { diffs, mnt };
+}
+
+function unmount(mnt: string): void {
+  sh('umount', [mnt]);
+  mounted.splice(mounted.indexOf(mnt), 1);
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'si-bt-test-'));
+  server = await makeImageServer(join(work, 'server'));
+  // 24 MB that gzip cannot shrink: about a hundred 256 KiB pieces for the clients to trade.
+  writeFileSync(join(server.imageDir, 'opt-payload.bin'), randomBytes(24 << 20));
+  lab = createBtLab('t', NET, 3);
+  appendFileSync(join(server.scriptsDir, 'hosts'), lab.clients.map((c) => `${c.ip} node001.cluster node001\n`).join(''));
+  writeFileSync(join(server.scriptsDir, 'disks-layouts', 'node001.xml'), LAYOUT);
+  expected = join(work, 'expected');
+  mkdirSync(expected);
+  // GNU tar -czSpf keeps no xattrs or ACLs; the expected tree has none either.
+  sh('rsync', ['-aHS', '--numeric-ids', '--exclude=lost+found/', '--exclude=/proc/*', `${server.imageDir}/`, `${expected}/`]);
+  for (const o of server.overrides) sh('rsync', ['-aHS', '--numeric-ids', '--ignore-times', `${server.overridesDir}/${o}/`, `${expected}/`]);
+  // The torrents module as SystemImager lays it out: image-NAME.tar.gz(.torrent), override-NAME.tar(.torrent); the host
+  // override node001 has no torrent (it comes over rsync). The tarballs live beside the torrents for the seeder.
+  torrentsDir = join(server.dir, 'torrents');
+  dataDir = torrentsDir;
+  mkdirSync(torrentsDir);
+  const made = [
+    makeTorrent(server.imageDir, torrentsDir, `image-${server.imageName}`, lab.trackerUrl, true),
+    makeTorrent(join(server.overridesDir, 'global_ovr'), torrentsDir, 'override-global_ovr', lab.trackerUrl, true),
+    makeTorrent(join(server.overridesDir, 'compute'), torrentsDir, 'override-compute', lab.trackerUrl, false),
+  ];
+  imageSize = statSync(made[0]!.tarball).size;
+  lab.startTracker(made.map((m) => m.infoHash));
+  // The first seeder: aria2c in the server namespace, its upload capped at 3 MB/s so the clients feed each other.
+  lab.countUploads(SEEDER_PORT);
+  made.forEach((m, i) => lab.startSeeder(`seeder${i}`, m.torrent, dataDir, { port: SEEDER_PORT + i, uploadLimit: i === 0 ? 3 << 20 : 0 }));
+  const conf = readFileSync(server.rsyncdConf, 'utf8').replace('address = 127.0.0.1', `address = ${lab.serverIp}`);
+  writeFileSync(server.rsyncdConf, `${conf}\n[torrents]\n  path = ${torrentsDir}\n  comment = torrents\n`);
+  spawn('ip', ['netns', 'exec', lab.srv, 'rsync', '--daemon', '--no-detach', `--config=${server.rsyncdConf}`, '--port=873', `--address=${lab.serverIp}`], { stdio: 'ignore', detached: true }).unref();
+  // aria2c checks its data (-V) before it announces: wait for its listener.
+  for (let i = 0; i < 100 && !/:6881 /.test(lab.exec(lab.srv, ['ss', '-ltn'])); i++) await new Promise((r) => setTimeout(r, 100));
+}, 120_000);
+
+afterAll(() => {
+  for (const m of mounted.splice(0)) {
+    try {
+      sh('umount', [m]);
+    } catch {
+      /* not mounted */
+    }
+  }
+  detachLoops(loops);
+  lab?.cleanup();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('BitTorrent install from opentracker and an aria2c seeder', () => {
+  it('three clients at once each install the image and overrides exactly; the seeder sends under 3 image sizes', async () => {
+    const runs = await Promise.all(
+      lab.clients.map(async (c, i) => {
+        const dir = join(work, `client${i + 1}`);
+        const loop = attachLoop(work, `disk${i + 1}`, 300);
+        loops.push(loop);
+        const r = await installIn(c, 'BITTORRENT_SEED_WAIT=y BITTORRENT_UPLOAD_MIN=1 BITTORRENT_POLLING_TIME=2', loop.dev, dir);
+        return { r, loop, dir, c };
+      }),
+    );
+    const sent = lab.uploadedBytes();
+    for (const { r, loop, dir, c } of runs) {
+      expect(r.code, `${c.ns}:\n${r.out.slice(-4000)}`).toBe(0);
+      const { diffs, mnt } = await checkInstalled(loop, dir);
+      expect(diffs, c.ns).toEqual([]);
+      // global_ovr and compute came as torrents, node001 over rsync (no torrent: a warning says so).
+      expect(readFileSync(join(mnt, 'etc/shared-gc'), 'utf8')).toBe('compute\n');
+      expect(readFileSync(join(mnt, 'root/node001-only'), 'utf8')).toBe('host\n');
+      expect(logs(r).some((m) => /override node001 has no torrent .*applied over rsync instead/.test(m))).toBe(true);
+      // The staged tarballs are gone; nothing was staged on the target.
+      expect(readdirSync(join(dir, 'tmp')).filter((f) => f.includes('.tar'))).toEqual([]);
+      expect(existsSync(join(mnt, 'tmp', `image-${server.imageName}.tar.gz`))).toBe(false);
+      unmount(mnt);
+      expect(r.events.some((e) => e.type === 'transport' && e.transport === 'bittorrent')).toBe(true);
+      const progress = r.events.filter((e) => e.type === 'progress' && e.phase === 'image');
+      expect(progress.at(-1)).toMatchObject({ percent: 100, bytesTotal: imageSize });
+      expect(String(progress.at(-1)!.extra)).toMatch(/^up \d+ KB\/s, \d+ peers?$/);
+      expect(logs(r).some((m) => /^BitTorrent: .* downloaded from the image server, .* from other clients, .* uploaded/.test(m))).toBe(true);
+    }
+    // Peers fed each other: the seeder's TCP payload out is well under three image sizes, and clients uploaded.
+    expect(sent, `seeder sent ${sent} bytes for an image of ${imageSize}`).toBeLessThan(3 * imageSize);
+    const uploaded = runs.map(({ r }) => r.events.find((e) => e.type === 'transport' && /uploaded/.test(String(e.detail))));
+    expect(uploaded.every(Boolean)).toBe(true);
+  }, 240_000);
+});

@@ -1,0 +1,172 @@
+// A BitTorrent lab for tests and benches (root): an image-server namespace with a bridge, client namespaces on it, the
+// real opentracker (whitelist, TCP only) and aria2c as the first seeder; torrents made with mktorrent as SystemImager
+// names them. Namespaces are `bt-<tag>-*`, addresses 10.99.<net>.0/24. cleanup() removes everything made here.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseTorrentMeta } from '../../../agent/transport/bittorrent-meta.js';
+
+export interface BtClient {
+  ns: string;
+  ip: string;
+  dev: string;
+  /** The client's bridge port (in the server namespace), for shaping. */
+  port: string;
+}
+
+export interface BtLab {
+  dir: string;
+  srv: string;
+  serverIp: string;
+  trackerUrl: string;
+  clients: BtClient[];
+  exec(ns: string, argv: string[]): string;
+  /** Runs opentracker in the server namespace with a whitelist of the given info hashes. */
+  startTracker(infoHashes: string[]): void;
+  stopTracker(): void;
+  /** Starts aria2c seeding a torrent whose data sits in dataDir (checked first with -V); upload limit in bytes/s (0: none). */
+  startSeeder(name: string, torrent: string, dataDir: string, opts?: { ns?: string; ip?: string; port?: number; uploadLimit?: number; unverified?: boolean }): void;
+  /** Bytes sent from TCP source port `port` in the server namespace (nftables counter set up by countUploads). */
+  countUploads(port: number): void;
+  uploadedBytes(): number;
+  /** Shapes a bridge port's egress (towards its client) with tc tbf, rate in Mbit/s. */
+  shape(port: string, mbit: number): void;
+  /** Adds a namespace on the bridge (for peers that are not install clients). */
+  addPeer(i: number): BtClient;
+  log(name: string): string;
+  cleanup(): void;
+}
+
+const sh = (argv: string[], input?: string) => execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+const quiet = (argv: string[]) => {
+  try {
+    sh(argv);
+  } catch {
+    /* best-effort teardown */
+  }
+};
+
+/** Kills every process in a lab namespace: each is one the lab started (tracker, seeders, agents). */
+function killAllIn(ns: string): void {
+  let pids: string[] = [];
+  try {
+    pids = sh(['ip', 'netns', 'pids', ns]).split('\n').filter(Boolean);
+  } catch {
+    /* namespace gone */
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** Makes `<kind>-<name>.tar[.gz]` of a tree as SystemImager 4.3 does (`tar -c[z]Spf`) and its torrent with mktorrent. */
+export function makeTorrent(treeDir: string, outDir: string, base: string, trackerUrl: string, gzip: boolean): { tarball: string; torrent: string; infoHash: string } {
+  const tarball = join(outDir, `${base}.tar${gzip ? '.gz' : ''}`);
+  const torrent = `${tarball}.torrent`;
+  rmSync(torrent, { force: true });
+  execFileSync('tar', [gzip ? '-czSpf' : '-cSpf', tarball, '.'], { cwd: treeDir, stdio: 'ignore' });
+  // 256 KiB pieces: enough of them that clients have something to trade.
+  execFileSync('mktorrent', ['-a', trackerUrl, '-l', '18', '-o', torrent, tarball], { stdio: 'ignore' });
+  return { tarball, torrent, infoHash: parseTorrentMeta(readFileSync(torrent), torrent).infoHash };
+}
+
+/** Builds the lab: `bt-<tag>-srv` with bridge `bt<tag>br` at 10.99.<net>.1/24, clients `bt-<tag>-cN` at .11, .12, ... */
+export function createBtLab(tag: string, net: number, nClients: number): BtLab {
+  const dir = mkdtempSync(join(tmpdir(), `si-bt-${tag}-`));
+  const srv = `bt-${tag}-srv`;
+  const bridge = `bt${tag}br`;
+  const serverIp = `10.99.${net}.1`;
+  const namespaces: string[] = [];
+  const addNs = (name: string) => {
+    quiet(['ip', 'netns', 'del', name]);
+    sh(['ip', 'netns', 'add', name]);
+    namespaces.push(name);
+    sh(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
+  };
+  // sh and `ip netns exec` both exec: the child's pid is the daemon's own.
+  const daemon = (ns: string, name: string, argv: string[]): number => {
+    const child = spawn('sh', ['-c', 'exec "$@" > "$0" 2>&1', join(dir, `${name}.log`), 'ip', 'netns', 'exec', ns, ...argv], { stdio: 'ignore', detached: true });
+    child.unref();
+    return child.pid!;
+  };
+  const join1 = (i: number, prefix: string): BtClient => {
+    const ns = `bt-${tag}-${prefix}${i}`;
+    addNs(ns);
+    const port = `bt${tag}${prefix}${i}`;
+    sh(['ip', 'link', 'add', port, 'netns', srv, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    sh(['ip', '-n', srv, 'link', 'set', port, 'master', bridge]);
+    sh(['ip', '-n', srv, 'link', 'set', port, 'up']);
+    const ip = `10.99.${net}.${prefix === 'c' ? 10 + i : 200 + i}`;
+    sh(['ip', '-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+    sh(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
+    return { ns, ip, dev: 'eth0', port };
+  };
+  let trackerPid: number | null = null;
+  const lab: BtLab = {
+    dir, srv, serverIp, clients: [],
+    trackerUrl: `http://${serverIp}:6969/announce`,
+    exec: (ns, argv) => sh(['ip', 'netns', 'exec', ns, ...argv]),
+    startTracker(infoHashes) {
+      // Debian's opentracker chroots into -d and reads the whitelist from there; -p alone: TCP only.
+      const root = join(dir, 'tracker');
+      mkdirSync(root, { recursive: true });
+      writeFileSync(join(root, 'whitelist.txt'), infoHashes.join('\n') + '\n');
+      trackerPid = daemon(srv, 'opentracker', ['opentracker', '-i', serverIp, '-p', '6969', '-d', root, '-w', '/whitelist.txt']);
+    },
+    stopTracker() {
+      if (trackerPid !== null) quiet(['kill', '-KILL', String(trackerPid)]);
+      trackerPid = null;
+    },
+    startSeeder(name, torrent, dataDir, opts = {}) {
+      const args = ['aria2c', '--seed-ratio=0.0', '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false',
+        `--listen-port=${opts.port ?? 6881}`, '--bt-require-crypto=false', '--summary-interval=0', '--console-log-level=warn',
+        `--max-overall-upload-limit=${opts.uploadLimit ?? 0}`, '--bt-max-peers=0', '-d', dataDir, '--bt-detach-seed-only=false'];
+      if (opts.unverified) args.push('--bt-seed-unverified=true', '--check-integrity=false');
+      else args.push('-V');
+      if (opts.ip) args.push(`--interface=${opts.ip}`);
+      daemon(opts.ns ?? srv, name, [...args, torrent]);
+    },
+    countUploads(port) {
+      const rules = `table inet btcount {\n  chain out { type filter hook output priority 0; tcp sport ${port} counter; }\n}\n`;
+      quiet(['ip', 'netns', 'exec', srv, 'nft', 'delete', 'table', 'inet', 'btcount']);
+      sh(['ip', 'netns', 'exec', srv, 'nft', '-f', '-'], rules);
+    },
+    uploadedBytes() {
+      const text = sh(['ip', 'netns', 'exec', srv, 'nft', 'list', 'table', 'inet', 'btcount']);
+      return [...text.matchAll(/counter packets \d+ bytes (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+    },
+    shape(port, mbit) {
+      quiet(['ip', 'netns', 'exec', srv, 'tc', 'qdisc', 'del', 'dev', port, 'root']);
+      sh(['ip', 'netns', 'exec', srv, 'tc', 'qdisc', 'add', 'dev', port, 'root', 'tbf', 'rate', `${mbit}mbit`, 'burst', '64kb', 'latency', '50ms']);
+    },
+    addPeer(i) {
+      return join1(i, 'p');
+    },
+    log(name) {
+      const f = join(dir, `${name}.log`);
+      return existsSync(f) ? readFileSync(f, 'utf8') : '';
+    },
+    cleanup() {
+      for (const ns of namespaces) killAllIn(ns);
+      for (const ns of namespaces.reverse()) quiet(['ip', 'netns', 'del', ns]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    addNs(srv);
+    sh(['ip', '-n', srv, 'link', 'add', bridge, 'type', 'bridge']);
+    sh(['ip', '-n', srv, 'addr', 'add', `${serverIp}/24`, 'dev', bridge]);
+    sh(['ip', '-n', srv, 'link', 'set', bridge, 'up']);
+    for (let i = 1; i <= nClients; i++) lab.clients.push(join1(i, 'c'));
+  } catch (e) {
+    lab.cleanup();
+    throw e;
+  }
+  return lab;
+}

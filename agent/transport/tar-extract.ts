@@ -11,6 +11,10 @@ import { FileJob, WritePool, type MetaPolicy, type PoolLimits } from './tar-writ
 import { applyXattrs, eachLimited, fixDirectory, makeSpecial, xattrsFor } from './tar-finish.js';
 import { loadIdMaps } from './tar-acl.js';
 import { openTarSource, type Compression } from './tar-source.js';
+import { BatchWriter } from './tar-batch.js';
+
+/** Files up to this size go whole to the batch writer's workers; bigger (and sparse) ones are written as they stream. */
+const SMALL_FILE = 256 * 1024;
 
 export { TarError } from './tar-header.js';
 
@@ -26,6 +30,8 @@ export interface ExtractOptions {
   expectSha256?: string;
   signal?: AbortSignal;
   limits?: Partial<PoolLimits>;
+  /** Worker threads for small files and symlinks (default 2; 0 writes everything from the main thread). */
+  workers?: number;
   /** Entries to leave out (relative path, normalized); their data is read past. */
   skip?: (rel: string, type: TarEntry['type']) => boolean;
 }
@@ -47,7 +53,8 @@ interface Work {
   specials: Array<{ rel: string; e: TarEntry }>;
   deferredLinks: Array<{ rel: string; target: string; e: TarEntry }>;
   xattrs: Array<{ rel: string; e: TarEntry }>;
-  current: FileJob | null;
+  current: { push(buf: Buffer, pos: number): void; end(): void } | null;
+  batch: BatchWriter | null;
   entries: number;
   skip?: ExtractOptions['skip'];
 }
@@ -64,13 +71,21 @@ export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string,
     deferredLinks: [],
     xattrs: [],
     current: null,
+    batch: null,
     entries: 0,
     skip: opts.skip,
   };
   await fsp.mkdir(dest, { recursive: true });
+  const workers = opts.workers ?? 2;
+  if (workers > 0) {
+    const batch = new BatchWriter(workers, (d) => (d > 0 ? w.pool.hold(d) : w.pool.release(-d)));
+    w.batch = batch;
+    w.pool.beforeWait = () => batch.flush();
+  }
   const parser = new TarParser();
+  let src: Awaited<ReturnType<typeof openTarSource>> | null = null;
   try {
-    const src = await openTarSource(ctx.run, input, opts.onBytes, opts.signal);
+    src = await openTarSource(ctx.run, input, opts.onBytes, opts.signal);
     for await (const chunk of src.chunks) {
       if (opts.signal?.aborted) throw new TarError('extraction aborted');
       for (const ev of parser.feed(chunk as Buffer)) await onEvent(w, ev);
@@ -78,7 +93,7 @@ export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string,
     parser.end();
     await src.done;
     await finishAll(ctx, w);
-    const sha256 = src.digest();
+    const sha256 = await src.digest();
     if (opts.expectSha256 && opts.expectSha256.toLowerCase() !== sha256) {
       throw new TarError(`sha256 of the received stream is ${sha256}, the server published ${opts.expectSha256.toLowerCase()}`);
     }
@@ -86,8 +101,12 @@ export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string,
   } catch (err) {
     w.current?.end();
     input.destroy();
+    w.batch?.flush();
     await w.pool.drain().catch(() => undefined);
     throw err;
+  } finally {
+    src?.close();
+    await w.batch?.close();
   }
 }
 
@@ -137,6 +156,11 @@ async function onEntry(w: Work, e: TarEntry): Promise<void> {
       w.dirs.set(rel, e);
       return;
     case 'file': {
+      tree.set(rel, 'other');
+      if (w.batch && !e.sparse && e.size <= SMALL_FILE) {
+        w.current = smallFile(w, w.batch, rel, abs, e, parentNew);
+        return;
+      }
       await pool.room();
       const job = new FileJob(abs, e, parentNew, pool, w.policy);
       tree.set(rel, 'other');
@@ -144,11 +168,17 @@ async function onEntry(w: Work, e: TarEntry): Promise<void> {
       w.current = job;
       return;
     }
-    case 'symlink':
-      await pool.room();
+    case 'symlink': {
       tree.set(rel, 'symlink');
-      pool.start(rel, () => makeSymlink(abs, e, w.policy.isRoot && (e.uid !== 0 || e.gid !== 0 || !parentNew)));
+      const chown = w.policy.isRoot && (e.uid !== 0 || e.gid !== 0 || !parentNew);
+      if (w.batch) {
+        pool.track(rel, w.batch.addSymlink(rel, abs, e, chown));
+        return;
+      }
+      await pool.room();
+      pool.start(rel, () => makeSymlink(abs, e, chown));
       return;
+    }
     case 'hardlink': {
       const target = safeRelPath(e.linkname, e.path, 'hard link target');
       if (target === '' || target === rel) throw new TarError(`hard link to ${JSON.stringify(e.linkname)} refused`, e.path);
@@ -167,6 +197,22 @@ async function onEntry(w: Work, e: TarEntry): Promise<void> {
       tree.set(rel, 'other');
       w.specials.push({ rel, e });
   }
+}
+
+/** Collects a small file's data; at its end the whole file goes to the batch writer. */
+function smallFile(w: Work, batch: BatchWriter, rel: string, abs: string, e: TarEntry, parentNew: boolean) {
+  const data: Buffer[] = [];
+  return {
+    push(buf: Buffer): void {
+      data.push(buf);
+    },
+    end(): void {
+      const { isRoot, umask } = w.policy;
+      const chown = isRoot && (e.uid !== 0 || e.gid !== 0 || !parentNew);
+      const chmod = chown || (e.mode & 0o7000) !== 0 || (e.mode & umask) !== 0;
+      w.pool.track(rel, batch.addFile(rel, abs, e, data, chown, chmod));
+    },
+  };
 }
 
 async function makeDir(tree: TargetTree, rel: string, e: TarEntry): Promise<void> {
@@ -217,6 +263,7 @@ async function makeHardlink(target: string, abs: string, e: TarEntry): Promise<v
 /** After the stream: files done, then devices and FIFOs, links to them, xattrs in one run, directories deepest first. */
 async function finishAll(ctx: ExtractCtx, w: Work): Promise<void> {
   w.current?.end();
+  w.batch?.flush();
   await w.pool.drain();
   const { tree } = w;
   await eachLimited(w.specials, 4, ({ rel, e }) => makeSpecial(ctx.run, tree.abs(rel), e, w.policy.isRoot));

@@ -1,10 +1,10 @@
 // The byte source of an extraction: hashes and counts what arrives, and undoes gzip or zstd found by their magic bytes.
 
-import { createHash } from 'node:crypto';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Runner } from '../exec/runner.js';
 import { TarError } from './tar-header.js';
+import { createStreamHash } from './tar-hash.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -14,7 +14,9 @@ export interface TarSource {
   compression: Compression;
   /** Bytes received so far (compressed, as sent) and the sha256 of all of them once the stream has ended. */
   received(): number;
-  digest(): string;
+  digest(): Promise<string>;
+  /** Stops the hashing worker. */
+  close(): void;
   /** Resolves when a decompressor process has exited (rejects when it failed). */
   done: Promise<void>;
 }
@@ -28,34 +30,36 @@ export function sniffCompression(head: Buffer): Compression {
 
 /** Wraps the received stream: counts and hashes it as it comes (calling onBytes), decompresses when needed. */
 export async function openTarSource(run: Runner, input: Readable, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<TarSource> {
-  const hash = createHash('sha256');
+  const hash = createStreamHash();
   let count = 0;
-  let digest: string | null = null;
+  let ended = false;
   const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let first = await it.next();
   while (!first.done && (first.value as Buffer).length === 0) first = await it.next();
   const head: Buffer | null = first.done ? null : (first.value as Buffer);
-  if (head === null) throw new TarError('empty stream: nothing was received');
+  if (head === null) {
+    hash.close();
+    throw new TarError('empty stream: nothing was received');
+  }
   const counted = async function* (): AsyncGenerator<Buffer> {
     let chunk: Buffer | null = head;
     while (chunk !== null) {
-      hash.update(chunk);
+      const wait = hash.update(chunk);
+      if (wait) await wait;
       count += chunk.length;
       onBytes?.(count);
       yield chunk;
       const r = await it.next();
       chunk = r.done ? null : (r.value as Buffer);
     }
-    digest = hash.digest('hex');
+    ended = true;
   };
   const compression = sniffCompression(head);
   const base = {
     compression,
     received: () => count,
-    digest: () => {
-      if (digest === null) throw new TarError('internal: digest asked before the stream ended');
-      return digest;
-    },
+    digest: () => (ended ? hash.digest() : Promise.reject(new TarError('internal: digest asked before the stream ended'))),
+    close: () => hash.close(),
   };
   if (compression === 'none') return { ...base, chunks: counted(), done: Promise.resolve() };
   if (compression === 'gzip') {

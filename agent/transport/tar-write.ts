@@ -35,6 +35,7 @@ export class WritePool {
   async room(): Promise<void> {
     while (this.running >= this.limits.tasks || this.held >= this.limits.bytes) {
       this.check();
+      this.beforeWait?.();
       await new Promise<void>((r) => this.waiters.push(r));
     }
     this.check();
@@ -44,6 +45,7 @@ export class WritePool {
   async roomForBytes(): Promise<void> {
     while (this.held >= this.limits.bytes) {
       this.check();
+      this.beforeWait?.();
       await new Promise<void>((r) => this.waiters.push(r));
     }
     this.check();
@@ -60,9 +62,13 @@ export class WritePool {
     this.wake();
   }
 
+  /** Called before waiting (the batch writer sends the batch it is filling, which may be what is waited for). */
+  beforeWait: (() => void) | null = null;
+
   /** Waits for the task writing rel, if one is in flight (a later entry at the same path, or a hard link to it). */
   async settled(rel: string): Promise<void> {
     const p = this.pending.get(rel);
+    if (p) this.beforeWait?.();
     if (p) await p.catch(() => undefined);
     this.check();
   }
@@ -79,6 +85,17 @@ export class WritePool {
         if (this.pending.get(rel) === p) this.pending.delete(rel);
         this.wake();
       });
+    this.pending.set(rel, p);
+  }
+
+  /** Tracks work done elsewhere (a batch in a worker) for rel, like a task but without a task slot. */
+  track(rel: string, done: Promise<void>): void {
+    const p = done.catch((err: unknown) => {
+      if (this.failure === null) this.failure = err;
+    }).finally(() => {
+      if (this.pending.get(rel) === p) this.pending.delete(rel);
+      this.wake();
+    });
     this.pending.set(rel, p);
   }
 

@@ -1,0 +1,182 @@
+// Small files and symlinks go to worker threads in batches: one message creates hundreds of entries with plain system
+// calls there, while the main thread goes on parsing. (One libuv round trip per open/write/utimes/close costs more than
+// the calls themselves for small files.)
+
+import { Worker } from 'node:worker_threads';
+import type { TarEntry } from './tar-entry.js';
+import { TarError } from './tar-header.js';
+
+/** The worker's code: self-contained (node: built-ins only) so it runs from a string, in the bundle and the SEA alike. */
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const fs = require('node:fs');
+const C = fs.constants;
+const FLAGS = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
+function clear(p) {
+  try { fs.unlinkSync(p); } catch (e) {
+    if (e.code === 'ENOENT') return;
+    if (e.code !== 'EISDIR' && e.code !== 'EPERM') throw e;
+    fs.rmdirSync(p);
+  }
+}
+function create(make, p) {
+  try { return make(); } catch (e) { if (e.code !== 'EEXIST') throw e; clear(p); return make(); }
+}
+parentPort.on('message', (m) => {
+  const buf = Buffer.from(m.buf);
+  const num = m.num;
+  const str = m.str.split('\\0');
+  let entry = null;
+  try {
+    for (let i = 0, k = 0; i < num.length; i += 9, k += 3) {
+      const abs = str[k];
+      entry = str[k + 1];
+      const [kind, off, len, mode, uid, gid, atime, mtime, flags] = num.subarray(i, i + 9);
+      if (kind === 0) {
+        const fd = create(() => fs.openSync(abs, FLAGS, mode), abs);
+        try {
+          let done = 0;
+          while (done < len) done += fs.writeSync(fd, buf, off + done, len - done, done);
+          if (flags & 1) fs.fchownSync(fd, uid, gid);
+          if (flags & 2) fs.fchmodSync(fd, mode);
+          fs.futimesSync(fd, atime, mtime);
+        } finally { fs.closeSync(fd); }
+      } else {
+        create(() => fs.symlinkSync(str[k + 2], abs), abs);
+        if (flags & 1) fs.lchownSync(abs, uid, gid);
+        fs.lutimesSync(abs, atime, mtime);
+      }
+    }
+    parentPort.postMessage({ id: m.id });
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, error: { entry, message: e.message, code: e.code } });
+  }
+});
+`;
+
+// A batch carries 9 numbers per entry: kind (0 file, 1 symlink), offset, length, mode, uid, gid, atime, mtime, flags
+// (1 chown, 2 chmod).
+
+interface Batch {
+  id: number;
+  /** 9 numbers per entry, and three strings (path, entry name, link target) joined by NUL. */
+  num: number[];
+  str: string[];
+  data: Buffer[];
+  bytes: number;
+  rels: string[];
+  done: Promise<void>;
+  settle: (err?: unknown) => void;
+}
+
+/** Entries per batch and data bytes per batch before it is sent. */
+const MAX_ITEMS = 256;
+const MAX_BYTES = 4 * 1024 * 1024;
+
+/** Sends small files and symlinks to worker threads in batches; the caller waits on the promise of each path. */
+export class BatchWriter {
+  private workers: Array<{ w: Worker; busy: number }> = [];
+  private waiting = new Map<number, Batch>();
+  private cur: Batch | null = null;
+  private nextId = 1;
+  private failure: unknown = null;
+
+  constructor(private maxWorkers: number, private onHeld: (delta: number) => void) {}
+
+  /** Creates workers lazily; false when this Node cannot start one (the caller writes everything itself). */
+  private worker(): { w: Worker; busy: number } {
+    if (this.workers.length < this.maxWorkers && this.workers.every((x) => x.busy > 0)) {
+      const w = new Worker(WORKER_SOURCE, { eval: true });
+      const slot = { w, busy: 0 };
+      w.on('message', (m: { id: number; error?: { entry: string | null; message: string } }) => this.onReply(slot, m));
+      w.on('error', (e) => this.failAll(e));
+      this.workers.push(slot);
+    }
+    return this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+  }
+
+  private batch(): Batch {
+    if (this.cur) return this.cur;
+    let settle: (err?: unknown) => void = () => undefined;
+    const done = new Promise<void>((res, rej) => (settle = (err) => (err ? rej(err) : res())));
+    done.catch(() => undefined);
+    this.cur = { id: this.nextId++, num: [], str: [], data: [], bytes: 0, rels: [], done, settle };
+    return this.cur;
+  }
+
+  /** Queues a whole small file (its data as the parser gave it); returns the promise of its batch. */
+  addFile(rel: string, abs: string, e: TarEntry, data: Buffer[], chown: boolean, chmod: boolean): Promise<void> {
+    const b = this.batch();
+    const len = data.reduce((n, d) => n + d.length, 0);
+    b.num.push(0, b.bytes, len, e.mode, e.uid, e.gid, e.atime ?? e.mtime, e.mtime, (chown ? 1 : 0) | (chmod ? 2 : 0));
+    b.str.push(abs, e.path, '');
+    b.data.push(...data);
+    b.bytes += len;
+    b.rels.push(rel);
+    this.onHeld(len);
+    const p = b.done;
+    if (b.rels.length >= MAX_ITEMS || b.bytes >= MAX_BYTES) this.flush();
+    return p;
+  }
+
+  /** Queues a symlink. */
+  addSymlink(rel: string, abs: string, e: TarEntry, chown: boolean): Promise<void> {
+    const b = this.batch();
+    b.num.push(1, 0, 0, 0, e.uid, e.gid, e.atime ?? e.mtime, e.mtime, chown ? 1 : 0);
+    b.str.push(abs, e.path, e.linkname);
+    b.rels.push(rel);
+    const p = b.done;
+    if (b.rels.length >= MAX_ITEMS) this.flush();
+    return p;
+  }
+
+  /** Sends the batch being filled. */
+  flush(): void {
+    const b = this.cur;
+    if (!b || b.rels.length === 0) return;
+    this.cur = null;
+    if (this.failure) return b.settle(this.failure);
+    // Its own ArrayBuffer (never Node's shared pool), handed over to the worker without a second copy.
+    const buf = Buffer.allocUnsafeSlow(b.bytes);
+    let off = 0;
+    for (const d of b.data) off += d.copy(buf, off);
+    b.data = [];
+    const ab = buf.buffer;
+    const slot = this.worker();
+    slot.busy++;
+    this.waiting.set(b.id, b);
+    // Flat numbers and one string clone far faster than an array of objects.
+    const num = new Float64Array(b.num);
+    slot.w.postMessage({ id: b.id, buf: ab, num, str: b.str.join('\0') }, [ab as ArrayBuffer, num.buffer]);
+  }
+
+  private onReply(slot: { busy: number }, m: { id: number; error?: { entry: string | null; message: string } }): void {
+    slot.busy--;
+    const b = this.waiting.get(m.id);
+    if (!b) return;
+    this.waiting.delete(m.id);
+    this.onHeld(-b.bytes);
+    if (m.error) {
+      const err = new TarError(m.error.message, m.error.entry ?? undefined);
+      if (this.failure === null) this.failure = err;
+      b.settle(err);
+    } else b.settle();
+  }
+
+  private failAll(e: unknown): void {
+    if (this.failure === null) this.failure = e;
+    for (const b of this.waiting.values()) b.settle(e);
+    this.waiting.clear();
+  }
+
+  /** Batches sent and not yet answered. */
+  get inFlight(): number {
+    return this.waiting.size;
+  }
+
+  /** Stops the workers. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((x) => x.w.terminate()));
+    this.workers = [];
+  }
+}

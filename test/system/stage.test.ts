@@ -226,7 +226,7 @@ describe.skipIf(!isRoot)('si-agent stage --root into a debootstrapped Debian on 
     expect(diffSets(before, fileSet(sysroot))).toEqual([]);
   }, 300_000);
 
-  it('no GRUB found is a clear error; a grub.cfg without a generator gets a direct entry and grubenv, undone exactly', (t) => {
+  it('no GRUB found is a clear error; a grub.cfg without a generator gets a direct entry and grubenv; systemd-boot a loader entry; each undone exactly', (t) => {
     if (!cache.root) return t.skip();
     // A small filesystem of its own: the entry names /boot's filesystem by UUID.
     const small = attachLoop(work, 'bare', 32);
@@ -258,5 +258,21 @@ describe.skipIf(!isRoot)('si-agent stage --root into a debootstrapped Debian on 
     expect(existsSync(join(bare, 'local.cfg'))).toBe(false);
     expect(agent(['stage', '--undo', '--root', bare, '--yes']).code).toBe(0);
     expect(diffSets(plainBefore, fileSet(bare))).toEqual([]);
+
+    // systemd-boot (no GRUB): a loader entry with the files on the ESP; no bootctl here, so no one-shot, and it says so.
+    rmSync(join(bare, 'boot/grub'), { recursive: true });
+    mkdirSync(join(bare, 'boot/efi/loader'), { recursive: true });
+    writeFileSync(join(bare, 'boot/efi/loader/loader.conf'), 'timeout 3\n');
+    const sdBefore = fileSet(bare);
+    const sd = agent(['stage', '--root', bare, '--server', '127.0.0.1', '--append', 'console=ttyS0', '--yes']);
+    expect(sd.code, sd.stderr).toBe(0);
+    expect(readFileSync(join(bare, 'boot/efi/loader/entries/systemimager-autoinstall.conf'), 'utf8')).toMatch(
+      /^title SystemImager autoinstall\nlinux \/systemimager\/kernel\ninitrd \/systemimager\/initrd\.img\noptions IMAGESERVER=127\.0\.0\.1 SKIP_LOCAL_CFG=y console=ttyS0\n$/m,
+    );
+    expect(readFileSync(join(bare, 'boot/efi/systemimager/kernel')).equals(readFileSync(join(server.bootDir, 'x86_64/standard/kernel')))).toBe(true);
+    expect(existsSync(join(bare, 'boot/kernel.systemimager'))).toBe(false);
+    expect(sd.stderr).toMatch(/no one-shot default set \(no bootctl\)/);
+    expect(agent(['stage', '--undo', '--root', bare, '--yes']).code).toBe(0);
+    expect(diffSets(sdBefore, fileSet(bare))).toEqual([]);
   }, 120_000);
 });

@@ -37,7 +37,8 @@ if (reason) console.warn(`installed-boot skipped: ${reason}`);
 const uefiReason = !existsSync(OVMF_VARS) ? 'needs OVMF (Debian package ovmf)' : !existsSync('/usr/bin/mdir') ? 'needs mtools (the host kernel may have no vfat)' : null;
 
 const H: Record<'bios' | 'uefi' | 'kexec' | 'directboot' | 'nokernel', TestHost> = {
-  bios: { name: 'node101', ip: '10.0.2.51', firmware: 'bios' },
+  // Installed as vdb (a small blank vda beside it), booted as vda alone; /var named in the layout as /dev/vdb3.
+  bios: { name: 'node101', ip: '10.0.2.51', firmware: 'bios', disk: '/dev/vdb', varPartition: true },
   uefi: { name: 'node102', ip: '10.0.2.52', firmware: 'uefi' },
   kexec: { name: 'node103', ip: '10.0.2.53', firmware: 'bios' },
   directboot: { name: 'node104', ip: '10.0.2.54', firmware: 'bios' },
@@ -180,7 +181,7 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
       workDir: dirname(disk),
       disks: [disk],
       bootOrder: 'c',
-      until: new RegExp(`${host.name} login:|Kernel panic|grub rescue>|Boot failed|No bootable device`),
+      until: new RegExp(`${host.name} login:|Kernel panic|grub rescue>|Boot failed|No bootable device|emergency mode`),
       marks: { kernel: /Linux version/ },
       timeoutMs: BOOT_TIMEOUT,
       ...extra,
@@ -194,12 +195,17 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
     it('BIOS: installs with POST_ACTION=reboot, then the disk alone boots to "node101 login:" with the static NIC up', async () => {
       const host = H.bios;
       const disk = blankDisk('bios');
-      const inst = await install(host, 'reboot', disk, { until: /si-agent shell #|Kernel panic/ });
+      // A blank first disk makes the target vdb in the installer; the agent must leave it as it was.
+      const bystander = join(dir!, 'bios', 'bystander.img');
+      writeFileSync(bystander, '');
+      truncateSync(bystander, 64 * 1024 * 1024);
+      const inst = await install(host, 'reboot', disk, { until: /si-agent shell #|Kernel panic/, disks: [bystander, disk] });
       keepLog('bios-install', inst);
       expect(inst.matched, failLog(inst)).toBe(false);
       expect(inst.exitCode, failLog(inst)).toBe(0);
       expect(inst.log, failLog(inst)).toMatch(/reboot: Restarting system/);
       expect(inst.log).toMatch(/boot mode BIOS \(no \/sys\/firmware\/efi\)/);
+      expect(readFileSync(bystander).every((b) => b === 0), 'the disk the layout does not name is untouched').toBe(true);
       const nic = agentNicName(inst.log);
       expect(nic).toMatch(/^en/);
       const onDisk = withLoop(disk, (loop) =>
@@ -210,7 +216,9 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
           ed25519: readFileSync(join(mnt, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8').trim(),
           fstab: readFileSync(join(mnt, 'etc/fstab'), 'utf8'),
           grubCfg: readFileSync(join(mnt, 'boot/grub/grub.cfg'), 'utf8'),
-          agentLog: readFileSync(join(mnt, 'var/log/systemimager/si-agent-install.log'), 'utf8'),
+          uuids: [1, 3].map((n) => sh('blkid', ['-o', 'value', '-s', 'UUID', `${loop}p${n}`]).trim()),
+          // /var is partition 3 here.
+          agentLog: withMount(`${loop}p3`, dir!, (v) => readFileSync(join(v, 'log/systemimager/si-agent-install.log'), 'utf8')),
         })),
       );
       if (process.env.SI_BOOT_LOGS) writeFileSync(join(process.env.SI_BOOT_LOGS, 'bios-agent.log'), onDisk.agentLog);
@@ -218,7 +226,13 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
       expect(onDisk.hostname).toBe(`${host.name}\n`);
       expect(onDisk.machineId, 'machine-id emptied: systemd makes one at first boot').toBe('');
       expect(onDisk.fstab).toMatch(/^LABEL=root\s+\/\s+ext4/m);
+      // Installed as vdb, booting as vda: what the layout names by device is named by UUID, the layout's name a comment.
+      const [swapUuid, varUuid] = onDisk.uuids;
+      expect(onDisk.fstab).toMatch(new RegExp(`^# /dev/vdb3\\nUUID=${varUuid}\\t/var\\text4\\t`, 'm'));
+      expect(onDisk.fstab).toMatch(new RegExp(`^# /dev/vdb1\\nUUID=${swapUuid}\\tnone\\tswap\\t`, 'm'));
+      expect(onDisk.fstab, 'no entry names a device').not.toMatch(/^\/dev\//m);
       expect(onDisk.grubCfg).toMatch(/linux\s+\/boot\/vmlinuz-\S+ root=UUID=\S+ ro console=ttyS0/);
+      expect(onDisk.grubCfg).not.toMatch(/root=\/dev\/|vdb/);
       identity.bios = { ed25519: onDisk.ed25519, disk };
 
       const boot = await firstBoot(host, disk);
@@ -226,6 +240,12 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
       expect(boot.log, failLog(boot)).toMatch(new RegExp(`${host.name} login:`));
       expect(boot.matched).toBe(true);
       expect(boot.log).toMatch(new RegExp(`Linux version ${esc(image.kernelVersion)}`));
+      // Booted as vda: /var and the swap come up through their UUIDs (a /dev/vdb3 entry would end in emergency mode).
+      const plain = boot.log.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+      expect(plain).toMatch(/\[\s*OK\s*\] Mounted var\.mount - \/var\./);
+      expect(plain).toMatch(/EXT4-fs \(vda3\): mounted filesystem/);
+      expect(plain).toMatch(/Adding \d+k swap on \/dev\/vda1\./);
+      expect(plain).not.toMatch(/emergency mode|Dependency failed|Timed out waiting for device/);
       expectNetworkUp(boot.log, nic, host.ip);
       const p = probe(boot.log);
       expect(p.hostname).toBe(host.name);

@@ -29,6 +29,8 @@ interface Case {
   name: string;
   layout: string;
   disksMiB: number[];
+  /** Install over the previous case's disk images as they were left (a second install with another layout). */
+  reuseDisks?: boolean;
   /** After power-off: what to check on the disks (loops attached in order). */
   check(loops: string[], mnt: string, mounted: string[]): void;
   /** Undo md/LVM activation done by check. */
@@ -42,18 +44,6 @@ const mount = (dev: string, mp: string, mounted: string[]) => {
 };
 
 const CASES: Case[] = [
-  {
-    name: 'gpt: ext4 /boot, swap, xfs /',
-    layout: 'gpt-ext4-xfs-swap.xml',
-    disksMiB: [1200],
-    check(l, mnt, mounted) {
-      mount(`${l[0]}p4`, mnt, mounted);
-      mount(`${l[0]}p2`, join(mnt, 'boot'), mounted);
-      expect(readFileSync(join(mnt, 'etc/fstab'), 'utf8')).toMatch(/^LABEL=boot\s+\/boot\s+ext4/m);
-      expect(sh('blkid', ['-o', 'value', '-s', 'TYPE', `${l[0]}p4`]).trim()).toBe('xfs');
-      expect(sh('blkid', ['-o', 'value', '-s', 'TYPE', `${l[0]}p3`]).trim()).toBe('swap');
-    },
-  },
   {
     name: 'RAID1 across two disks',
     layout: 'raid1.xml',
@@ -94,6 +84,25 @@ const CASES: Case[] = [
       expect(sh('blkid', ['-o', 'value', '-s', 'LABEL', root]).trim()).toBe('root');
       mount(root, mnt, mounted);
       expect(readFileSync(join(mnt, 'etc/fstab'), 'utf8')).toMatch(/^LABEL=data\s+\/data\s+xfs/m);
+    },
+  },
+  {
+    // Over the LVM case's disk as it was left (msdos, a PV, two LVs): LVM then plain, the second install must succeed.
+    name: 'gpt: ext4 /boot, swap, xfs / (over the LVM install)',
+    layout: 'gpt-ext4-xfs-swap.xml',
+    disksMiB: [1200],
+    reuseDisks: true,
+    check(l, mnt, mounted) {
+      mount(`${l[0]}p4`, mnt, mounted);
+      mount(`${l[0]}p2`, join(mnt, 'boot'), mounted);
+      expect(readFileSync(join(mnt, 'etc/fstab'), 'utf8')).toMatch(/^LABEL=boot\s+\/boot\s+ext4/m);
+      expect(sh('blkid', ['-o', 'value', '-s', 'TYPE', `${l[0]}p4`]).trim()).toBe('xfs');
+      expect(sh('blkid', ['-o', 'value', '-s', 'TYPE', `${l[0]}p3`]).trim()).toBe('swap');
+      // Only what this layout made: no LVM label, no msdos table left of the LVM install.
+      const found = [l[0]!, `${l[0]}p1`, `${l[0]}p2`, `${l[0]}p3`, `${l[0]}p4`].flatMap((d) =>
+        sh('wipefs', ['-i', '-O', 'TYPE', d]).split('\n').map((t) => t.trim()).filter(Boolean).map((t) => `${d.slice(l[0]!.length) || 'disk'} ${t}`));
+      console.log(`wipefs after LVM then gpt: ${found.join(', ')}`);
+      expect(found.sort()).toEqual(['disk PMBR', 'disk gpt', 'disk gpt', 'p2 ext4', 'p3 swap', 'p4 xfs']);
     },
   },
 ];
@@ -140,6 +149,7 @@ describe.skipIf(!canBoot() || !existsSync('/usr/bin/socat'))('boot install: the 
       monitor!.lines.length = 0;
       const disks = c.disksMiB.map((mib, i) => {
         const p = join(dir!, `disk${i}.img`);
+        if (c.reuseDisks && existsSync(p)) return p;
         rmSync(p, { force: true });
         writeFileSync(p, '');
         truncateSync(p, mib * 1024 * 1024);

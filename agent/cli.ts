@@ -1,6 +1,6 @@
 // The si-agent subcommands (SPEC 14): install, plan, init, stage, version.
 
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SiError } from './errors.js';
@@ -44,6 +44,20 @@ function flowOptions(cmd: CliCommand, mode: Mode): FlowOptions {
   };
 }
 
+/**
+ * Removes the scratch directory the agent made for itself (scripts copy, default sysroot) after a run; a failed run
+ * keeps it for the operator, and nothing is removed while anything is still mounted below it.
+ */
+function removeOwnWorkdir(dir: string, ok: boolean, reporter: Reporter): void {
+  const mounts = readFileSync(systemPaths().procMounts, 'utf8').split('\n').map((l) => (l.split(' ')[1] ?? '').replace(/\\040/g, ' '));
+  const busy = mounts.filter((m) => m === dir || m.startsWith(dir + '/'));
+  if (!ok || busy.length > 0) {
+    reporter.info(`scratch directory ${dir} kept${busy.length ? ` (still mounted: ${busy.join(', ')})` : ''}`);
+    return;
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
 /** Runs install, plan or init; returns the exit code. */
 async function runFlowCommand(cmd: CliCommand, mode: Mode): Promise<number> {
   if (mode === 'install' && cmd.disks.length === 0) {
@@ -63,6 +77,7 @@ async function runFlowCommand(cmd: CliCommand, mode: Mode): Promise<number> {
   const ctx: Ctx = { opts, run: createRunner(reporter), report: reporter, signal: controller.signal, params: new Map(), state: newFlowState() };
   reporter.info(`si-agent ${agentVersion()} ${mode}`);
   const result = await runFlow(ctx, stepsFor(mode, opts.network));
+  if (!cmd.workdir && mode !== 'init') removeOwnWorkdir(opts.workdir, result.ok, reporter);
   if (mode === 'plan' && result.ok) {
     const obj = buildPlanObject(ctx);
     process.stdout.write(cmd.json ? JSON.stringify(obj, null, 2) + '\n' : formatPlanText(obj));

@@ -55,10 +55,18 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message.split('\n')[0]! : String(err);
 }
 
+/** The backoff factor from SI_RETRY_SCALE (a number in (0, 1]); 1 when unset or not such a number. */
+export function retryScale(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.SI_RETRY_SCALE);
+  return Number.isFinite(v) && v > 0 && v <= 1 ? v : 1;
+}
+
 /** Runs fn until it succeeds, retrying failures that retryIf accepts; the final error says how many attempts over how long. */
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions): Promise<T> {
-  const baseMs = opts.baseMs ?? 200;
-  const capMs = opts.capMs ?? 5000;
+  // SI_RETRY_SCALE shrinks every backoff (tests of the give-up path); attempts and deadlines stay as they are.
+  const scale = retryScale();
+  const baseMs = (opts.baseMs ?? 200) * scale;
+  const capMs = (opts.capMs ?? 5000) * scale;
   const attempts = opts.attempts ?? (opts.deadlineMs !== undefined ? Infinity : 5);
   const random = opts.random ?? Math.random;
   const started = Date.now();

@@ -8,7 +8,7 @@ import { TarError } from './tar-header.js';
 
 /** The worker's code: self-contained (node: built-ins only) so it runs from a string, in the bundle and the SEA alike. */
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const C = fs.constants;
 const FLAGS = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
@@ -23,7 +23,7 @@ function create(make, p) {
   try { return make(); } catch (e) { if (e.code !== 'EEXIST') throw e; clear(p); return make(); }
 }
 parentPort.on('message', (m) => {
-  const buf = Buffer.from(m.buf);
+  const buf = Buffer.from(workerData.shared, m.slot * workerData.slotBytes, m.bytes);
   const num = m.num;
   const str = m.str.split('\\0');
   let entry = null;
@@ -67,26 +67,37 @@ interface Batch {
   rels: string[];
   done: Promise<void>;
   settle: (err?: unknown) => void;
+  /** What must be done before the batch may go (directories it writes into), taken when it is sent. */
+  gate?: Promise<void> | null;
+  gateHooked?: boolean;
 }
 
-/** Entries per batch and data bytes per batch before it is sent. */
+/** Entries per batch, data bytes per batch, and batches in flight (each in its slot of one shared buffer). */
 const MAX_ITEMS = 256;
 const MAX_BYTES = 4 * 1024 * 1024;
+const SLOTS = 6;
 
 /** Sends small files and symlinks to worker threads in batches; the caller waits on the promise of each path. */
 export class BatchWriter {
   private workers: Array<{ w: Worker; busy: number }> = [];
-  private waiting = new Map<number, Batch>();
+  private waiting = new Map<number, Batch & { slot: number }>();
   private cur: Batch | null = null;
+  private ready: Batch[] = [];
+  // Batch data goes through fixed slots of one shared buffer: no per-batch allocation, nothing left for a GC to find.
+  private shared = new SharedArrayBuffer(SLOTS * MAX_BYTES);
+  private free = Array.from({ length: SLOTS }, (_, i) => i);
   private nextId = 1;
   private failure: unknown = null;
+
+  /** Returns what a batch sent now must wait for (directories still being made), or null. */
+  gate: (() => Promise<void> | null) | null = null;
 
   constructor(private maxWorkers: number, private onHeld: (delta: number) => void) {}
 
   /** Creates workers lazily; false when this Node cannot start one (the caller writes everything itself). */
   private worker(): { w: Worker; busy: number } {
     if (this.workers.length < this.maxWorkers && this.workers.every((x) => x.busy > 0)) {
-      const w = new Worker(WORKER_SOURCE, { eval: true });
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { shared: this.shared, slotBytes: MAX_BYTES } });
       const slot = { w, busy: 0 };
       w.on('message', (m: { id: number; error?: { entry: string | null; message: string } }) => this.onReply(slot, m));
       w.on('error', (e) => this.failAll(e));
@@ -106,8 +117,9 @@ export class BatchWriter {
 
   /** Queues a whole small file (its data as the parser gave it); returns the promise of its batch. */
   addFile(rel: string, abs: string, e: TarEntry, data: Buffer[], chown: boolean, chmod: boolean): Promise<void> {
-    const b = this.batch();
     const len = data.reduce((n, d) => n + d.length, 0);
+    if (this.cur && this.cur.bytes + len > MAX_BYTES) this.flush();
+    const b = this.batch();
     b.num.push(0, b.bytes, len, e.mode, e.uid, e.gid, e.atime ?? e.mtime, e.mtime, (chown ? 1 : 0) | (chmod ? 2 : 0));
     b.str.push(abs, e.path, '');
     b.data.push(...data);
@@ -130,24 +142,65 @@ export class BatchWriter {
     return p;
   }
 
-  /** Sends the batch being filled. */
+  /** True when rel waits in the batch being filled. */
+  holds(rel: string): boolean {
+    return this.cur !== null && this.cur.rels.includes(rel);
+  }
+
+  /** Bytes in the batch being filled. */
+  get filling(): number {
+    return this.cur?.bytes ?? 0;
+  }
+
+  /** Sends the batch being filled (as soon as a slot is free). */
   flush(): void {
     const b = this.cur;
     if (!b || b.rels.length === 0) return;
     this.cur = null;
-    if (this.failure) return b.settle(this.failure);
-    // Its own ArrayBuffer (never Node's shared pool), handed over to the worker without a second copy.
-    const buf = Buffer.allocUnsafeSlow(b.bytes);
-    let off = 0;
-    for (const d of b.data) off += d.copy(buf, off);
-    b.data = [];
-    const ab = buf.buffer;
-    const slot = this.worker();
-    slot.busy++;
-    this.waiting.set(b.id, b);
-    // Flat numbers and one string clone far faster than an array of objects.
-    const num = new Float64Array(b.num);
-    slot.w.postMessage({ id: b.id, buf: ab, num, str: b.str.join('\0') }, [ab as ArrayBuffer, num.buffer]);
+    b.gate = this.gate?.() ?? null;
+    this.ready.push(b);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.ready.length > 0 && this.free.length > 0) {
+      const head = this.ready[0]!;
+      if (head.gate) {
+        // Batches go in order: the first waits for its directories, the others behind it.
+        if (head.gateHooked) return;
+        head.gateHooked = true;
+        const gate = head.gate;
+        gate.then(
+          () => {
+            if (head.gate === gate) head.gate = null;
+            this.pump();
+          },
+          (err: unknown) => {
+            if (this.failure === null) this.failure = err;
+            if (head.gate === gate) head.gate = null;
+            this.pump();
+          },
+        );
+        return;
+      }
+      const b = this.ready.shift()!;
+      if (this.failure) {
+        this.onHeld(-b.bytes);
+        b.settle(this.failure);
+        continue;
+      }
+      const slot = this.free.pop()!;
+      const dest = Buffer.from(this.shared, slot * MAX_BYTES, MAX_BYTES);
+      let off = 0;
+      for (const d of b.data) off += d.copy(dest, off);
+      b.data = [];
+      const w = this.worker();
+      w.busy++;
+      this.waiting.set(b.id, { ...b, slot });
+      // Flat numbers and one string clone far faster than an array of objects.
+      const num = new Float64Array(b.num);
+      w.w.postMessage({ id: b.id, slot, bytes: b.bytes, num, str: b.str.join('\0') }, [num.buffer]);
+    }
   }
 
   private onReply(slot: { busy: number }, m: { id: number; error?: { entry: string | null; message: string } }): void {
@@ -155,18 +208,21 @@ export class BatchWriter {
     const b = this.waiting.get(m.id);
     if (!b) return;
     this.waiting.delete(m.id);
+    this.free.push(b.slot);
     this.onHeld(-b.bytes);
     if (m.error) {
       const err = new TarError(m.error.message, m.error.entry ?? undefined);
       if (this.failure === null) this.failure = err;
       b.settle(err);
     } else b.settle();
+    this.pump();
   }
 
   private failAll(e: unknown): void {
     if (this.failure === null) this.failure = e;
     for (const b of this.waiting.values()) b.settle(e);
     this.waiting.clear();
+    for (const b of this.ready.splice(0)) b.settle(e);
   }
 
   /** Batches sent and not yet answered. */

@@ -6,7 +6,7 @@ import type { Runner } from '../exec/runner.js';
 import type { Reporter } from '../report/events.js';
 import { TarError } from './tar-header.js';
 import { TarParser, type TarEntry, type TarEvent } from './tar-parse.js';
-import { TargetTree, clearPath, safeRelPath } from './tar-paths.js';
+import { TargetTree, clearPath, parentOf, safeRelPath } from './tar-paths.js';
 import { FileJob, WritePool, type MetaPolicy, type PoolLimits } from './tar-write.js';
 import { applyXattrs, eachLimited, fixDirectory, makeSpecial, xattrsFor } from './tar-finish.js';
 import { loadIdMaps } from './tar-acl.js';
@@ -54,6 +54,10 @@ interface Work {
   deferredLinks: Array<{ rel: string; target: string; e: TarEntry }>;
   xattrs: Array<{ rel: string; e: TarEntry }>;
   current: { push(buf: Buffer, pos: number): void; end(): void } | null;
+  /** The target held nothing (but lost+found) at the start: what this run makes is new, owned by root, no inherited group. */
+  fresh: boolean;
+  /** Directories being made in the background. */
+  dirsPending: Set<Promise<void>>;
   batch: BatchWriter | null;
   entries: number;
   skip?: ExtractOptions['skip'];
@@ -71,16 +75,24 @@ export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string,
     deferredLinks: [],
     xattrs: [],
     current: null,
+    fresh: false,
+    dirsPending: new Set(),
     batch: null,
     entries: 0,
     skip: opts.skip,
   };
   await fsp.mkdir(dest, { recursive: true });
+  w.fresh = (await fsp.readdir(dest)).every((n) => n === 'lost+found');
   const workers = opts.workers ?? 2;
   if (workers > 0) {
     const batch = new BatchWriter(workers, (d) => (d > 0 ? w.pool.hold(d) : w.pool.release(-d)));
     w.batch = batch;
-    w.pool.beforeWait = () => batch.flush();
+    // Send the batch being filled only when it is what is waited for, or when nothing else in flight would free room:
+    // flushing at every wait would send batches of one file.
+    batch.gate = () => (w.dirsPending.size > 0 ? Promise.all([...w.dirsPending]).then(() => undefined) : null);
+    w.pool.beforeWait = (rel) => {
+      if (rel !== undefined ? batch.holds(rel) : batch.inFlight === 0 || batch.filling >= 2 * 1024 * 1024) batch.flush();
+    };
   }
   const parser = new TarParser();
   let src: Awaited<ReturnType<typeof openTarSource>> | null = null;
@@ -152,7 +164,7 @@ async function onEntry(w: Work, e: TarEntry): Promise<void> {
   }
   switch (e.type) {
     case 'dir':
-      await makeDir(tree, rel, e);
+      startDir(w, rel, e);
       w.dirs.set(rel, e);
       return;
     case 'file': {
@@ -162,7 +174,7 @@ async function onEntry(w: Work, e: TarEntry): Promise<void> {
         return;
       }
       await pool.room();
-      const job = new FileJob(abs, e, parentNew, pool, w.policy);
+      const job = new FileJob(abs, e, parentNew, pool, w.policy, tree.ready(parentOf(rel)));
       tree.set(rel, 'other');
       pool.start(rel, () => job.run());
       w.current = job;
@@ -176,7 +188,11 @@ async function onEntry(w: Work, e: TarEntry): Promise<void> {
         return;
       }
       await pool.room();
-      pool.start(rel, () => makeSymlink(abs, e, chown));
+      const ready = tree.ready(parentOf(rel));
+      pool.start(rel, async () => {
+        await ready;
+        await makeSymlink(abs, e, chown);
+      });
       return;
     }
     case 'hardlink': {
@@ -190,7 +206,11 @@ async function onEntry(w: Work, e: TarEntry): Promise<void> {
       }
       await pool.settled(target);
       await pool.room();
-      pool.start(rel, () => makeHardlink(tree.abs(target), abs, e));
+      const ready = tree.ready(parentOf(rel));
+      pool.start(rel, async () => {
+        await ready;
+        await makeHardlink(tree.abs(target), abs, e);
+      });
       return;
     }
     default:
@@ -215,26 +235,37 @@ function smallFile(w: Work, batch: BatchWriter, rel: string, abs: string, e: Tar
   };
 }
 
-async function makeDir(tree: TargetTree, rel: string, e: TarEntry): Promise<void> {
+/**
+ * Makes a directory in the background (after its parent): the parser goes on, and whatever is written inside waits for
+ * it (file tasks await it, batches are sent only once every directory started before them exists).
+ */
+function startDir(w: Work, rel: string, e: TarEntry): void {
+  const { tree } = w;
   const k = tree.kindOf(rel);
   if (k === 'dir' || k === 'newdir') return;
-  const abs = tree.abs(rel);
+  const parent = tree.ready(parentOf(rel));
+  tree.set(rel, w.fresh ? 'newdir' : 'dir');
+  const done = (parent ?? Promise.resolve()).then(() => createDir(tree.abs(rel), e));
+  tree.markMaking(rel, done);
+  w.dirsPending.add(done);
+  done.then(
+    () => w.dirsPending.delete(done),
+    () => w.dirsPending.delete(done),
+  );
+  w.pool.track(rel, done);
+}
+
+async function createDir(abs: string, e: TarEntry): Promise<void> {
   // Owner-writable until the end, when the archive's mode is set (a 0555 directory must still take its contents).
   const mode = (e.mode | 0o700) & 0o777;
   try {
     await fsp.mkdir(abs, { mode });
-    tree.set(rel, 'newdir');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const st = await fsp.lstat(abs);
-    if (st.isDirectory()) {
-      tree.set(rel, 'dir');
-      return;
-    }
+    if ((await fsp.lstat(abs)).isDirectory()) return;
     // A symlink or file where the archive has a directory is replaced, as GNU tar and rsync do.
     await clearPath(abs, e.path);
     await fsp.mkdir(abs, { mode });
-    tree.set(rel, 'newdir');
   }
 }
 

@@ -3,21 +3,23 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
+// Chunks go through fixed slots of one shared buffer; the worker hands each slot back once it is hashed.
+const SLOT = 1024 * 1024;
+const SLOTS = 8;
+
 const HASH_WORKER = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const hash = require('node:crypto').createHash('sha256');
+const shared = workerData.shared;
 parentPort.on('message', (m) => {
-  if (m === 'end') return parentPort.postMessage({ digest: hash.digest('hex') });
-  hash.update(new Uint8Array(m));
-  parentPort.postMessage({ ack: m.byteLength });
+  if (m.end) return parentPort.postMessage({ digest: hash.digest('hex') });
+  hash.update(new Uint8Array(shared, m.slot * ${SLOT}, m.len));
+  parentPort.postMessage({ slot: m.slot });
 });
 `;
 
-/** Bytes handed to the worker and not yet hashed before update() waits. */
-const MAX_PENDING = 16 * 1024 * 1024;
-
 export interface StreamHash {
-  /** Adds a chunk (copied: the caller keeps using it); resolves at once unless the worker is far behind. */
+  /** Adds a chunk (copied: the caller keeps using it); returns a promise only when it had to wait for the worker. */
   update(chunk: Buffer): Promise<void> | void;
   /** The hex digest of everything added. */
   digest(): Promise<string>;
@@ -26,44 +28,73 @@ export interface StreamHash {
 
 /** A sha256 on a worker thread; on the main thread when no worker can start. */
 export function createStreamHash(): StreamHash {
+  const shared = new SharedArrayBuffer(SLOT * SLOTS);
   let worker: Worker;
   try {
-    worker = new Worker(HASH_WORKER, { eval: true });
+    worker = new Worker(HASH_WORKER, { eval: true, workerData: { shared } });
   } catch {
     return mainThreadHash(createHash('sha256'));
   }
-  let pending = 0;
+  const free = Array.from({ length: SLOTS }, (_, i) => i);
   let wake: (() => void) | null = null;
   let failure: unknown = null;
   let onDigest: ((d: string) => void) | null = null;
-  worker.on('message', (m: { ack?: number; digest?: string }) => {
-    if (m.ack !== undefined) {
-      pending -= m.ack;
-      if (pending < MAX_PENDING) wake?.();
+  worker.on('message', (m: { slot?: number; digest?: string }) => {
+    if (m.slot !== undefined) {
+      free.push(m.slot);
+      wake?.();
     } else if (m.digest !== undefined) onDigest?.(m.digest);
   });
   worker.on('error', (e) => {
     failure = e;
     wake?.();
   });
+  // Chunks are gathered into the current slot; a full slot goes to the worker (one message per MiB, whatever the chunks).
+  let cur = -1;
+  let fill = 0;
+  const post = () => {
+    if (cur < 0) return;
+    worker.postMessage({ slot: cur, len: fill });
+    cur = -1;
+    fill = 0;
+  };
+  /** Copies as much of chunk as fits without waiting; returns how much. */
+  const take = (chunk: Buffer): number => {
+    let off = 0;
+    while (off < chunk.length) {
+      if (cur < 0) {
+        if (free.length === 0) break;
+        cur = free.pop()!;
+      }
+      const n = chunk.copy(Buffer.from(shared, cur * SLOT + fill, SLOT - fill), 0, off, Math.min(chunk.length, off + SLOT - fill));
+      off += n;
+      fill += n;
+      if (fill === SLOT) post();
+    }
+    return off;
+  };
+  const slowly = async (rest: Buffer) => {
+    while (rest.length > 0) {
+      while (free.length === 0 && cur < 0) {
+        if (failure) throw failure;
+        await new Promise<void>((r) => (wake = r));
+        wake = null;
+      }
+      rest = rest.subarray(take(rest));
+    }
+  };
   return {
     update(chunk) {
       if (failure) throw failure;
-      const copy = Buffer.allocUnsafeSlow(chunk.length);
-      chunk.copy(copy);
-      pending += copy.length;
-      worker.postMessage(copy.buffer, [copy.buffer]);
-      if (pending < MAX_PENDING) return;
-      return new Promise<void>((r) => (wake = r)).then(() => {
-        wake = null;
-        if (failure) throw failure;
-      });
+      const n = take(chunk);
+      if (n < chunk.length) return slowly(chunk.subarray(n));
     },
     digest() {
       if (failure) return Promise.reject(failure);
+      post();
       return new Promise<string>((r) => {
         onDigest = r;
-        worker.postMessage('end');
+        worker.postMessage({ end: true });
       });
     },
     close() {

@@ -16,7 +16,8 @@ export function safeRelPath(raw: string, entry: string, what = 'path'): string {
   return parts.join('/');
 }
 
-function parentOf(rel: string): string {
+/** The parent of a relative path ('' for a top-level entry). */
+export function parentOf(rel: string): string {
   const i = rel.lastIndexOf('/');
   return i < 0 ? '' : rel.slice(0, i);
 }
@@ -25,6 +26,8 @@ function parentOf(rel: string): string {
 export class TargetTree {
   readonly root: string;
   private kinds = new Map<string, Kind>([['', 'dir']]);
+  /** Directories being made (in the background), so work inside one can wait for it. */
+  private making = new Map<string, Promise<void>>();
 
   constructor(root: string) {
     this.root = root;
@@ -43,6 +46,16 @@ export class TargetTree {
   /** Records what a path now is. */
   set(rel: string, kind: Kind): void {
     this.kinds.set(rel, kind);
+  }
+
+  /** Records that rel is being made; work inside it waits for ready(rel). */
+  markMaking(rel: string, done: Promise<void>): void {
+    this.making.set(rel, done);
+  }
+
+  /** Resolves when the directory rel (and so every directory above it) exists, if it is being made. */
+  ready(rel: string): Promise<void> | undefined {
+    return this.making.get(rel);
   }
 
   /** True when the parent directory was made by this extraction (its files start owned by us, no inherited group). */
@@ -70,6 +83,7 @@ export class TargetTree {
 
   /** Looks a path up on disk (lstat, never following a link); makes a missing directory. */
   private async probe(rel: string, create: boolean): Promise<Kind | undefined> {
+    await this.making.get(parentOf(rel));
     let kind: Kind;
     try {
       const st = await fsp.lstat(this.abs(rel));

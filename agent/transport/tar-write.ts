@@ -62,13 +62,13 @@ export class WritePool {
     this.wake();
   }
 
-  /** Called before waiting (the batch writer sends the batch it is filling, which may be what is waited for). */
-  beforeWait: (() => void) | null = null;
+  /** Called before waiting, with the path waited for if any (the batch writer may have to send what it is filling). */
+  beforeWait: ((rel?: string) => void) | null = null;
 
   /** Waits for the task writing rel, if one is in flight (a later entry at the same path, or a hard link to it). */
   async settled(rel: string): Promise<void> {
     const p = this.pending.get(rel);
-    if (p) this.beforeWait?.();
+    if (p) this.beforeWait?.(rel);
     if (p) await p.catch(() => undefined);
     this.check();
   }
@@ -118,7 +118,7 @@ export class FileJob {
   private ended = false;
   private wakeUp: (() => void) | null = null;
 
-  constructor(private abs: string, private entry: TarEntry, private parentNew: boolean, private pool: WritePool, private policy: MetaPolicy) {}
+  constructor(private abs: string, private entry: TarEntry, private parentNew: boolean, private pool: WritePool, private policy: MetaPolicy, private ready?: Promise<void>) {}
 
   /** Queues data for position pos. */
   push(buf: Buffer, pos: number): void {
@@ -136,6 +136,7 @@ export class FileJob {
   /** Creates the file (replacing what is there), writes the data as it comes, then owner, mode and times. */
   async run(): Promise<void> {
     const e = this.entry;
+    await this.ready; // the directory it goes in, when that is still being made
     const fh = await openNew(this.abs, e.mode, e.path);
     try {
       for (;;) {

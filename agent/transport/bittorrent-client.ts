@@ -62,7 +62,9 @@ async function rebind(client: WebTorrent, host: string, port: number): Promise<v
 /** Adds a torrent (its .torrent bytes) storing data under dir; resolves once its metadata is ready. */
 export async function addTorrent(peer: Peer, torrentFile: Buffer, dir: string): Promise<Torrent> {
   return new Promise<Torrent>((resolve, reject) => {
-    const t = peer.client.add(torrentFile, { path: dir });
+    // Rarest first: clients that all read in order would all want the same pieces from the server at the same time;
+    // the extractor's stream still gets its next pieces first (webtorrent marks them critical).
+    const t = peer.client.add(torrentFile, { path: dir, strategy: 'rarest' });
     const onError = (err: Error) => reject(new SiError('E_TRANSFER', `BitTorrent: ${err.message}`, { cause: err }));
     t.once('error', onError);
     t.once('ready', () => {

@@ -62,6 +62,7 @@ declare module 'webtorrent' {
     skipVerify?: boolean;
     storeCacheSlots?: number;
     deselect?: boolean;
+    strategy?: 'rarest' | 'sequential';
   }
 
   export default class WebTorrent extends EventEmitter {

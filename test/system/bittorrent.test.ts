@@ -13,7 +13,8 @@ import { makeImageServer, type ImageServerInfo } from '../../fixtures/image-serv
 import { compareTrees } from '../helpers/compare-trees.js';
 import { AGENT } from './lib/agent.js';
 import { attachLoop, detachLoops, type Loop } from './lib/loops.js';
-import { createBtLab, makeTorrent, type BtClient, type BtLab } from './lib-net/bt-lab.js';
+import { createBtLab, makeTorrent, trackerPeers, type BtClient, type BtLab } from './lib-net/bt-lab.js';
+import { parseTorrentMeta } from '../../agent/transport/bittorrent-meta.js';
 
 const NET = 1;
 const SEEDER_PORT = 6881;
@@ -39,6 +40,7 @@ let expected = '';
 let imageSize = 0;
 let torrentsDir = '';
 let dataDir = '';
+let imageTorrent = '';
 const loops: Loop[] = [];
 const mounted: string[] = [];
 
@@ -109,6 +111,7 @@ beforeAll(async () => {
     makeTorrent(join(server.overridesDir, 'compute'), torrentsDir, 'override-compute', lab.trackerUrl, false),
   ];
   imageSize = statSync(made[0]!.tarball).size;
+  imageTorrent = made[0]!.torrent;
   lab.startTracker(made.map((m) => m.infoHash));
   // The first seeder: aria2c in the server namespace, its upload capped at 3 MB/s so the clients feed each other.
   lab.countUploads(SEEDER_PORT);
@@ -140,7 +143,7 @@ describe('BitTorrent install from opentracker and an aria2c seeder', () => {
         const dir = join(work, `client${i + 1}`);
         const loop = attachLoop(work, `disk${i + 1}`, 300);
         loops.push(loop);
-        const r = await installIn(c, 'BITTORRENT_SEED_WAIT=y BITTORRENT_UPLOAD_MIN=1 BITTORRENT_POLLING_TIME=2', loop.dev, dir);
+        const r = await installIn(c, 'BITTORRENT_SEED_WAIT=y BITTORRENT_UPLOAD_MIN=50 BITTORRENT_POLLING_TIME=1', loop.dev, dir);
         return { r, loop, dir, c };
       }),
     );
@@ -168,4 +171,74 @@ describe('BitTorrent install from opentracker and an aria2c seeder', () => {
     const uploaded = runs.map(({ r }) => r.events.find((e) => e.type === 'transport' && /uploaded/.test(String(e.detail))));
     expect(uploaded.every(Boolean)).toBe(true);
   }, 240_000);
+});
+
+describe('BitTorrent staging, hostile peers and a tracker that is down', () => {
+  it('the initrd /tmp is too small: the target /tmp is chosen, and the tarball is gone before the unmount', async () => {
+    const dir = join(work, 'staging');
+    const small = join(dir, 'small-tmp');
+    mkdirSync(small, { recursive: true });
+    sh('mount', ['-t', 'tmpfs', '-o', 'size=40m', 'tmpfs', small]);
+    mounted.unshift(small);
+    const loop = attachLoop(work, 'disk-staging', 300);
+    loops.push(loop);
+    const r = await installIn(lab.clients[0]!, '', loop.dev, dir, { SI_TMP: small });
+    expect(r.code, r.out.slice(-4000)).toBe(0);
+    const sysroot = join(dir, 'sysroot');
+    expect(logs(r).some((m) => m.includes(`staged in ${join(sysroot, 'tmp')},`)), logs(r).filter((m) => m.includes('staged')).join('\n')).toBe(true);
+    const { diffs, mnt } = await checkInstalled(loop, dir);
+    expect(diffs).toEqual([]);
+    expect(readdirSync(join(mnt, 'tmp')).filter((f) => f.includes('.tar'))).toEqual([]);
+    unmount(mnt);
+  }, 120_000);
+
+  it('no room anywhere: a clear error naming the sizes before anything is downloaded', async () => {
+    const dir = join(work, 'noroom');
+    const small = join(work, 'staging', 'small-tmp');
+    const loop = attachLoop(work, 'disk-noroom', 300);
+    loops.push(loop);
+    const r = await installIn(lab.clients[1]!, `BITTORRENT_STAGING=${small}`, loop.dev, dir);
+    expect(r.code, r.out.slice(-3000)).not.toBe(0);
+    expect(r.out).toMatch(new RegExp(`no room for the BitTorrent tarball in BITTORRENT_STAGING=${small}: it needs 30\\.\\d MB \\+ 100\\.0 MB; ${small} has \\d+\\.\\d MB free`));
+    expect(r.events.some((e) => e.type === 'progress' && e.phase === 'image')).toBe(false);
+  }, 60_000);
+
+  it('a peer serving corrupt pieces: they are rejected by hash and the install is still exact', async () => {
+    // The hostile peer: aria2c seeding, unverified, a copy of the tarball with every 4th piece damaged.
+    const evil = lab.addPeer(1);
+    const evilDir = join(work, 'evil');
+    mkdirSync(evilDir);
+    const tarball = readFileSync(join(dataDir, `image-${server.imageName}.tar.gz`));
+    for (let off = 1000; off < tarball.length; off += 4 << 18) tarball[off] = tarball[off]! ^ 0xff;
+    writeFileSync(join(evilDir, `image-${server.imageName}.tar.gz`), tarball);
+    lab.startSeeder('evil', imageTorrent, evilDir, { ns: evil.ns, ip: evil.ip, port: 6991, unverified: true });
+    // The client must hear of it from the tracker: wait until the tracker lists it.
+    const infoHash = parseTorrentMeta(readFileSync(imageTorrent), imageTorrent).infoHash;
+    let listed: string[] = [];
+    for (let i = 0; i < 100 && !(listed = trackerPeers(lab, lab.srv, infoHash)).includes(`${evil.ip}:6991`); i++) await new Promise((res) => setTimeout(res, 200));
+    expect(listed, lab.log('evil')).toContain(`${evil.ip}:6991`);
+    const dir = join(work, 'hostile');
+    const loop = attachLoop(work, 'disk-hostile', 300);
+    loops.push(loop);
+    const r = await installIn(lab.clients[1]!, '', loop.dev, dir);
+    expect(r.code, r.out.slice(-4000)).toBe(0);
+    const rejected = logs(r).filter((m) => /failed verification \(hash mismatch\): discarded and fetched again/.test(m));
+    expect(rejected.length, `${r.out.slice(-3000)}\n${lab.log('evil')}`).toBeGreaterThan(0);
+    expect(logs(r).some((m) => /piece\(s\) rejected by hash/.test(m))).toBe(true);
+    const { diffs, mnt } = await checkInstalled(loop, dir);
+    expect(diffs).toEqual([]);
+    unmount(mnt);
+  }, 120_000);
+
+  it('the tracker is down: a clear error after bounded retries', async () => {
+    lab.stopTracker();
+    const dir = join(work, 'notracker');
+    const loop = attachLoop(work, 'disk-notracker', 300);
+    loops.push(loop);
+    const r = await installIn(lab.clients[2]!, '', loop.dev, dir);
+    expect(r.code, r.out.slice(-3000)).toBe(1);
+    expect(r.out).toMatch(new RegExp(`reach the BitTorrent tracker ${lab.trackerUrl} for image-${server.imageName}\\.tar\\.gz failed after 8 attempts over [\\d.]+ s: .*ECONNREFUSED`));
+    expect(r.events.filter((e) => e.type === 'retry' && /BitTorrent tracker/.test(String(e.what)))).toHaveLength(7);
+    expect(r.events.some((e) => e.type === 'progress' && e.phase === 'image')).toBe(false);
+  }, 120_000);
 });

@@ -170,3 +170,20 @@ export function createBtLab(tag: string, net: number, nClients: number): BtLab {
   }
   return lab;
 }
+
+/** The peers (ip:port) a tracker lists for a torrent, asked from a namespace (a probe announce, withdrawn at once). */
+export function trackerPeers(lab: BtLab, ns: string, infoHash: string): string[] {
+  const enc = (hex: string) => hex.replace(/../g, '%$&');
+  const url = `${lab.trackerUrl}?info_hash=${enc(infoHash)}&peer_id=${enc('2d5349746573742d' + '00'.repeat(12))}&port=1&uploaded=0&downloaded=0&left=0&compact=1&numwant=50`;
+  const script = `(async () => { const b = await (await fetch(${JSON.stringify(url)})).arrayBuffer(); await fetch(${JSON.stringify(url + '&event=stopped')});
+    process.stdout.write(Buffer.from(b).toString('hex')); })()`;
+  const body = Buffer.from(lab.exec(ns, [process.execPath, '-e', script]), 'hex');
+  const at = body.indexOf('5:peers');
+  if (at < 0) return [];
+  const colon = body.indexOf(':', at + 7);
+  const len = Number(body.toString('latin1', at + 7, colon));
+  const peers = body.subarray(colon + 1, colon + 1 + len);
+  const out: string[] = [];
+  for (let i = 0; i + 6 <= peers.length; i += 6) out.push(`${peers[i]}.${peers[i + 1]}.${peers[i + 2]}.${peers[i + 3]}:${peers.readUInt16BE(i + 4)}`);
+  return out;
+}

@@ -41,6 +41,11 @@ parentPort.on('message', (m) => {
           if (flags & 2) fs.fchmodSync(fd, mode);
           fs.futimesSync(fd, atime, mtime);
         } finally { fs.closeSync(fd); }
+      } else if (kind === 2) {
+        try { fs.mkdirSync(abs, mode); } catch (e) {
+          if (e.code !== 'EEXIST') throw e;
+          if (!fs.lstatSync(abs).isDirectory()) { clear(abs); fs.mkdirSync(abs, mode); }
+        }
       } else {
         create(() => fs.symlinkSync(str[k + 2], abs), abs);
         if (flags & 1) fs.lchownSync(abs, uid, gid);
@@ -54,7 +59,7 @@ parentPort.on('message', (m) => {
 });
 `;
 
-// A batch carries 9 numbers per entry: kind (0 file, 1 symlink), offset, length, mode, uid, gid, atime, mtime, flags
+// A batch carries 9 numbers per entry: kind (0 file, 1 symlink, 2 directory), offset, length, mode, uid, gid, atime, mtime, flags
 // (1 chown, 2 chmod).
 
 interface Batch {
@@ -70,6 +75,8 @@ interface Batch {
   /** What must be done before the batch may go (directories it writes into), taken when it is sent. */
   gate?: Promise<void> | null;
   gateHooked?: boolean;
+  /** Earlier batches that make directories this one writes into. */
+  deps: Set<Promise<void>>;
 }
 
 /** Entries per batch, data bytes per batch, and batches in flight (each in its slot of one shared buffer). */
@@ -88,9 +95,6 @@ export class BatchWriter {
   private free = Array.from({ length: SLOTS }, (_, i) => i);
   private nextId = 1;
   private failure: unknown = null;
-
-  /** Returns what a batch sent now must wait for (directories still being made), or null. */
-  gate: (() => Promise<void> | null) | null = null;
 
   constructor(private maxWorkers: number, private onHeld: (delta: number) => void) {}
 
@@ -111,15 +115,16 @@ export class BatchWriter {
     let settle: (err?: unknown) => void = () => undefined;
     const done = new Promise<void>((res, rej) => (settle = (err) => (err ? rej(err) : res())));
     done.catch(() => undefined);
-    this.cur = { id: this.nextId++, num: [], str: [], data: [], bytes: 0, rels: [], done, settle };
+    this.cur = { id: this.nextId++, num: [], str: [], data: [], bytes: 0, rels: [], done, settle, deps: new Set() };
     return this.cur;
   }
 
   /** Queues a whole small file (its data as the parser gave it); returns the promise of its batch. */
-  addFile(rel: string, abs: string, e: TarEntry, data: Buffer[], chown: boolean, chmod: boolean): Promise<void> {
+  addFile(rel: string, abs: string, e: TarEntry, data: Buffer[], chown: boolean, chmod: boolean, dir?: Promise<void>): Promise<void> {
     const len = data.reduce((n, d) => n + d.length, 0);
     if (this.cur && this.cur.bytes + len > MAX_BYTES) this.flush();
     const b = this.batch();
+    this.depend(b, dir);
     b.num.push(0, b.bytes, len, e.mode, e.uid, e.gid, e.atime ?? e.mtime, e.mtime, (chown ? 1 : 0) | (chmod ? 2 : 0));
     b.str.push(abs, e.path, '');
     b.data.push(...data);
@@ -132,14 +137,32 @@ export class BatchWriter {
   }
 
   /** Queues a symlink. */
-  addSymlink(rel: string, abs: string, e: TarEntry, chown: boolean): Promise<void> {
+  addSymlink(rel: string, abs: string, e: TarEntry, chown: boolean, dir?: Promise<void>): Promise<void> {
     const b = this.batch();
+    this.depend(b, dir);
     b.num.push(1, 0, 0, 0, e.uid, e.gid, e.atime ?? e.mtime, e.mtime, chown ? 1 : 0);
     b.str.push(abs, e.path, e.linkname);
     b.rels.push(rel);
     const p = b.done;
     if (b.rels.length >= MAX_ITEMS) this.flush();
     return p;
+  }
+
+  /** Queues a directory (made with the owner-writable mode; its own mode is set at the end). */
+  addDir(rel: string, abs: string, e: TarEntry, mode: number, dir?: Promise<void>): Promise<void> {
+    const b = this.batch();
+    this.depend(b, dir);
+    b.num.push(2, 0, 0, mode, 0, 0, 0, 0, 0);
+    b.str.push(abs, e.path, '');
+    b.rels.push(rel);
+    const p = b.done;
+    if (b.rels.length >= MAX_ITEMS) this.flush();
+    return p;
+  }
+
+  /** Entries whose directory another batch makes wait for that batch; within one batch the worker keeps the order. */
+  private depend(b: Batch, dir: Promise<void> | undefined): void {
+    if (dir && dir !== b.done) b.deps.add(dir);
   }
 
   /** True when rel waits in the batch being filled. */
@@ -157,7 +180,7 @@ export class BatchWriter {
     const b = this.cur;
     if (!b || b.rels.length === 0) return;
     this.cur = null;
-    b.gate = this.gate?.() ?? null;
+    b.gate = b.deps.size > 0 ? Promise.all([...b.deps]).then(() => undefined) : null;
     this.ready.push(b);
     this.pump();
   }

@@ -56,8 +56,6 @@ interface Work {
   current: { push(buf: Buffer, pos: number): void; end(): void } | null;
   /** The target held nothing (but lost+found) at the start: what this run makes is new, owned by root, no inherited group. */
   fresh: boolean;
-  /** Directories being made in the background. */
-  dirsPending: Set<Promise<void>>;
   batch: BatchWriter | null;
   entries: number;
   skip?: ExtractOptions['skip'];
@@ -76,7 +74,6 @@ export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string,
     xattrs: [],
     current: null,
     fresh: false,
-    dirsPending: new Set(),
     batch: null,
     entries: 0,
     skip: opts.skip,
@@ -89,7 +86,6 @@ export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string,
     w.batch = batch;
     // Send the batch being filled only when it is what is waited for, or when nothing else in flight would free room:
     // flushing at every wait would send batches of one file.
-    batch.gate = () => (w.dirsPending.size > 0 ? Promise.all([...w.dirsPending]).then(() => undefined) : null);
     w.pool.beforeWait = (rel) => {
       if (rel !== undefined ? batch.holds(rel) : batch.inFlight === 0 || batch.filling >= 2 * 1024 * 1024) batch.flush();
     };
@@ -155,6 +151,8 @@ async function onEntry(w: Work, e: TarEntry): Promise<void> {
     return;
   }
   const { tree, pool } = w;
+  // A parent not seen yet is looked up on disk, after the directories being made: send them first.
+  if (tree.kindOf(parentOf(rel)) === undefined) w.batch?.flush();
   await tree.ensureParents(rel, e.path);
   await pool.settled(rel);
   const abs = tree.abs(rel);
@@ -173,6 +171,7 @@ async function onEntry(w: Work, e: TarEntry): Promise<void> {
         w.current = smallFile(w, w.batch, rel, abs, e, parentNew);
         return;
       }
+      if (w.batch?.holds(parentOf(rel))) w.batch.flush(); // its directory must be on its way
       await pool.room();
       const job = new FileJob(abs, e, parentNew, pool, w.policy, tree.ready(parentOf(rel)));
       tree.set(rel, 'other');
@@ -184,7 +183,7 @@ async function onEntry(w: Work, e: TarEntry): Promise<void> {
       tree.set(rel, 'symlink');
       const chown = w.policy.isRoot && (e.uid !== 0 || e.gid !== 0 || !parentNew);
       if (w.batch) {
-        pool.track(rel, w.batch.addSymlink(rel, abs, e, chown));
+        pool.track(rel, w.batch.addSymlink(rel, abs, e, chown, tree.ready(parentOf(rel))));
         return;
       }
       await pool.room();
@@ -198,6 +197,7 @@ async function onEntry(w: Work, e: TarEntry): Promise<void> {
     case 'hardlink': {
       const target = safeRelPath(e.linkname, e.path, 'hard link target');
       if (target === '' || target === rel) throw new TarError(`hard link to ${JSON.stringify(e.linkname)} refused`, e.path);
+      if (tree.kindOf(parentOf(target)) === undefined) w.batch?.flush();
       await tree.ensureParents(target, e.path, false);
       tree.set(rel, 'other');
       if (w.specials.some((s) => s.rel === target)) {
@@ -205,6 +205,7 @@ async function onEntry(w: Work, e: TarEntry): Promise<void> {
         return;
       }
       await pool.settled(target);
+      if (w.batch?.holds(parentOf(rel))) w.batch.flush();
       await pool.room();
       const ready = tree.ready(parentOf(rel));
       pool.start(rel, async () => {
@@ -230,7 +231,7 @@ function smallFile(w: Work, batch: BatchWriter, rel: string, abs: string, e: Tar
       const { isRoot, umask } = w.policy;
       const chown = isRoot && (e.uid !== 0 || e.gid !== 0 || !parentNew);
       const chmod = chown || (e.mode & 0o7000) !== 0 || (e.mode & umask) !== 0;
-      w.pool.track(rel, batch.addFile(rel, abs, e, data, chown, chmod));
+      w.pool.track(rel, batch.addFile(rel, abs, e, data, chown, chmod, w.tree.ready(parentOf(rel))));
     },
   };
 }
@@ -245,13 +246,10 @@ function startDir(w: Work, rel: string, e: TarEntry): void {
   if (k === 'dir' || k === 'newdir') return;
   const parent = tree.ready(parentOf(rel));
   tree.set(rel, w.fresh ? 'newdir' : 'dir');
-  const done = (parent ?? Promise.resolve()).then(() => createDir(tree.abs(rel), e));
+  const done = w.batch
+    ? w.batch.addDir(rel, tree.abs(rel), e, (e.mode | 0o700) & 0o777, parent)
+    : (parent ?? Promise.resolve()).then(() => createDir(tree.abs(rel), e));
   tree.markMaking(rel, done);
-  w.dirsPending.add(done);
-  done.then(
-    () => w.dirsPending.delete(done),
-    () => w.dirsPending.delete(done),
-  );
   w.pool.track(rel, done);
 }
 

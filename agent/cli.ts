@@ -83,6 +83,8 @@ async function runFlowCommand(cmd: CliCommand, mode: Mode): Promise<number> {
     process.stdout.write(cmd.json ? JSON.stringify(obj, null, 2) + '\n' : formatPlanText(obj));
   }
   for (const w of ctx.state.warnings) reporter.warn(w);
+  // Network sinks (monitor, syslog) finish while the console can still say what they could not deliver.
+  for (const drain of ctx.state.drains.splice(0)) await drain();
   // maxRSS is in KiB: the figure operators size an initrd's memory by.
   reporter.info(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MiB`);
   await reporter.close();

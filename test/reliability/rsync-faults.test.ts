@@ -58,7 +58,7 @@ describe.skipIf(!enabled)('faults during the image copy', () => {
     expect(last.some((l) => l.includes('var/lib/sparse.img')), last.join('\n')).toBe(true);
     expect(last.some((l) => l.includes('var/lib/big.bin')), last.join('\n')).toBe(false);
     await withInstalledRoot(rl, c, async (root) => expect(await installedTreeDiffs(expected, root)).toEqual([]));
-  });
+  }, 200_000);
 
   it('rsync daemon killed for good: clear failure after the bounded retries naming server, module and bytes; status -1', async () => {
     const c = rl.clients[0]!;
@@ -86,7 +86,7 @@ describe.skipIf(!enabled)('faults during the image copy', () => {
     const statuses = readFileSync(monitorLog, 'utf8').split('\n').filter(Boolean).map((l) => Number(/:status=(-?\d+):/.exec(l)?.[1]));
     expect(statuses[0], readFileSync(monitorLog, 'utf8')).toBe(0);
     expect(statuses.at(-1)).toBe(-1);
-  });
+  }, 200_000);
 
   it("client's link down for 20 s mid-copy: the copy waits it out and completes", async () => {
     const c = rl.clients[0]!;

@@ -9,6 +9,7 @@ import { parseLayoutXml } from '../plan/layout-xml.js';
 import { planDisks, type DiskPlan } from '../plan/disk-plan.js';
 import { probeBlockDevices } from '../disk/probe.js';
 import { findBusyDevices, readBusyInputs } from '../disk/busy.js';
+import { findStaleHolders, releaseStaleHolders } from '../disk/stale-holders.js';
 import { applyDiskPlan, DiskApplyError } from '../disk/apply.js';
 import { planWithFstabUuids } from '../disk/fstab-uuid.js';
 import { loadPlanModules } from '../disk/kernel-modules.js';
@@ -64,10 +65,22 @@ export const planDisksStep: Step = {
     ctx.state.layoutSource = source;
     const layout = parseLayoutXml(text, source);
     ctx.state.layout = layout;
-    const found = await probeBlockDevices(ctx.run);
-    const busy = findBusyDevices(found, await readBusyInputs(systemPaths()));
     const diskorder = param(ctx, 'DISKORDER')?.split(/[,\s]+/).filter(Boolean);
-    const { plan, problems } = planDisks(layout, found, { allowed: ctx.opts.disks, diskorder, busy });
+    const check = async () => {
+      const found = await probeBlockDevices(ctx.run);
+      const busy = findBusyDevices(found, await readBusyInputs(systemPaths()));
+      return { found, busy, ...planDisks(layout, found, { allowed: ctx.opts.disks, diskorder, busy }) };
+    };
+    const first = await check();
+    let { plan, problems } = first;
+    // Arrays and volumes an earlier install left active on these disks (and on nothing else) are stopped, then checked anew.
+    // Only when being held is all that is wrong: a layout that fails anyway leaves them as they are.
+    const onlyHeld = problems.length > 0 && problems.every((p) => /: it is in use \(/.test(p.message));
+    const stale = onlyHeld ? findStaleHolders(first.found, plan.disks.map((d) => d.device), first.busy) : [];
+    if (stale.length > 0) {
+      await releaseStaleHolders(ctx.run, ctx.report, stale, ctx.signal);
+      ({ plan, problems } = await check());
+    }
     ctx.state.diskPlan = plan;
     if (problems.length > 0) throw new LayoutError(problems);
     await checkImageFits(ctx, plan, source);

@@ -102,6 +102,7 @@ export async function buildBootPackage(o: PackageOptions): Promise<PackageResult
     agentVersion,
     nodeVersion: sea.nodeVersion,
     seaBytes: sea.bytes,
+    agentParts: readAgentParts(o.projectDir),
     kernel,
     initrd,
     zstdLevel,
@@ -112,4 +113,10 @@ export async function buildBootPackage(o: PackageOptions): Promise<PackageResult
   });
   writeManifest(join(dir, 'manifest.json'), manifest);
   return { dir, kernel, sea, initrd, manifest };
+}
+
+/** What bundle.mjs measured of the bundle (total, webtorrent's share), or undefined when it did not. */
+function readAgentParts(projectDir: string): Record<string, number> | undefined {
+  const f = join(projectDir, 'dist', 'si-agent.parts.json');
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as Record<string, number>) : undefined;
 }

@@ -32,6 +32,8 @@ export interface ManifestInput {
   agentVersion: string;
   nodeVersion: string;
   seaBytes: number;
+  /** Bytes of the bundle by part (bundle.mjs writes dist/si-agent.parts.json): webtorrent and what only it pulls in. */
+  agentParts?: Record<string, number>;
   kernel: KernelInfo;
   initrd: InitrdResult;
   zstdLevel: number;
@@ -46,7 +48,7 @@ export function buildManifest(m: ManifestInput): Record<string, unknown> {
   return {
     format: 1,
     flavor: m.flavor,
-    agent: { version: m.agentVersion, node: m.nodeVersion, bytes: m.seaBytes },
+    agent: { version: m.agentVersion, node: m.nodeVersion, bytes: m.seaBytes, ...(m.agentParts ? { bundle: m.agentParts } : {}) },
     kernel: { version: m.kernel.version, package: m.kernel.package ?? null, source: m.kernel.vmlinuz },
     append: m.append,
     initrd: {

@@ -3,11 +3,12 @@
 // Usage: node bench/load.ts [IMAGE_DIR] (default: the fixture image); env BENCH_CLIENTS (default 8).
 // Last line: `ratio <t8/t1>` of the wall times.
 
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { makeImageServer } from '../fixtures/image-server/make-image-server.ts';
+import { newLoop, peakRssOf, sh } from './bench-lib.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const AGENT = join(ROOT, 'dist/si-agent.cjs');
@@ -16,15 +17,7 @@ const imageArg = process.argv[2] ? resolve(process.argv[2]) : undefined;
 const NET = '10.216.1';
 const tag = `sil${process.pid}`;
 
-const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 
-function newLoop(dir: string, name: string, mib: number): string {
-  const file = join(dir, `${name}.img`);
-  const fd = openSync(file, 'w');
-  ftruncateSync(fd, mib * 1024 * 1024);
-  closeSync(fd);
-  return sh('losetup', ['-fP', '--show', file]).trim();
-}
 
 /** Runs one install in a client namespace; resolves with its peak RSS (MiB). */
 function install(ns: string, dev: string, work: string, name: string, module: string, script: string): Promise<number> {
@@ -34,7 +27,7 @@ function install(ns: string, dev: string, work: string, name: string, module: st
       '--local-cfg', '/dev/null', '--disk', dev, '--workdir', join(work, `w-${name}`), '--log', log], { stdio: 'ignore', env: { ...process.env, SI_TMP: work } });
     child.on('close', (code) => {
       if (code !== 0) return rej(new Error(`${name} failed (${code}): ${readFileSync(log, 'utf8').split('\n').slice(-20).join('\n')}`));
-      res(Number(/peak RSS ([\d.]+) MiB/.exec(readFileSync(log, 'utf8'))?.[1] ?? 0));
+      res(peakRssOf(readFileSync(log, 'utf8')));
     });
   });
 }

@@ -3,42 +3,21 @@
 // Usage: node bench/rsync-install.ts [IMAGE_DIR]   (default: the fixture image). Env BENCH_ROUNDS (default 3).
 // Last line: `ratio <agent/baseline>` of the median wall times.
 
-import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { makeImageServer, startRsyncd } from '../fixtures/image-server/make-image-server.ts';
+import { median, newLoop, sh, SWAP_ROOT_LAYOUT } from './bench-lib.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const AGENT = join(ROOT, 'dist/si-agent.cjs');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const imageArg = process.argv[2] ? resolve(process.argv[2]) : undefined;
 
-const LAYOUT = `<config>
-  <disk dev="/dev/sda" label_type="gpt" unit_of_measurement="MB">
-    <part num="1" size="256" p_type="primary" p_name="swap" flags="-" />
-    <part num="2" size="*" p_type="primary" p_name="root" flags="-" />
-  </disk>
-  <fsinfo line="10" real_dev="/dev/sda2" mount_dev="LABEL=root" mp="/" fs="ext4" options="defaults" dump="1" pass="1" />
-  <fsinfo line="20" real_dev="/dev/sda1" mp="swap" fs="swap" options="defaults" dump="0" pass="0" />
-</config>
-`;
 
-const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 
-function newLoop(dir: string, name: string, mib: number): string {
-  const file = join(dir, `${name}.img`);
-  rmSync(file, { force: true });
-  const fd = openSync(file, 'w');
-  ftruncateSync(fd, mib * 1024 * 1024);
-  closeSync(fd);
-  return sh('losetup', ['-fP', '--show', file]).trim();
-}
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 /** The baseline: the same partitioning, filesystems and image copy, as bare commands. */
 function baseline(dev: string, port: number, module: string, mnt: string): void {
@@ -68,7 +47,7 @@ async function main(): Promise<void> {
     // Any directory may be given, not only a bootable root: post-install scripts need the fixture image's shell.
     rmSync(join(server.scriptsDir, 'post-install'), { recursive: true, force: true });
   }
-  writeFileSync(join(server.scriptsDir, 'disks-layouts', 'node001.xml'), LAYOUT);
+  writeFileSync(join(server.scriptsDir, 'disks-layouts', 'node001.xml'), SWAP_ROOT_LAYOUT);
   const imageMiB = Math.ceil(Number(sh('du', ['-sxm', imageArg ?? server.imageDir]).split('\t')[0]));
   const diskMiB = Math.max(2048, imageMiB * 2 + 1024);
   const rsyncd = await startRsyncd(server.dir);

@@ -4,11 +4,12 @@
 // client's runs the agent. Usage: node bench/ssh-install.ts [IMAGE_DIR] (default: the fixture image); BENCH_ROUNDS=3.
 // Last line: `ratio <ssh/rsync>` of the median wall times.
 
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { makeImageServer } from '../fixtures/image-server/make-image-server.ts';
+import { median, newLoop, sh, SWAP_ROOT_LAYOUT, warmCache } from './bench-lib.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const AGENT = join(ROOT, 'dist/si-agent.cjs');
@@ -19,31 +20,9 @@ const CLIENT = '10.215.1.2';
 const S = `sib${process.pid}s`;
 const C = `sib${process.pid}c`;
 
-const LAYOUT = `<config>
-  <disk dev="/dev/sda" label_type="gpt" unit_of_measurement="MB">
-    <part num="1" size="256" p_type="primary" p_name="swap" flags="-" />
-    <part num="2" size="*" p_type="primary" p_name="root" flags="-" />
-  </disk>
-  <fsinfo line="10" real_dev="/dev/sda2" mount_dev="LABEL=root" mp="/" fs="ext4" options="defaults" dump="1" pass="1" />
-  <fsinfo line="20" real_dev="/dev/sda1" mp="swap" fs="swap" options="defaults" dump="0" pass="0" />
-</config>
-`;
 
-const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 
-function newLoop(dir: string, name: string, mib: number): string {
-  const file = join(dir, `${name}.img`);
-  rmSync(file, { force: true });
-  const fd = openSync(file, 'w');
-  ftruncateSync(fd, mib * 1024 * 1024);
-  closeSync(fd);
-  return sh('losetup', ['-fP', '--show', file]).trim();
-}
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 /** `step 1.2s, ...` for the steps of one run's events file. */
 function stepTimeline(events: string): string {
@@ -51,12 +30,6 @@ function stepTimeline(events: string): string {
     .filter((e) => e.type === 'step-end').map((e) => `${e.step} ${((e.ms ?? 0) / 1000).toFixed(2)}s`).join(', ');
 }
 
-/** Reads every file of the image once, so the first timed run does not pay for a cold page cache. */
-async function warmCache(dir: string): Promise<void> {
-  const tar = spawn('tar', ['-cf', '-', '-C', dir, '.'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  tar.stdout.resume();
-  await new Promise((r) => tar.on('close', r));
-}
 
 async function waitFor(fn: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 100 && !fn(); i++) await new Promise((r) => setTimeout(r, 100));
@@ -78,7 +51,7 @@ async function main(): Promise<void> {
       appendFileSync(server.rsyncdConf, `\n[${module}]\n  path = ${imageArg}\n  comment = benchmark image\n`);
       rmSync(join(server.scriptsDir, 'post-install'), { recursive: true, force: true });
     }
-    writeFileSync(join(server.scriptsDir, 'disks-layouts', 'node001.xml'), LAYOUT);
+    writeFileSync(join(server.scriptsDir, 'disks-layouts', 'node001.xml'), SWAP_ROOT_LAYOUT);
     appendFileSync(join(server.scriptsDir, 'hosts'), `${CLIENT} node001\n`);
     // The fixture config binds 127.0.0.1; here the daemon serves the veth (plain rsync) and loopback (the tunnel's end).
     writeFileSync(server.rsyncdConf, readFileSync(server.rsyncdConf, 'utf8').replace(/^address = 127\.0\.0\.1$/m, ''));

@@ -120,6 +120,8 @@ describe('multicast install from flamethrowerd', () => {
       }),
     );
     for (const { r, loop, dir, c } of runs) {
+      const retries = r.events.filter((e) => e.type === 'retry').map((e) => `${String(e.what)}: ${String(e.error)}`);
+      if (retries.length) console.log(`${c.ns} retried: ${retries.join('; ')}`);
       expect(r.code, `${c.ns}:\n${r.out.slice(-3000)}\n${lab.flamethrowerLog().slice(-2000)}`).toBe(0);
       const mnt = join(dir, 'check');
       mkdirSync(mnt, { recursive: true });

@@ -6,7 +6,6 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseTorrentMeta } from '../../../agent/transport/bittorrent-meta.js';
 
 export interface BtClient {
   ns: string;
@@ -28,11 +27,11 @@ export interface BtLab {
   stopTracker(): void;
   /** Starts aria2c seeding a torrent whose data sits in dataDir (checked first with -V); upload limit in bytes/s (0: none). */
   startSeeder(name: string, torrent: string, dataDir: string, opts?: { ns?: string; ip?: string; port?: number; uploadLimit?: number; unverified?: boolean }): void;
-  /** Bytes sent from TCP source port `port` in the server namespace (nftables counter set up by countUploads). */
-  countUploads(port: number): void;
+  /** Counts bytes sent from TCP source port `port` in a namespace (default the server's), read by uploadedBytes. */
+  countUploads(port: number, ns?: string): void;
   uploadedBytes(): number;
-  /** Shapes a bridge port's egress (towards its client) with tc tbf, rate in Mbit/s. */
-  shape(port: string, mbit: number): void;
+  /** Shapes both directions of a namespace's link (its eth0 and its bridge port) with tc tbf, rate in Mbit/s. */
+  shapeLink(c: BtClient, mbit: number): void;
   /** Adds a namespace on the bridge (for peers that are not install clients). */
   addPeer(i: number): BtClient;
   log(name: string): string;
@@ -73,7 +72,10 @@ export function makeTorrent(treeDir: string, outDir: string, base: string, track
   execFileSync('tar', [gzip ? '-czSpf' : '-cSpf', tarball, '.'], { cwd: treeDir, stdio: 'ignore' });
   // 256 KiB pieces: enough of them that clients have something to trade.
   execFileSync('mktorrent', ['-a', trackerUrl, '-l', '18', '-o', torrent, tarball], { stdio: 'ignore' });
-  return { tarball, torrent, infoHash: parseTorrentMeta(readFileSync(torrent), torrent).infoHash };
+  const shown = execFileSync('aria2c', ['-S', torrent], { encoding: 'utf8' });
+  const infoHash = /Info Hash: ([0-9a-f]{40})/.exec(shown)?.[1];
+  if (!infoHash) throw new Error(`aria2c -S ${torrent} shows no info hash:\n${shown}`);
+  return { tarball, torrent, infoHash };
 }
 
 /** Builds the lab: `bt-<tag>-srv` with bridge `bt<tag>br` at 10.99.<net>.1/24, clients `bt-<tag>-cN` at .11, .12, ... */
@@ -108,6 +110,7 @@ export function createBtLab(tag: string, net: number, nClients: number): BtLab {
     return { ns, ip, dev: 'eth0', port };
   };
   let trackerPid: number | null = null;
+  let countNs = srv;
   const lab: BtLab = {
     dir, srv, serverIp, clients: [],
     trackerUrl: `http://${serverIp}:6969/announce`,
@@ -132,18 +135,21 @@ export function createBtLab(tag: string, net: number, nClients: number): BtLab {
       if (opts.ip) args.push(`--interface=${opts.ip}`);
       daemon(opts.ns ?? srv, name, [...args, torrent]);
     },
-    countUploads(port) {
+    countUploads(port, ns = srv) {
       const rules = `table inet btcount {\n  chain out { type filter hook output priority 0; tcp sport ${port} counter; }\n}\n`;
-      quiet(['ip', 'netns', 'exec', srv, 'nft', 'delete', 'table', 'inet', 'btcount']);
-      sh(['ip', 'netns', 'exec', srv, 'nft', '-f', '-'], rules);
+      quiet(['ip', 'netns', 'exec', ns, 'nft', 'delete', 'table', 'inet', 'btcount']);
+      sh(['ip', 'netns', 'exec', ns, 'nft', '-f', '-'], rules);
+      countNs = ns;
     },
     uploadedBytes() {
-      const text = sh(['ip', 'netns', 'exec', srv, 'nft', 'list', 'table', 'inet', 'btcount']);
+      const text = sh(['ip', 'netns', 'exec', countNs, 'nft', 'list', 'table', 'inet', 'btcount']);
       return [...text.matchAll(/counter packets \d+ bytes (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
     },
-    shape(port, mbit) {
-      quiet(['ip', 'netns', 'exec', srv, 'tc', 'qdisc', 'del', 'dev', port, 'root']);
-      sh(['ip', 'netns', 'exec', srv, 'tc', 'qdisc', 'add', 'dev', port, 'root', 'tbf', 'rate', `${mbit}mbit`, 'burst', '64kb', 'latency', '50ms']);
+    shapeLink(c, mbit) {
+      for (const [ns, dev] of [[srv, c.port], [c.ns, c.dev]] as const) {
+        quiet(['ip', 'netns', 'exec', ns, 'tc', 'qdisc', 'del', 'dev', dev, 'root']);
+        sh(['ip', 'netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', `${mbit}mbit`, 'burst', '64kb', 'latency', '50ms']);
+      }
     },
     addPeer(i) {
       return join1(i, 'p');

@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import type { TarEntry } from './tar-entry.js';
 import { TarError } from './tar-header.js';
+import { writeBatchHere } from './tar-batch-local.js';
 
 /** The worker's code: self-contained (node: built-ins only) so it runs from a string, in the bundle and the SEA alike. */
 const WORKER_SOURCE = `
@@ -83,6 +84,8 @@ interface Batch {
 const MAX_ITEMS = 256;
 const MAX_BYTES = 4 * 1024 * 1024;
 const SLOTS = 6;
+/** Until this many entries have come, and while no worker runs, batches are written by the main thread. */
+const LOCAL_ENTRIES = 512;
 
 /** Sends small files and symlinks to worker threads in batches; the caller waits on the promise of each path. */
 export class BatchWriter {
@@ -94,6 +97,7 @@ export class BatchWriter {
   private shared = new SharedArrayBuffer(SLOTS * MAX_BYTES);
   private free = Array.from({ length: SLOTS }, (_, i) => i);
   private nextId = 1;
+  private seen = 0;
   private failure: unknown = null;
 
   constructor(private maxWorkers: number, private onHeld: (delta: number) => void) {}
@@ -111,6 +115,7 @@ export class BatchWriter {
   }
 
   private batch(): Batch {
+    this.seen++;
     if (this.cur) return this.cur;
     let settle: (err?: unknown) => void = () => undefined;
     const done = new Promise<void>((res, rej) => (settle = (err) => (err ? rej(err) : res())));
@@ -212,6 +217,14 @@ export class BatchWriter {
         b.settle(this.failure);
         continue;
       }
+      if (this.workers.length === 0 && this.seen <= LOCAL_ENTRIES) {
+        // A small archive so far: starting a worker would cost more than writing these few entries here.
+        writeBatchHere(b.num, b.str, b.data).then(
+          () => this.localDone(b),
+          (err: unknown) => this.localDone(b, err),
+        );
+        continue;
+      }
       const slot = this.free.pop()!;
       const dest = Buffer.from(this.shared, slot * MAX_BYTES, MAX_BYTES);
       let off = 0;
@@ -224,6 +237,13 @@ export class BatchWriter {
       const num = new Float64Array(b.num);
       w.w.postMessage({ id: b.id, slot, bytes: b.bytes, num, str: b.str.join('\0') }, [num.buffer]);
     }
+  }
+
+  private localDone(b: Batch, err?: unknown): void {
+    this.onHeld(-b.bytes);
+    b.data = [];
+    if (err !== undefined && this.failure === null) this.failure = err;
+    b.settle(err);
   }
 
   private onReply(slot: { busy: number }, m: { id: number; error?: { entry: string | null; message: string } }): void {

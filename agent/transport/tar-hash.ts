@@ -1,6 +1,7 @@
 // The sha256 of a received stream, computed on a worker thread so hashing does not compete with parsing and writing.
+// A stream that ends within the first slots (the directory, the scripts) is hashed on the main thread: no worker starts.
 
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
 // Chunks go through fixed slots of one shared buffer; the worker hands each slot back once it is hashed.
@@ -26,37 +27,43 @@ export interface StreamHash {
   close(): void;
 }
 
-/** A sha256 on a worker thread; on the main thread when no worker can start. */
+/** A sha256 fed slot by slot to a worker thread, started once the stream outgrows the slots. */
 export function createStreamHash(): StreamHash {
   const shared = new SharedArrayBuffer(SLOT * SLOTS);
-  let worker: Worker;
-  try {
-    worker = new Worker(HASH_WORKER, { eval: true, workerData: { shared } });
-  } catch {
-    return mainThreadHash(createHash('sha256'));
-  }
-  const free = Array.from({ length: SLOTS }, (_, i) => i);
+  let worker: Worker | null = null;
+  const free = Array.from({ length: SLOTS }, (_, i) => i).reverse();
+  // Full slots not yet sent (before the worker starts), in order.
+  const held: Array<{ slot: number; len: number }> = [];
   let wake: (() => void) | null = null;
   let failure: unknown = null;
   let onDigest: ((d: string) => void) | null = null;
-  worker.on('message', (m: { slot?: number; digest?: string }) => {
-    if (m.slot !== undefined) {
-      free.push(m.slot);
+  const start = () => {
+    const w = new Worker(HASH_WORKER, { eval: true, workerData: { shared } });
+    w.on('message', (m: { slot?: number; digest?: string }) => {
+      if (m.slot !== undefined) {
+        free.push(m.slot);
+        wake?.();
+      } else if (m.digest !== undefined) onDigest?.(m.digest);
+    });
+    w.on('error', (e) => {
+      failure = e;
       wake?.();
-    } else if (m.digest !== undefined) onDigest?.(m.digest);
-  });
-  worker.on('error', (e) => {
-    failure = e;
-    wake?.();
-  });
-  // Chunks are gathered into the current slot; a full slot goes to the worker (one message per MiB, whatever the chunks).
+    });
+    worker = w;
+    for (const h of held.splice(0)) w.postMessage(h);
+  };
   let cur = -1;
   let fill = 0;
   const post = () => {
     if (cur < 0) return;
-    worker.postMessage({ slot: cur, len: fill });
+    const msg = { slot: cur, len: fill };
     cur = -1;
     fill = 0;
+    if (worker) worker.postMessage(msg);
+    else {
+      held.push(msg);
+      if (free.length === 0) start(); // the stream outgrew the slots: hash from here on on a worker
+    }
   };
   /** Copies as much of chunk as fits without waiting; returns how much. */
   const take = (chunk: Buffer): number => {
@@ -92,21 +99,19 @@ export function createStreamHash(): StreamHash {
     digest() {
       if (failure) return Promise.reject(failure);
       post();
+      if (!worker) {
+        const h = createHash('sha256');
+        for (const { slot, len } of held.splice(0)) h.update(new Uint8Array(shared, slot * SLOT, len));
+        return Promise.resolve(h.digest('hex'));
+      }
+      const w: Worker = worker;
       return new Promise<string>((r) => {
         onDigest = r;
-        worker.postMessage({ end: true });
+        w.postMessage({ end: true });
       });
     },
     close() {
-      void worker.terminate();
+      if (worker) void worker.terminate();
     },
-  };
-}
-
-function mainThreadHash(h: Hash): StreamHash {
-  return {
-    update: (chunk) => void h.update(chunk),
-    digest: () => Promise.resolve(h.digest('hex')),
-    close: () => undefined,
   };
 }

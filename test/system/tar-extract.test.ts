@@ -115,6 +115,30 @@ describe('extractTar matches GNU tar', () => {
     expect(ok.entries).toBeGreaterThan(50);
   }, 60_000);
 
+  it('thousands of small entries (written in batches by worker threads) match GNU tar', async () => {
+    const many = path.join(work, 'many');
+    for (let d = 0; d < 30; d++) {
+      const dir = path.join(many, `d${d}`, `sub${d % 3}`);
+      fs.mkdirSync(dir, { recursive: true });
+      for (let f = 0; f < 50; f++) {
+        const file = path.join(dir, `f${f}`);
+        fs.writeFileSync(file, `file ${d}/${f}\n`.repeat(f));
+        if (f % 7 === 0) fs.chownSync(file, 1000 + f, 2000 + d);
+        if (f % 11 === 0) fs.chmodSync(file, 0o4750);
+        if (f % 5 === 0) fs.symlinkSync(`f${f}`, path.join(dir, `l${f}`));
+        fs.utimesSync(file, 1_500_000_000 + f, 1_500_000_000 + f);
+      }
+      fs.chmodSync(path.join(many, `d${d}`), 0o2751);
+    }
+    const archive = path.join(work, 'many.tar');
+    sh('tar', ['--format=posix', '-cpf', archive, '-C', many, '.']);
+    const base = path.join(scratch!.dir, 'many');
+    gnuExtract(archive, base + '-gnu');
+    const r = await agentExtract(archive, base + '-agent');
+    expect(r.entries).toBeGreaterThan(1500);
+    expect(await compareTrees(base + '-gnu', base + '-agent')).toEqual([]);
+  }, 120_000);
+
   it('keeps memory bounded: a small byte budget still extracts a large file exactly', async () => {
     const dir = path.join(scratch!.dir, 'budget');
     const ctx = makeCollectingCtx();

@@ -50,8 +50,9 @@ interface Work {
   pool: WritePool;
   policy: MetaPolicy;
   dirs: Map<string, TarEntry>;
-  specials: Array<{ rel: string; e: TarEntry }>;
-  deferredLinks: Array<{ rel: string; target: string; e: TarEntry }>;
+  run: Runner;
+  /** Chains of mknod runs (devices, FIFOs), a few at a time. */
+  lanes: Array<Promise<unknown>>;
   xattrs: Array<{ rel: string; e: TarEntry }>;
   current: { push(buf: Buffer, pos: number): void; end(): void } | null;
   /** The target held nothing (but lost+found) at the start: what this run makes is new, owned by root, no inherited group. */
@@ -69,8 +70,8 @@ export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string,
     pool: new WritePool({ tasks: 64, bytes: 32 * 1024 * 1024, ...opts.limits }),
     policy: { isRoot, umask: currentUmask() },
     dirs: new Map(),
-    specials: [],
-    deferredLinks: [],
+    run: ctx.run,
+    lanes: [Promise.resolve(), Promise.resolve(), Promise.resolve(), Promise.resolve()],
     xattrs: [],
     current: null,
     fresh: false,
@@ -200,10 +201,6 @@ async function onEntry(w: Work, e: TarEntry): Promise<void> {
       if (tree.kindOf(parentOf(target)) === undefined) w.batch?.flush();
       await tree.ensureParents(target, e.path, false);
       tree.set(rel, 'other');
-      if (w.specials.some((s) => s.rel === target)) {
-        w.deferredLinks.push({ rel, target, e });
-        return;
-      }
       await pool.settled(target);
       if (w.batch?.holds(parentOf(rel))) w.batch.flush();
       await pool.room();
@@ -216,7 +213,14 @@ async function onEntry(w: Work, e: TarEntry): Promise<void> {
     }
     default:
       tree.set(rel, 'other');
-      w.specials.push({ rel, e });
+      // Devices and FIFOs need a process each (mknod); they are made while the stream goes on.
+      if (w.batch?.holds(parentOf(rel))) w.batch.flush();
+      const ready = tree.ready(parentOf(rel));
+      // Four lanes: a /dev full of nodes must not start hundreds of processes at once.
+      const lane = w.entries % w.lanes.length;
+      const done = w.lanes[lane]!.then(() => ready).then(() => makeSpecial(w.run, abs, e, w.policy.isRoot));
+      w.lanes[lane] = done.catch(() => undefined);
+      pool.track(rel, done);
   }
 }
 
@@ -289,14 +293,12 @@ async function makeHardlink(target: string, abs: string, e: TarEntry): Promise<v
   }
 }
 
-/** After the stream: files done, then devices and FIFOs, links to them, xattrs in one run, directories deepest first. */
+/** After the stream: every write done, then xattrs in one run, then directories' owners, modes and times. */
 async function finishAll(ctx: ExtractCtx, w: Work): Promise<void> {
   w.current?.end();
   w.batch?.flush();
   await w.pool.drain();
   const { tree } = w;
-  await eachLimited(w.specials, 4, ({ rel, e }) => makeSpecial(ctx.run, tree.abs(rel), e, w.policy.isRoot));
-  for (const l of w.deferredLinks) await makeHardlink(tree.abs(l.target), tree.abs(l.rel), l.e);
   if (w.xattrs.length > 0) {
     const needIds = w.xattrs.some(({ e }) => e.acl.access || e.acl.default);
     const ids = needIds ? await loadIdMaps(tree.root) : null;

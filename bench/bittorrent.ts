@@ -38,10 +38,10 @@ const [torrent, staging, dest, ip, server] = process.argv.slice(2);
   const buf = readFileSync(torrent);
   const peer = await startPeer({ bindAddress: ip });
   const d = await downloadAndExtract({ run: createRunner(null), report: new Reporter() }, {
-    peer, torrentFile: buf, meta: parseTorrentMeta(buf, torrent), stagingDir: staging, dest, serverAddresses: [server], pollMs: 1000,
+    peer, torrentFile: buf, meta: parseTorrentMeta(buf, torrent), stagingDir: staging, dest, serverAddresses: [server], pollMs: 1000, reader: process.env.BENCH_READER,
   });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  process.stdout.write(JSON.stringify({ ms, ...d.tally, rssMb: process.resourceUsage().maxRSS / 1024 }) + '\\n');
+  process.stdout.write(JSON.stringify({ ms, ...d.tally, rssMb: process.resourceUsage().maxRSS / 1024, cpuS: (process.cpuUsage().user + process.cpuUsage().system) / 1e6 }) + '\\n');
   process.stdin.resume();
   process.stdin.on('end', async () => { await peer.stop(); process.exit(0); });
 })().catch((e) => { process.stderr.write(String(e && e.stack || e) + '\\n'); process.exit(1); });
@@ -52,6 +52,7 @@ interface ClientResult {
   fromServer: number;
   fromPeers: number;
   rssMb: number;
+  cpuS: number;
 }
 
 function median(xs: number[]): number {
@@ -77,7 +78,7 @@ function startClient(bundle: string, c: BtClient, torrent: string, dir: string, 
 
 /** One round with n clients started together; wall time until the last has extracted the image. */
 async function round(lab: BtLab, bundle: string, torrent: string, seeder: BtClient, n: number, work: string) {
-  lab.countUploads(SEEDER_PORT, seeder.ns);
+  lab.countUploads(seeder.ns);
   const t0 = process.hrtime.bigint();
   const clients = lab.clients.slice(0, n).map((c, i) => startClient(bundle, c, torrent, join(work, 'round', `c${i}`), seeder.ip));
   const results = await Promise.all(clients.map((c) => c.result));
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
         times[n]!.push(r.ms);
         peakRss = Math.max(peakRss, ...r.results.map((x) => x.rssMb));
         const fromPeers = r.results.reduce((s, x) => s + x.fromPeers, 0);
-        console.log(`round ${i + 1} N=${n}: ${(r.ms / 1000).toFixed(2)} s, seeder sent ${(r.sent / 1e6).toFixed(1)} MB = ${(r.sent / size).toFixed(3)} x image size, clients got ${(fromPeers / 1e6).toFixed(1)} MB from each other`);
+        console.log(`round ${i + 1} N=${n}: ${(r.ms / 1000).toFixed(2)} s, seeder sent ${(r.sent / 1e6).toFixed(1)} MB = ${(r.sent / size).toFixed(3)} x image size, clients got ${(fromPeers / 1e6).toFixed(1)} MB from each other, client CPU ${r.results.map((x) => x.cpuS.toFixed(1)).join('+')} s`);
       }
     }
     console.log(`client peak RSS ${peakRss.toFixed(0)} MiB`);

@@ -6,6 +6,7 @@ import { SiError } from '../errors.js';
 import type { SiEvent } from '../report/events.js';
 import { extractTar, type ExtractCtx, type ExtractResult } from './tar-extract.js';
 import { addTorrent, type Peer } from './bittorrent-client.js';
+import { verifiedPieceStream } from './bittorrent-pieces.js';
 import type { TorrentMeta } from './bittorrent-meta.js';
 
 export interface TorrentTally {
@@ -33,6 +34,9 @@ export interface DownloadOptions {
   skip?: (rel: string) => boolean;
   signal?: AbortSignal;
   onFigures?: (t: Torrent) => void;
+  /** How the extractor reads: verified pieces in order, leaving piece choice to rarest-first (default), or webtorrent's
+   *  file stream, which makes the next pieces critical (every client then asks the seeder for the same pieces). */
+  reader?: 'pieces' | 'file-stream';
 }
 
 export interface Download {
@@ -81,7 +85,7 @@ export async function downloadAndExtract(ctx: ExtractCtx & { report: NonNullable
   const timer = setInterval(tick, o.pollMs);
   const torrentError = new Promise<never>((_, reject) => t.once('error', (err: Error) => reject(new SiError('E_TRANSFER', `BitTorrent ${o.meta.name}: ${err.message}`, { cause: err }))));
   try {
-    const stream = asBuffers(file.createReadStream());
+    const stream = o.reader === 'file-stream' ? asBuffers(file.createReadStream()) : verifiedPieceStream(t);
     const extracted = await Promise.race([extractTar(ctx, stream, o.dest, { signal: o.signal, skip: o.skip }), stallPromise, torrentError]);
     tick();
     return { torrent: t, tally, extracted };

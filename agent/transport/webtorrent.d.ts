@@ -38,6 +38,8 @@ declare module 'webtorrent' {
     path: string;
     files: TorrentFile[];
     wires: Wire[];
+    bitfield: { get(index: number): boolean };
+    store: { get(index: number, opts: { offset: number; length: number }, cb: (err: Error | null, buf?: Uint8Array) => void): void };
     announce: string[];
     destroy(opts?: { destroyStore?: boolean }, cb?: (err?: Error | null) => void): void;
   }

@@ -27,8 +27,9 @@ export interface BtLab {
   stopTracker(): void;
   /** Starts aria2c seeding a torrent whose data sits in dataDir (checked first with -V); upload limit in bytes/s (0: none). */
   startSeeder(name: string, torrent: string, dataDir: string, opts?: { ns?: string; ip?: string; port?: number; uploadLimit?: number; unverified?: boolean }): void;
-  /** Counts bytes sent from TCP source port `port` in a namespace (default the server's), read by uploadedBytes. */
-  countUploads(port: number, ns?: string): void;
+  /** Counts TCP bytes a namespace sends (default the server's) except from the rsync daemon and the tracker: the
+   *  seeders' uploads, whichever side opened the connection. Read by uploadedBytes. */
+  countUploads(ns?: string): void;
   uploadedBytes(): number;
   /** Shapes both directions of a namespace's link (its eth0 and its bridge port) with tc tbf, rate in Mbit/s. */
   shapeLink(c: BtClient, mbit: number): void;
@@ -135,8 +136,8 @@ export function createBtLab(tag: string, net: number, nClients: number): BtLab {
       if (opts.ip) args.push(`--interface=${opts.ip}`);
       daemon(opts.ns ?? srv, name, [...args, torrent]);
     },
-    countUploads(port, ns = srv) {
-      const rules = `table inet btcount {\n  chain out { type filter hook output priority 0; tcp sport ${port} counter; }\n}\n`;
+    countUploads(ns = srv) {
+      const rules = 'table inet btcount {\n  chain out { type filter hook output priority 0; meta l4proto tcp tcp sport != { 873, 6969 } counter; }\n}\n';
       quiet(['ip', 'netns', 'exec', ns, 'nft', 'delete', 'table', 'inet', 'btcount']);
       sh(['ip', 'netns', 'exec', ns, 'nft', '-f', '-'], rules);
       countNs = ns;

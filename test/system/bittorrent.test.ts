@@ -118,6 +118,8 @@ beforeAll(async () => {
   made.forEach((m, i) => lab.startSeeder(`seeder${i}`, m.torrent, dataDir, { port: SEEDER_PORT + i, uploadLimit: i === 0 ? 3 << 20 : 0 }));
   const conf = readFileSync(server.rsyncdConf, 'utf8').replace('address = 127.0.0.1', `address = ${lab.serverIp}`);
   writeFileSync(server.rsyncdConf, `${conf}\n[torrents]\n  path = ${torrentsDir}\n  comment = torrents\n`);
+  // A monitor stand-in in the server namespace: every message the clients send, appended to one file.
+  spawn('ip', ['netns', 'exec', lab.srv, 'socat', '-u', `TCP-LISTEN:8181,bind=${lab.serverIp},fork,reuseaddr`, `OPEN:${join(work, 'monitor.log')},creat,append`], { stdio: 'ignore', detached: true }).unref();
   spawn('ip', ['netns', 'exec', lab.srv, 'rsync', '--daemon', '--no-detach', `--config=${server.rsyncdConf}`, '--port=873', `--address=${lab.serverIp}`], { stdio: 'ignore', detached: true }).unref();
   // aria2c checks its data (-V) before it announces: wait for its listener.
   for (let i = 0; i < 100 && !/:6881 /.test(lab.exec(lab.srv, ['ss', '-ltn'])); i++) await new Promise((r) => setTimeout(r, 100));
@@ -143,7 +145,7 @@ describe('BitTorrent install from opentracker and an aria2c seeder', () => {
         const dir = join(work, `client${i + 1}`);
         const loop = attachLoop(work, `disk${i + 1}`, 300);
         loops.push(loop);
-        const r = await installIn(c, 'BITTORRENT_SEED_WAIT=y BITTORRENT_UPLOAD_MIN=50 BITTORRENT_POLLING_TIME=1', loop.dev, dir);
+        const r = await installIn(c, `BITTORRENT_SEED_WAIT=y BITTORRENT_UPLOAD_MIN=50 BITTORRENT_POLLING_TIME=1 MONITOR_SERVER=${lab.serverIp} MONITOR_PORT=8181`, loop.dev, dir);
         return { r, loop, dir, c };
       }),
     );
@@ -170,6 +172,13 @@ describe('BitTorrent install from opentracker and an aria2c seeder', () => {
     expect(sent, `seeder sent ${sent} bytes for an image of ${imageSize}`).toBeLessThan(3 * imageSize);
     const uploaded = runs.map(({ r }) => r.events.find((e) => e.type === 'transport' && /uploaded/.test(String(e.detail))));
     expect(uploaded.every(Boolean)).toBe(true);
+    // The monitor heard the transport, the swarm figures while downloading, and the closing byte counts.
+    const mon = readFileSync(join(work, 'monitor.log'), 'utf8');
+    expect(mon).toMatch(/status=100/);
+    expect(mon).toMatch(/transport=bittorrent/);
+    expect(mon).toMatch(/bt_peers=\d+/);
+    expect(mon).toMatch(/bt_up_kbs=\d+/);
+    expect(mon).toMatch(/bt_from_server=\d+:bt_from_peers=\d+:bt_uploaded=\d+/);
   }, 240_000);
 });
 

@@ -85,6 +85,12 @@ export async function seedThenStop(ctx: Ctx, s: BtSession): Promise<void> {
   await stopSession(ctx, s);
 }
 
+/** Stops the peer at once if it runs (a failed install seeds no more; its tarball may sit on the target's /tmp). */
+export async function stopSeeding(ctx: Ctx): Promise<void> {
+  const s = btSession(ctx);
+  if (s) await stopSession(ctx, s);
+}
+
 export const seedStep: Step = {
   name: 'bittorrent-seed',
   title: 'Seeding the BitTorrent tarballs',

@@ -14,7 +14,7 @@ import { planDisksStep, partitionStep } from './disks.js';
 import { imageStep, overridesStep } from './image.js';
 import { configureStep } from './configure.js';
 import { finalizeStep, finishStep, postActionStep, releaseTarget } from './finish.js';
-import { seedStep } from './bittorrent-session.js';
+import { seedStep, stopSeeding } from './bittorrent-session.js';
 
 /** Steps of a real install, in SPEC 1 order (network bring-up is added in front by init). */
 export const INSTALL_STEPS: readonly Step[] = [
@@ -86,8 +86,10 @@ async function runStepsAndReport(ctx: Ctx, steps: readonly Step[]): Promise<Flow
     ctx.report.emit({ type: 'fatal', step: failure.step, message: e.message, details: e.details, disks });
     ctx.report.emit({ type: 'status', status: -1, message: e.message });
     if (ctx.opts.mode === 'install') {
-      // Leave no mounts or active arrays behind on a machine that keeps running.
+      // Leave no mounts or active arrays behind on a machine that keeps running (a BitTorrent tarball staged on the
+      // target's /tmp is held open by the peer: it stops first).
       try {
+        await stopSeeding(ctx);
         await releaseTarget(ctx);
       } catch (relErr) {
         ctx.report.warn(`could not release the target after the failure: ${(relErr as Error).message}`);

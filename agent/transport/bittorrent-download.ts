@@ -7,6 +7,7 @@ import type { SiEvent } from '../report/events.js';
 import { extractTar, type ExtractCtx, type ExtractResult } from './tar-extract.js';
 import { addTorrent, type Peer } from './bittorrent-client.js';
 import { verifiedPieceStream } from './bittorrent-pieces.js';
+import { preferPeersOverServer } from './bittorrent-prefer.js';
 import type { TorrentMeta } from './bittorrent-meta.js';
 
 export interface TorrentTally {
@@ -49,18 +50,22 @@ export interface Download {
 export async function downloadAndExtract(ctx: ExtractCtx & { report: NonNullable<ExtractCtx['report']> }, o: DownloadOptions): Promise<Download> {
   const t = await addTorrent(o.peer, o.torrentFile, o.stagingDir);
   const tally: TorrentTally = { fromServer: 0, fromPeers: 0, rejected: 0 };
+  const serverWire = (wire: Wire) => o.serverAddresses.includes(wire.remoteAddress?.replace(/^::ffff:/, ''));
   const countWire = (wire: Wire) => {
-    const fromServer = o.serverAddresses.includes(wire.remoteAddress.replace(/^::ffff:/, ''));
+    const fromServer = serverWire(wire);
     wire.on('download', (n: number) => {
       if (fromServer) tally.fromServer += n;
       else tally.fromPeers += n;
     });
   };
+  const allowServer = preferPeersOverServer(t, serverWire);
   t.wires.forEach(countWire);
   t.on('wire', countWire);
   t.on('warning', (err: Error) => {
-    if (/failed verification/.test(err.message)) {
+    const failed = /Piece (\d+) failed verification/.exec(err.message);
+    if (failed) {
       tally.rejected++;
+      allowServer(Number(failed[1]));
       ctx.report.warn(`BitTorrent ${o.meta.name}: ${err.message} (hash mismatch): discarded and fetched again`);
     } else ctx.report.debug(`BitTorrent ${o.meta.name}: ${err.message}`);
   });

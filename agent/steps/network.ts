@@ -24,10 +24,12 @@ export const networkStep: Step = {
     if (!param(ctx, 'IPADDR')) setParam(ctx, 'IPADDR', result.ip, result.mode === 'dhcp' ? 'dhcp' : 'network');
     if (!param(ctx, 'DEVICE')) setParam(ctx, 'DEVICE', result.iface, 'network');
     ctx.report.info(`network: ${result.iface} ${result.ip} (${result.mode})`);
-    const server = param(ctx, 'IMAGESERVER');
-    // The ping test only warns (SPEC 1 step 5): it runs alongside the next steps instead of holding them up.
-    if (server) {
-      const pinging = pingHost(server, { run: ctx.run, report: ctx.report, signal: ctx.signal }).catch(() => false);
+    // SPEC 1 step 5: the image server, or the gateway when the image comes by multicast (the casts need the route).
+    const multicast = ctx.params.get('FLAMETHROWER_DIRECTORY_PORTBASE') !== undefined;
+    const target = multicast ? (param(ctx, 'GATEWAY') ?? param(ctx, 'IMAGESERVER')) : param(ctx, 'IMAGESERVER');
+    // The ping test only warns: it runs alongside the next steps instead of holding them up.
+    if (target) {
+      const pinging = pingHost(target, { run: ctx.run, report: ctx.report, signal: ctx.signal }).catch(() => false);
       ctx.state.drains.push(async () => void (await pinging));
     }
   },

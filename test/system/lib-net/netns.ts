@@ -1,7 +1,7 @@
 // Network namespaces, veth pairs and daemons for the DHCP system tests; everything made here is torn down by cleanup().
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -64,11 +64,8 @@ export function createLab(prefix: string): Lab {
       return child;
     },
     log(name) {
-      try {
-        return execFileSync('cat', [join(dir, `${name}.log`)], { encoding: 'utf8' });
-      } catch {
-        return '';
-      }
+      const file = join(dir, `${name}.log`);
+      return existsSync(file) ? readFileSync(file, 'utf8') : '';
     },
     async cleanup() {
       for (const d of daemons) {

@@ -28,7 +28,8 @@ beforeAll(async () => {
   const s = lab.ns('is');
   c = lab.ns('ic');
   lab.veth({ ns: c, name: 'vc0' }, { ns: s, name: 'vs0', cidr: `${NET}.1/24` });
-  await startDnsmasq(lab, s, 'dnsmasq', 'vs0', { net: NET }, [`140,${NET}.1`, '141,5514', '144,no', '143,9100']);
+  // No option 143: a portbase from DHCP means a multicast install (dhcp-dnsmasq.test.ts checks how 143 is read).
+  await startDnsmasq(lab, s, 'dnsmasq', 'vs0', { net: NET }, [`140,${NET}.1`, '141,5514', '144,no']);
   lab.daemon(s, 'rsyncd', ['rsync', '--daemon', '--no-detach', `--config=${server.rsyncdConf}`, '--port=873', `--address=${NET}.1`]);
   const logSays = (re: RegExp) => existsSync(server.logFile) && re.test(readFileSync(server.logFile, 'utf8'));
   await waitFor(() => logSays(/rsyncd version .* starting/), 10_000, `rsyncd in the server namespace: ${lab.log('rsyncd')}`);
@@ -48,7 +49,7 @@ describe.skipIf(!enabled)('install with parameters from DHCP', () => {
       '--workdir', join(lab.dir, 'plan'), '--log', join(lab.dir, 'plan.log')], { encoding: 'utf8', env: { ...process.env, SI_TMP: lab.dir, SI_RESOLV_CONF: join(lab.dir, 'resolv.conf') }, timeout: 120_000 });
     const params = (JSON.parse(r) as { parameters: Record<string, { value: string; source: string }> }).parameters;
     expect(params.IMAGESERVER).toEqual({ value: `${NET}.1`, source: 'dhcp' });
-    expect(params.FLAMETHROWER_DIRECTORY_PORTBASE).toEqual({ value: '9100', source: 'dhcp' });
+    expect(params.NETMASK).toEqual({ value: '255.255.255.0', source: 'dhcp' });
     expect(params.TMPFS_STAGING).toEqual({ value: 'yes', source: `local.cfg:${cfg}:1` });
     expect(params.LOG_SERVER_PORT).toEqual({ value: '8514', source: 'cmdline' });
     expect(params.DEVICE).toMatchObject({ value: 'vc0' });

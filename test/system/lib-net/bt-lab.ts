@@ -82,7 +82,7 @@ export function makeTorrent(treeDir: string, outDir: string, base: string, track
 /** Builds the lab: `bt-<tag>-srv` with bridge `bt<tag>br` at 10.99.<net>.1/24, clients `bt-<tag>-cN` at .11, .12, ... */
 export function createBtLab(tag: string, net: number, nClients: number): BtLab {
   const dir = mkdtempSync(join(tmpdir(), `si-bt-${tag}-`));
-  const srv = `bt-${tag}-srv`;
+  const srv = `bt${process.pid}-${tag}-srv`;
   const bridge = `bt${tag}br`;
   const serverIp = `10.99.${net}.1`;
   const namespaces: string[] = [];
@@ -99,7 +99,7 @@ export function createBtLab(tag: string, net: number, nClients: number): BtLab {
     return child.pid!;
   };
   const join1 = (i: number, prefix: string): BtClient => {
-    const ns = `bt-${tag}-${prefix}${i}`;
+    const ns = `bt${process.pid}-${tag}-${prefix}${i}`;
     addNs(ns);
     const port = `bt${tag}${prefix}${i}`;
     sh(['ip', 'link', 'add', port, 'netns', srv, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);

@@ -62,7 +62,7 @@ function killAllIn(ns: string): void {
 /** Builds the lab: namespace `mc-<tag>-srv` with bridge `mc<tag>br` at 10.77.<net>.1/24, clients `mc-<tag>-cN` at .11, .12, ... */
 export function createMcLab(tag: string, net: number, nClients: number): McLab {
   const dir = mkdtempSync(join(tmpdir(), `si-mc-${tag}-`));
-  const srv = `mc-${tag}-srv`;
+  const srv = `mc${process.pid}-${tag}-srv`;
   const bridge = `mc${tag}br`;
   const serverIp = `10.77.${net}.1`;
   const namespaces: string[] = [];
@@ -140,7 +140,7 @@ export function createMcLab(tag: string, net: number, nClients: number): McLab {
     sh(['ip', '-n', srv, 'link', 'set', bridge, 'up']);
     sh(['ip', '-n', srv, 'route', 'add', '224.0.0.0/4', 'dev', bridge]);
     for (let i = 1; i <= nClients; i++) {
-      const ns = `mc-${tag}-c${i}`;
+      const ns = `mc${process.pid}-${tag}-c${i}`;
       addNs(ns);
       const port = `mc${tag}v${i}`;
       sh(['ip', 'link', 'add', port, 'netns', srv, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);

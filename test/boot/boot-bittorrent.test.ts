@@ -6,7 +6,7 @@
 // serial log, that rsyncd never sent the image, what the seeder sent, and the installed disk.
 
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImageServer, type ImageServerInfo } from '../../fixtures/image-server/make-image-server.ts';
@@ -15,6 +15,7 @@ import { canRunNetTests, createLab, waitFor, type Lab } from '../system/lib-net/
 import { startDnsmasq } from '../system/lib-net/servers.ts';
 import { createBtLab, makeTorrent, type BtLab } from '../system/lib-net/bt-lab.ts';
 import { buildTestPackage, canBoot, removeTestDir } from './package-fixture.ts';
+import { blankDisk, DiskReader, expectFixtureInstalled, nameLeasesNode001 } from './tap-boot.ts';
 import { bootQemu, tailOf, type QemuOutcome } from './qemu.ts';
 
 const NET = 200;
@@ -33,13 +34,6 @@ const reason = skipReason();
 if (reason) console.warn(`boot-bittorrent skipped: ${reason}`);
 
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-const quiet = (cmd: string, args: string[]) => {
-  try {
-    sh(cmd, args);
-  } catch {
-    /* best-effort cleanup */
-  }
-};
 
 describe.skipIf(reason !== null)('boot package installs over BitTorrent (opentracker and aria2c in a namespace, tap for QEMU)', () => {
   let dir: string | undefined;
@@ -48,15 +42,14 @@ describe.skipIf(reason !== null)('boot package installs over BitTorrent (opentra
   let lab: Lab | undefined;
   let server: ImageServerInfo;
   let imageBytes = 0;
-  const loops: string[] = [];
-  const mounted: string[] = [];
+  const reader = new DiskReader();
 
   beforeAll(async () => {
     ({ dir, pkg } = await buildTestPackage('console=ttyS0 panic=-1', false));
     bt = createBtLab('b', NET, 0);
     lab = createLab('bt-boot'); // its temp dir and daemon logs for dnsmasq; the namespace is the BitTorrent lab's
     server = await makeImageServer(join(bt.dir, 'server'));
-    appendFileSync(join(server.scriptsDir, 'hosts'), Array.from({ length: 51 }, (_, i) => `10.99.${NET}.${100 + i} node001.cluster node001\n`).join(''));
+    nameLeasesNode001(server, `10.99.${NET}`);
     sh('ip', ['-n', bt.srv, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap']);
     sh('ip', ['-n', bt.srv, 'link', 'set', TAP, 'master', `btbbr`]);
     sh('ip', ['-n', bt.srv, 'link', 'set', TAP, 'up']);
@@ -80,8 +73,7 @@ describe.skipIf(reason !== null)('boot package installs over BitTorrent (opentra
   }, 300_000);
 
   afterAll(async () => {
-    for (const m of mounted.splice(0)) quiet('umount', [m]);
-    for (const l of loops.splice(0)) quiet('losetup', ['-d', l]);
+    reader.release();
     await lab?.cleanup(); // dnsmasq and rsyncd
     bt?.cleanup(); // tracker, seeders, QEMU if still there, the namespace with its bridge and tap
     removeTestDir(dir);
@@ -89,9 +81,7 @@ describe.skipIf(reason !== null)('boot package installs over BitTorrent (opentra
 
   it('leases, fetches the torrents, downloads and extracts the image over BitTorrent, powers off', async () => {
     const d = dir!;
-    const disk = join(d, 'disk.img');
-    writeFileSync(disk, '');
-    truncateSync(disk, 1024 * 1024 * 1024);
+    const disk = blankDisk(d);
     const r: QemuOutcome = await bootQemu({
       workDir: d,
       kernel: join(pkg.dir, 'kernel'),
@@ -122,17 +112,8 @@ describe.skipIf(reason !== null)('boot package installs over BitTorrent (opentra
     expect(rlog).not.toMatch(new RegExp(`rsync on ${esc(server.imageName)}/ `));
     expect(bt!.uploadedBytes()).toBeGreaterThanOrEqual(imageBytes);
 
-    const loop = sh('losetup', ['-fP', '--show', disk]).trim();
-    loops.push(loop);
-    quiet('partprobe', [loop]);
-    const mnt = join(d, 'mnt');
-    mkdirSync(mnt, { recursive: true });
-    sh('mount', ['-o', 'ro', `${loop}p2`, mnt]);
-    mounted.unshift(mnt);
-    expect(readFileSync(join(mnt, 'etc/systemimager/IMAGE_LAST_SYNCED_TO'), 'utf8').trim()).toBe(server.imageName);
-    expect(readFileSync(join(mnt, 'etc/hostname'), 'utf8')).toBe('node001\n');
-    expect(readFileSync(join(mnt, 'etc/shared-gc'), 'utf8')).toBe('compute\n');
-    expect(existsSync(join(mnt, 'root/node001-only'))).toBe(true);
+    const mnt = reader.mount(disk, d);
+    expectFixtureInstalled(mnt, server);
     expect(existsSync(join(mnt, 'tmp', `image-${server.imageName}.tar.gz`))).toBe(false);
   }, 600_000);
 });

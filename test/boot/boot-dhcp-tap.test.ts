@@ -6,15 +6,15 @@
 // fixture's scripts/hosts names every leased address node001). The test checks the serial log (lease on the virtio
 // NIC, power-off), the dnsmasq log (DHCPACK), the rsyncd log (the leased address) and the disk (loop-mounted).
 
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImageServer, type ImageServerInfo } from '../../fixtures/image-server/make-image-server.ts';
 import type { PackageResult } from '../../initrd-build/build-package.ts';
-import { canRunNetTests, createLab, ip, waitFor, type Lab } from '../system/lib-net/netns.ts';
+import { canRunNetTests, createLab, waitFor, type Lab } from '../system/lib-net/netns.ts';
 import { startDnsmasq } from '../system/lib-net/servers.ts';
 import { buildTestPackage, canBoot, removeTestDir } from './package-fixture.ts';
+import { addTap, blankDisk, DiskReader, expectFixtureInstalled, nameLeasesNode001 } from './tap-boot.ts';
 import { bootQemu, tailOf, type QemuOutcome } from './qemu.ts';
 
 const NET = '10.214.0';
@@ -35,34 +35,22 @@ function skipReason(): string | null {
 const reason = skipReason();
 if (reason) console.warn(`boot-dhcp-tap skipped: ${reason}`);
 
-const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-const quiet = (cmd: string, args: string[]) => {
-  try {
-    sh(cmd, args);
-  } catch {
-    /* best-effort cleanup */
-  }
-};
-
 describe.skipIf(reason !== null)('boot over a tap device: lease and IMAGESERVER from dnsmasq, image from rsyncd in a namespace', () => {
   let dir: string | undefined;
   let pkg: PackageResult;
   let lab: Lab | undefined;
   let server: ImageServerInfo;
   let ns = '';
-  const loops: string[] = [];
-  const mounted: string[] = [];
+  const reader = new DiskReader();
 
   beforeAll(async () => {
     ({ dir, pkg } = await buildTestPackage('console=ttyS0 panic=-1', false));
     lab = createLab('boot-tap');
     server = await makeImageServer(join(lab.dir, 'server'));
     // Every address dnsmasq leases (.100-.150) is node001 in the server's hosts file: HOSTNAME comes from there.
-    appendFileSync(join(server.scriptsDir, 'hosts'), Array.from({ length: 51 }, (_, i) => `${NET}.${100 + i} node001.cluster node001\n`).join(''));
+    nameLeasesNode001(server, NET);
     ns = lab.ns('tap');
-    ip('-n', ns, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap');
-    ip('-n', ns, 'addr', 'add', `${SERVER}/24`, 'dev', TAP);
-    ip('-n', ns, 'link', 'set', TAP, 'up');
+    addTap(ns, TAP, `${SERVER}/24`);
     await startDnsmasq(lab, ns, 'dnsmasq', TAP, { net: NET }, [`140,${SERVER}`, '141,5514', '144,no']);
     lab.daemon(ns, 'rsyncd', ['rsync', '--daemon', '--no-detach', `--config=${server.rsyncdConf}`, '--port=873', `--address=${SERVER}`]);
     const logSays = (re: RegExp) => existsSync(server.logFile) && re.test(readFileSync(server.logFile, 'utf8'));
@@ -70,17 +58,14 @@ describe.skipIf(reason !== null)('boot over a tap device: lease and IMAGESERVER 
   }, 300_000);
 
   afterAll(async () => {
-    for (const m of mounted.splice(0)) quiet('umount', [m]);
-    for (const l of loops.splice(0)) quiet('losetup', ['-d', l]);
+    reader.release();
     await lab?.cleanup(); // kills dnsmasq and rsyncd, deletes the namespace and the tap in it
     removeTestDir(dir);
   });
 
   it('leases an address on the virtio NIC, installs the image from the namespace, powers off', async () => {
     const d = dir!;
-    const disk = join(d, 'disk.img');
-    writeFileSync(disk, '');
-    truncateSync(disk, 1024 * 1024 * 1024);
+    const disk = blankDisk(d);
     const r: QemuOutcome = await bootQemu({
       workDir: d,
       kernel: join(pkg.dir, 'kernel'),
@@ -115,16 +100,7 @@ describe.skipIf(reason !== null)('boot over a tap device: lease and IMAGESERVER 
     expect(rlog).toMatch(new RegExp(`rsync on scripts/imaging_complete_${esc(addr)} from \\S+ \\(${esc(addr)}\\)`));
 
     // The disk holds the installed tree (the image's layout: swap p1, ext4 root p2).
-    const loop = sh('losetup', ['-fP', '--show', disk]).trim();
-    loops.push(loop);
-    quiet('partprobe', [loop]);
-    const mnt = join(d, 'mnt');
-    mkdirSync(mnt, { recursive: true });
-    sh('mount', ['-o', 'ro', `${loop}p2`, mnt]);
-    mounted.unshift(mnt);
-    expect(readFileSync(join(mnt, 'etc/systemimager/IMAGE_LAST_SYNCED_TO'), 'utf8').trim()).toBe(server.imageName);
-    expect(readFileSync(join(mnt, 'etc/hostname'), 'utf8')).toBe('node001\n');
-    expect(readFileSync(join(mnt, 'etc/shared-gc'), 'utf8')).toBe('compute\n');
-    expect(existsSync(join(mnt, 'root/node001-only'))).toBe(true);
+    const mnt = reader.mount(disk, d);
+    expectFixtureInstalled(mnt, server);
   }, 600_000);
 });

@@ -5,7 +5,7 @@
 // that namespace with its virtio NIC on the tap; its kernel command line carries nothing but POST_ACTION=shutdown.
 
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImageServer, type ImageServerInfo } from '../../fixtures/image-server/make-image-server.ts';
@@ -13,6 +13,7 @@ import type { PackageResult } from '../../initrd-build/build-package.ts';
 import { canRunNetTests, createLab, ip, waitFor, type Lab } from '../system/lib-net/netns.ts';
 import { startDnsmasq } from '../system/lib-net/servers.ts';
 import { buildTestPackage, canBoot, removeTestDir } from './package-fixture.ts';
+import { addTap, blankDisk, DiskReader, expectFixtureInstalled, nameLeasesNode001 } from './tap-boot.ts';
 import { bootQemu, tailOf, type QemuOutcome } from './qemu.ts';
 
 const NET = '10.77.3';
@@ -47,8 +48,7 @@ describe.skipIf(reason !== null)('boot over a tap device: the image comes over m
   let lab: Lab | undefined;
   let server: ImageServerInfo;
   let ns = '';
-  const loops: string[] = [];
-  const mounted: string[] = [];
+  const reader = new DiskReader();
 
   beforeAll(async () => {
     ({ dir, pkg } = await buildTestPackage('console=ttyS0 panic=-1', false));
@@ -56,11 +56,9 @@ describe.skipIf(reason !== null)('boot over a tap device: the image comes over m
     server = await makeImageServer(join(lab.dir, 'server'));
     // The image's own layout, published in the scripts (a multicast client gets nothing from the image module over rsync).
     writeFileSync(join(server.scriptsDir, 'disks-layouts', 'node001.xml'), readFileSync(join(server.imageDir, 'etc/systemimager/autoinstallscript.conf')));
-    appendFileSync(join(server.scriptsDir, 'hosts'), Array.from({ length: 51 }, (_, i) => `${NET}.${100 + i} node001.cluster node001\n`).join(''));
+    nameLeasesNode001(server, NET);
     ns = lab.ns('mcboot');
-    ip('-n', ns, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap');
-    ip('-n', ns, 'addr', 'add', `${SERVER}/24`, 'brd', '+', 'dev', TAP);
-    ip('-n', ns, 'link', 'set', TAP, 'up');
+    addTap(ns, TAP, `${SERVER}/24`);
     ip('-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', TAP);
     await startDnsmasq(lab, ns, 'dnsmasq', TAP, { net: NET }, [`140,${SERVER}`, '143,9000']);
     lab.daemon(ns, 'rsyncd', ['rsync', '--daemon', '--no-detach', `--config=${server.rsyncdConf}`, '--port=873', `--address=${SERVER}`]);
@@ -84,8 +82,7 @@ describe.skipIf(reason !== null)('boot over a tap device: the image comes over m
   }, 300_000);
 
   afterAll(async () => {
-    for (const m of mounted.splice(0)) quiet('umount', [m]);
-    for (const l of loops.splice(0)) quiet('losetup', ['-d', l]);
+    reader.release();
     // flamethrowerd and its udp-senders left the lab's process group: every process in the namespace is one it started.
     if (ns) for (const pid of (() => { try { return sh('ip', ['netns', 'pids', ns]).split('\n').filter(Boolean); } catch { return []; } })()) quiet('kill', ['-9', pid]);
     await lab?.cleanup();
@@ -94,9 +91,7 @@ describe.skipIf(reason !== null)('boot over a tap device: the image comes over m
 
   it('leases an address, receives directory, scripts, image and overrides by udp-receiver, installs, powers off', async () => {
     const d = dir!;
-    const disk = join(d, 'disk.img');
-    writeFileSync(disk, '');
-    truncateSync(disk, 1024 * 1024 * 1024);
+    const disk = blankDisk(d);
     const r: QemuOutcome = await bootQemu({
       workDir: d,
       kernel: join(pkg.dir, 'kernel'),
@@ -123,17 +118,8 @@ describe.skipIf(reason !== null)('boot over a tap device: the image comes over m
     expect(rlog).not.toMatch(new RegExp(`rsync on ${esc(server.imageName)}/`));
     expect(rlog).toMatch(new RegExp(`rsync on scripts/imaging_complete_${esc(addr)} from \\S+ \\(${esc(addr)}\\)`));
     // The disk holds the installed tree (the image's layout: swap p1, ext4 root p2).
-    const loop = sh('losetup', ['-fP', '--show', disk]).trim();
-    loops.push(loop);
-    quiet('partprobe', [loop]);
-    const mnt = join(d, 'mnt');
-    mkdirSync(mnt, { recursive: true });
-    sh('mount', ['-o', 'ro', `${loop}p2`, mnt]);
-    mounted.unshift(mnt);
-    expect(readFileSync(join(mnt, 'etc/systemimager/IMAGE_LAST_SYNCED_TO'), 'utf8').trim()).toBe(server.imageName);
-    expect(readFileSync(join(mnt, 'etc/hostname'), 'utf8')).toBe('node001\n');
-    expect(readFileSync(join(mnt, 'etc/shared-gc'), 'utf8')).toBe('compute\n');
-    expect(existsSync(join(mnt, 'root/node001-only'))).toBe(true);
+    const mnt = reader.mount(disk, d);
+    expectFixtureInstalled(mnt, server);
     expect(readFileSync(join(mnt, 'var/lib/big.bin')).equals(readFileSync(join(server.imageDir, 'var/lib/big.bin')))).toBe(true);
     expect(existsSync(join(mnt, 'proc/cpuinfo'))).toBe(false);
   }, 600_000);

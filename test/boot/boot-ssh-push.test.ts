@@ -5,15 +5,16 @@
 // namespace runs what si_pushinstall runs. The test checks the serial log, the rsyncd log and the installed disk.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImageServer, type ImageServerInfo } from '../../fixtures/image-server/make-image-server.ts';
 import { buildBootPackage, type PackageResult } from '../../initrd-build/build-package.ts';
-import { canRunNetTests, createLab, ip, waitFor, type Lab } from '../system/lib-net/netns.ts';
+import { canRunNetTests, createLab, waitFor, type Lab } from '../system/lib-net/netns.ts';
 import { startDnsmasq } from '../system/lib-net/servers.ts';
 import { canBoot, PROJECT_DIR, removeTestDir } from './package-fixture.ts';
+import { addTap, blankDisk, DiskReader, expectFixtureInstalled, nameLeasesNode001 } from './tap-boot.ts';
 import { bootQemu, tailOf } from './qemu.ts';
 
 const NET = '10.214.16';
@@ -41,8 +42,7 @@ describe.skipIf(reason !== null)('boot package with baked authorized_keys: SSHD=
   let server: ImageServerInfo;
   let ns = '';
   let key = '';
-  const loops: string[] = [];
-  const mounted: string[] = [];
+  const reader = new DiskReader();
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'si-boot-ssh.'));
@@ -51,11 +51,9 @@ describe.skipIf(reason !== null)('boot package with baked authorized_keys: SSHD=
     pkg = await buildBootPackage({ projectDir: PROJECT_DIR, out: join(dir, 'pkg'), flavor: 'standard', append: 'console=ttyS0 panic=-1', media: false, authorizedKeys: `${key}.pub` });
     lab = createLab('boot-ssh');
     server = await makeImageServer(join(lab.dir, 'server'));
-    appendFileSync(join(server.scriptsDir, 'hosts'), Array.from({ length: 51 }, (_, i) => `${NET}.${100 + i} node001.cluster node001\n`).join(''));
+    nameLeasesNode001(server, NET);
     ns = lab.ns('ssh');
-    ip('-n', ns, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap');
-    ip('-n', ns, 'addr', 'add', `${SERVER}/24`, 'dev', TAP);
-    ip('-n', ns, 'link', 'set', TAP, 'up');
+    addTap(ns, TAP, `${SERVER}/24`);
     await startDnsmasq(lab, ns, 'dnsmasq', TAP, { net: NET }, [`140,${SERVER}`]);
     // Loopback only: the guest reaches this daemon through the SSH forward or not at all.
     lab.daemon(ns, 'rsyncd', ['rsync', '--daemon', '--no-detach', `--config=${server.rsyncdConf}`, '--port=873', '--address=127.0.0.1']);
@@ -64,17 +62,14 @@ describe.skipIf(reason !== null)('boot package with baked authorized_keys: SSHD=
 
   afterAll(async () => {
     quiet('pkill', ['-f', key]);
-    for (const m of mounted.splice(0)) quiet('umount', [m]);
-    for (const l of loops.splice(0)) quiet('losetup', ['-d', l]);
+    reader.release();
     await lab?.cleanup();
     removeTestDir(dir);
   });
 
   it('waits for the push, installs through the forward, powers off', async () => {
     const d = dir!;
-    const disk = join(d, 'disk.img');
-    writeFileSync(disk, '');
-    truncateSync(disk, 1024 * 1024 * 1024);
+    const disk = blankDisk(d);
     let push: ReturnType<typeof spawnSync> | undefined;
     const booting = bootQemu({
       workDir: d,
@@ -108,16 +103,8 @@ describe.skipIf(reason !== null)('boot package with baked authorized_keys: SSHD=
     const rlog = readFileSync(server.logFile, 'utf8');
     expect(rlog).toMatch(new RegExp(`rsync on ${esc(server.imageName)}/ from \\S+ \\(127\\.0\\.0\\.1\\)`));
     expect(rlog).toMatch(new RegExp(`imaging_complete_${esc(host!)}`));
-    const loop = sh('losetup', ['-fP', '--show', disk]).trim();
-    loops.push(loop);
-    quiet('partprobe', [loop]);
-    const mnt = join(d, 'mnt');
-    mkdirSync(mnt, { recursive: true });
-    sh('mount', ['-o', 'ro', `${loop}p2`, mnt]);
-    mounted.unshift(mnt);
-    expect(readFileSync(join(mnt, 'etc/systemimager/IMAGE_LAST_SYNCED_TO'), 'utf8').trim()).toBe(server.imageName);
-    expect(readFileSync(join(mnt, 'etc/hostname'), 'utf8')).toBe('node001\n');
-    expect(readFileSync(join(mnt, 'etc/shared-gc'), 'utf8')).toBe('compute\n');
+    const mnt = reader.mount(disk, d);
+    expectFixtureInstalled(mnt, server);
   }, 600_000);
 });
 

@@ -37,7 +37,8 @@ if (reason) console.warn(`installed-boot skipped: ${reason}`);
 const uefiReason = !existsSync(OVMF_VARS) ? 'needs OVMF (Debian package ovmf)' : !existsSync('/usr/bin/mdir') ? 'needs mtools (the host kernel may have no vfat)' : null;
 
 const H: Record<'bios' | 'uefi' | 'kexec' | 'directboot' | 'nokernel', TestHost> = {
-  // Installed as vdb (a small blank vda beside it), booted as vda alone; /var named in the layout as /dev/vdb3.
+  // Installed as vdb (a small blank vda beside it), booted as vda alone; /var named in the layout as /dev/vdb3. These
+  // are the QEMU guest's names for the test's own disk images, never a host disk.
   bios: { name: 'node101', ip: '10.0.2.51', firmware: 'bios', disk: '/dev/vdb', varPartition: true },
   uefi: { name: 'node102', ip: '10.0.2.52', firmware: 'uefi' },
   kexec: { name: 'node103', ip: '10.0.2.53', firmware: 'bios' },

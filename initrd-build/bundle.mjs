@@ -1,7 +1,7 @@
 // Bundles the agent into one CommonJS file, dist/si-agent.cjs, runnable as `node dist/si-agent.cjs ...`.
 import { build } from 'esbuild';
 import { noNativeAddons, noWebRtc } from './bundle-plugins.mjs';
-import { readFileSync, chmodSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, chmodSync, renameSync, statSync, writeFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
@@ -11,7 +11,8 @@ const options = {
   platform: 'node',
   target: 'node22',
   format: 'cjs',
-  outfile: 'dist/si-agent.cjs',
+  // Written under a name of this process's own, then renamed: builds running at the same time never see half a file.
+  outfile: `dist/.si-agent.cjs.${process.pid}`,
   banner: { js: '#!/usr/bin/env node' },
   define: { SI_AGENT_VERSION: JSON.stringify(pkg.version) },
   sourcemap: false,
@@ -20,7 +21,9 @@ const options = {
   logLevel: 'warning',
 };
 await build(options);
-chmodSync('dist/si-agent.cjs', 0o755);
+chmodSync(options.outfile, 0o755);
+const bundleBytes = statSync(options.outfile).size;
+renameSync(options.outfile, 'dist/si-agent.cjs');
 
 // What webtorrent (with everything only it pulls in) adds to the bundle: the same build with it replaced by an empty
 // module, not written; the boot package's manifest.json reports the difference (dist/si-agent.parts.json).
@@ -32,6 +35,7 @@ const withoutWebtorrent = {
   },
 };
 const bare = await build({ ...options, write: false, plugins: [...options.plugins, withoutWebtorrent] });
-const bundleBytes = statSync('dist/si-agent.cjs').size;
 const bareBytes = bare.outputFiles.reduce((n, f) => n + f.contents.length, 0);
-writeFileSync('dist/si-agent.parts.json', JSON.stringify({ bundleBytes, webtorrentBytes: bundleBytes - bareBytes }, null, 2) + '\n');
+const partsTmp = `dist/.si-agent.parts.json.${process.pid}`;
+writeFileSync(partsTmp, JSON.stringify({ bundleBytes, webtorrentBytes: bundleBytes - bareBytes }, null, 2) + '\n');
+renameSync(partsTmp, 'dist/si-agent.parts.json');

@@ -1,6 +1,6 @@
 // Builds the agent's Node single executable (SEA): bundle, blob, stripped Node 22 copy, postject injection.
 
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runCmd } from './run-cmd.ts';
 
@@ -54,10 +54,19 @@ export function buildSea(opts: SeaOptions): SeaResult {
   const node = opts.nodeBinary ?? projectNode(projectDir);
   const out = resolve(opts.out ?? join(projectDir, 'dist', 'si-agent'));
   const cjs = ensureBundle(projectDir, node);
-  const work = join(projectDir, 'dist', '.sea');
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
+  // A work directory of this build's own: builds running at the same time must not share one. The finished
+  // executable is renamed into place, so a reader sees either the previous file or the new one, whole.
+  mkdirSync(join(projectDir, 'dist'), { recursive: true });
+  const work = mkdtempSync(join(projectDir, 'dist', '.sea.'));
+  try {
+    return buildSeaIn(work, projectDir, node, out, cjs, opts);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
 
+/** The steps of buildSea inside its private work directory (on the same filesystem as out). */
+function buildSeaIn(work: string, projectDir: string, node: string, out: string, cjs: string, opts: SeaOptions): SeaResult {
   const blob = join(work, 'sea-prep.blob');
   const config = {
     main: cjs,
@@ -81,6 +90,5 @@ export function buildSea(opts: SeaOptions): SeaResult {
   if (!agentVersion) throw new Error(`${exe} version printed nothing`);
   const nodeVersion = runCmd(node, ['--version']).stdout.trim();
   renameSync(exe, out);
-  rmSync(work, { recursive: true, force: true });
   return { path: out, bytes: statSync(out).size, nodeVersion, agentVersion };
 }

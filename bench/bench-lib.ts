@@ -45,3 +45,57 @@ export async function warmCache(dir: string): Promise<void> {
   tar.stdout.resume();
   await new Promise((r) => tar.on('close', r));
 }
+
+/** Milliseconds per named phase of one run (a step, a command, a baseline command), summed when a name repeats. */
+export type Timeline = Map<string, number>;
+
+/** Adds ms to the phase `name` of a run's timeline. */
+export function addTime(t: Timeline, name: string, ms: number): void {
+  t.set(name, (t.get(name) ?? 0) + ms);
+}
+
+/**
+ * The agent's timeline from its --events JSON lines: `startup` (spawn to its first event), each step's duration, each
+ * command's under its step (`  step: tool`), and `exit` (last event to process end). Times are wall clock.
+ */
+export function agentTimeline(eventsText: string, spawnedMs: number, exitedMs: number): Timeline {
+  const t: Timeline = new Map();
+  let step = '';
+  let first = 0;
+  let last = 0;
+  for (const line of eventsText.split('\n')) {
+    if (!line.trim()) continue;
+    const e = JSON.parse(line) as { type: string; ts: number; step?: string; ms?: number; argv?: string[] };
+    first ||= e.ts;
+    last = e.ts;
+    if (e.type === 'step-start') {
+      step = e.step!;
+      addTime(t, `step ${step}`, 0);
+    } else if (e.type === 'step-end') addTime(t, `step ${e.step}`, e.ms!);
+    else if (e.type === 'command-end') addTime(t, `  ${step}: ${commandLabel(e.argv!)}`, e.ms!);
+  }
+  t.set('startup (spawn to first event)', first - spawnedMs);
+  t.set('exit (last event to process end)', exitedMs - last);
+  return t;
+}
+
+/** A short name for a command: the tool, and for rsync and chroot what it is about. */
+function commandLabel(argv: string[]): string {
+  const tool = argv[0]!.split('/').pop()!;
+  if (tool === 'rsync') {
+    const url = argv.find((a) => a.startsWith('rsync://'));
+    const dry = argv.includes('-n') ? ' (dry run)' : '';
+    return `rsync ${url ? url.replace(/^rsync:\/\/[^/]+\/?/, '') || '(module list)' : 'local'}${dry}`;
+  }
+  if (tool === 'chroot') return `chroot ${argv.slice(2).join(' ').slice(0, 40)}`;
+  return tool;
+}
+
+/** Prints the median of each phase over the runs, in first-seen order, with the median total alongside. */
+export function formatTimelines(title: string, runs: Timeline[]): string[] {
+  const names: string[] = [];
+  for (const r of runs) for (const k of r.keys()) if (!names.includes(k)) names.push(k);
+  const out = [`${title} (median ms over ${runs.length} runs)`];
+  for (const n of names) out.push(`  ${n.padEnd(60)} ${median(runs.map((r) => r.get(n) ?? 0)).toFixed(0).padStart(7)}`);
+  return out;
+}

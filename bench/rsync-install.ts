@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFile
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { makeImageServer, startRsyncd } from '../fixtures/image-server/make-image-server.ts';
-import { median, newLoop, sh, SWAP_ROOT_LAYOUT } from './bench-lib.ts';
+import { addTime, agentTimeline, formatTimelines, median, peakRssOf, newLoop, sh, SWAP_ROOT_LAYOUT, type Timeline } from './bench-lib.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const AGENT = join(ROOT, 'dist/si-agent.cjs');
@@ -16,24 +16,26 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const imageArg = process.argv[2] ? resolve(process.argv[2]) : undefined;
 
 
-
-
-
-/** The baseline: the same partitioning, filesystems and image copy, as bare commands. */
-function baseline(dev: string, port: number, module: string, mnt: string): void {
-  sh('wipefs', ['-a', dev]);
-  sh('parted', ['-s', '-a', 'optimal', dev, 'unit', 'MiB', 'mklabel', 'gpt', 'mkpart', 'swap', 'linux-swap', '1', '257', 'mkpart', 'root', '257', '100%']);
-  sh('partprobe', [dev]);
-  sh('udevadm', ['settle']);
-  sh('mkswap', [`${dev}p1`]);
-  sh('mkfs.ext4', ['-q', '-F', '-L', 'root', `${dev}p2`]);
+/** The baseline: the same partitioning, filesystems and image copy, as bare commands; each command's time goes into t. */
+function baseline(dev: string, port: number, module: string, mnt: string, t: Timeline): void {
+  const run = (cmd: string, args: string[], label = cmd) => {
+    const t0 = process.hrtime.bigint();
+    sh(cmd, args);
+    addTime(t, label, Number(process.hrtime.bigint() - t0) / 1e6);
+  };
+  run('wipefs', ['-a', dev]);
+  run('parted', ['-s', '-a', 'optimal', dev, 'unit', 'MiB', 'mklabel', 'gpt', 'mkpart', 'swap', 'linux-swap', '1', '257', 'mkpart', 'root', '257', '100%']);
+  run('partprobe', [dev]);
+  run('udevadm', ['settle']);
+  run('mkswap', [`${dev}p1`]);
+  run('mkfs.ext4', ['-q', '-F', '-L', 'root', `${dev}p2`]);
   mkdirSync(mnt, { recursive: true });
-  sh('mount', [`${dev}p2`, mnt]);
+  run('mount', [`${dev}p2`, mnt]);
   try {
-    sh('rsync', ['-aHS', '--numeric-ids', '--exclude=lost+found/', '--exclude=/proc/*', `rsync://127.0.0.1:${port}/${module}/`, `${mnt}/`]);
+    run('rsync', ['-aHS', '--numeric-ids', '--exclude=lost+found/', '--exclude=/proc/*', `rsync://127.0.0.1:${port}/${module}/`, `${mnt}/`], 'rsync image');
   } finally {
-    sh('sync', []);
-    sh('umount', [mnt]);
+    run('sync', []);
+    run('umount', [mnt]);
   }
 }
 
@@ -53,6 +55,8 @@ async function main(): Promise<void> {
   const rsyncd = await startRsyncd(server.dir);
   const agentTimes: number[] = [];
   const baseTimes: number[] = [];
+  const agentLines: Timeline[] = [];
+  const baseLines: Timeline[] = [];
   let peakRss = 0;
   const loops: string[] = [];
   try {
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
         const dev = newLoop(work, who, diskMiB);
         loops.push(dev);
         const t0 = process.hrtime.bigint();
+        const spawned = Date.now();
         if (who === 'agent') {
           const events = join(work, `events-${i}.jsonl`);
           const r = spawnSync(process.execPath, [AGENT, 'install', '--cmdline', `IMAGESERVER=127.0.0.1 IMAGENAME=${module} SCRIPTNAME=${server.imageName} POST_ACTION=shutdown`,
@@ -74,12 +79,13 @@ async function main(): Promise<void> {
             throw new Error(`agent install failed (${r.status}): see ${kept}`);
           }
           agentTimes.push(Number(process.hrtime.bigint() - t0) / 1e9);
-          for (const l of readFileSync(events, 'utf8').split('\n')) {
-            const m = /peak RSS ([\d.]+) MiB/.exec(l);
-            if (m) peakRss = Math.max(peakRss, Number(m[1]));
-          }
+          const eventsText = readFileSync(events, 'utf8');
+          agentLines.push(agentTimeline(eventsText, spawned, Date.now()));
+          peakRss = Math.max(peakRss, peakRssOf(eventsText));
         } else {
-          baseline(dev, rsyncd.port, module, join(work, 'mnt'));
+          const t = new Map<string, number>();
+          baseline(dev, rsyncd.port, module, join(work, 'mnt'), t);
+          baseLines.push(t);
           baseTimes.push(Number(process.hrtime.bigint() - t0) / 1e9);
         }
         sh('losetup', ['-d', dev]);
@@ -97,6 +103,8 @@ async function main(): Promise<void> {
   console.log(`image: ${imageArg ?? 'fixture image'} (${imageMiB} MiB on disk), disk ${diskMiB} MiB, rounds ${rounds}`);
   console.log(`agent    s: ${agentTimes.map((t) => t.toFixed(2)).join(' ')}  median ${a.toFixed(2)}`);
   console.log(`baseline s: ${baseTimes.map((t) => t.toFixed(2)).join(' ')}  median ${b.toFixed(2)}`);
+  for (const l of formatTimelines('agent timeline', agentLines)) console.log(l);
+  for (const l of formatTimelines('baseline timeline', baseLines)) console.log(l);
   console.log(`agent peak RSS ${peakRss.toFixed(1)} MiB`);
   console.log(`ratio ${(a / b).toFixed(3)}`);
 }

@@ -39,14 +39,24 @@ export function rsyncErrorLines(stderr: string): string[] {
  * `link_stat` form), exit 23, and no other error line, so a receiver-side failure is never taken for a missing source.
  */
 export function isMissingSource(err: unknown, module: string, name: string): boolean {
-  if (!(err instanceof CommandError) || err.exitCode !== 23) return false;
+  return missingSources(err, module, [name])?.includes(name) ?? false;
+}
+
+/**
+ * The names among `names` that an rsync run with several sources `module/name/` found missing, when that is all that
+ * went wrong (exit 23, every error line a missing source of these or the daemon's hang-up); null for any other failure.
+ */
+export function missingSources(err: unknown, module: string, names: readonly string[]): string[] | null {
+  if (!(err instanceof CommandError) || err.exitCode !== 23) return null;
   const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const missing = new RegExp(`^rsync: \\[sender\\] (change_dir|link_stat) "/?${esc(name)}/?" \\(in ${esc(module)}\\) failed: No such file or directory \\(2\\)$`);
+  const missingLine = (n: string) => new RegExp(`^rsync: \\[sender\\] (change_dir|link_stat) "/?${esc(n)}/?" \\(in ${esc(module)}\\) failed: No such file or directory \\(2\\)$`);
+  const patterns = names.map((n) => [n, missingLine(n)] as const);
   const lines = rsyncErrorLines(err.stderr);
   // The daemon hangs up right after refusing the source; the receiver may report that hang-up too.
   const benign = /^(rsync error: some files\/attrs were not transferred|rsync: \[Receiver\] read error: Connection reset by peer)/;
-  const others = lines.filter((l) => !missing.test(l) && !benign.test(l));
-  return lines.some((l) => missing.test(l)) && others.length === 0;
+  const missing = names.filter((n, i) => lines.some((l) => patterns[i]![1].test(l)));
+  const others = lines.filter((l) => !benign.test(l) && !patterns.some(([, re]) => re.test(l)));
+  return missing.length > 0 && others.length === 0 ? missing : null;
 }
 
 /**

@@ -53,7 +53,10 @@ export interface ProgressTracker {
 /** Makes a tracker that calls onProgress at most every minIntervalMs (and whenever the percent changes), never going backwards. */
 export function createProgressTracker(onProgress: (p: RsyncProgress) => void, minIntervalMs = 500, now: () => number = Date.now): ProgressTracker {
   let partial = '';
-  let all = '';
+  // The last 64 KiB of output, for --stats at the end: kept as chunks, so a long transfer's thousands of updates
+  // do not each copy the whole tail.
+  const tail: string[] = [];
+  let tailSize = 0;
   let last: RsyncProgress | null = null;
   let lastAt = 0;
   const emit = (p: RsyncProgress, force: boolean) => {
@@ -73,7 +76,9 @@ export function createProgressTracker(onProgress: (p: RsyncProgress) => void, mi
   };
   return {
     feed(chunk) {
-      all = (all + chunk).slice(-65536);
+      tail.push(chunk);
+      tailSize += chunk.length;
+      while (tail.length > 1 && tailSize - tail[0]!.length >= 65536) tailSize -= tail.shift()!.length;
       const parts = (partial + chunk).split(/[\r\n]/);
       partial = parts.pop() ?? '';
       parts.forEach(take);
@@ -81,7 +86,7 @@ export function createProgressTracker(onProgress: (p: RsyncProgress) => void, mi
     finish() {
       if (partial) take(partial);
       partial = '';
-      const stats = parseRsyncStats(all);
+      const stats = parseRsyncStats(tail.join(''));
       const prev = last as RsyncProgress | null;
       const bytes = stats.transferredSize ?? prev?.bytesDone ?? 0;
       const total = stats.totalFileSize ?? prev?.bytesTotal ?? bytes;

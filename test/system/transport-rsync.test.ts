@@ -103,6 +103,10 @@ describe('applyOverrides', () => {
     const r = await applyOverrides(ctx, { server: HOST, port: daemon!.port, names: ['global_ovr', 'compute', 'fixture-image', 'node001'], dest });
     expect(r).toEqual({ applied: ['global_ovr', 'compute', 'node001'], missing: ['fixture-image'] });
     expect(ctx.logs('warn').join('\n')).toMatch(/override fixture-image does not exist/);
+    // One daemon connection for all of them, the most important first.
+    const runs = ctx.of('command').filter((e) => e.argv[0]!.endsWith('rsync'));
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.argv.filter((a) => a.startsWith('rsync://')).map((u) => u.split('/overrides/')[1])).toEqual(['node001/', 'fixture-image/', 'compute/', 'global_ovr/']);
     const read = (p: string) => fs.readFileSync(path.join(dest, p), 'utf8');
     expect(read('etc/motd')).toBe('node001 motd\n'); // host wins over group and global
     expect(read('etc/shared-gc')).toBe('compute\n'); // group wins over global
@@ -122,6 +126,19 @@ describe('applyOverrides', () => {
       .finally(() => execFileSync('chattr', ['-i', etc]));
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/applying override global_ovr: .*rsync failed with exit code 23/);
+  });
+
+  it('several overrides that fail together are applied one by one, naming the one that failed', async () => {
+    const dest = freshDir('ovr-broken-several');
+    const etc = path.join(dest, 'etc');
+    fs.mkdirSync(etc);
+    execFileSync('chattr', ['+i', etc]);
+    const ctx = makeCollectingCtx();
+    const err = await applyOverrides(ctx, { server: HOST, port: daemon!.port, names: ['fixture-image', 'global_ovr', 'node001'], dest })
+      .catch((e: unknown) => e)
+      .finally(() => execFileSync('chattr', ['-i', etc]));
+    expect((err as Error).message).toMatch(/applying override global_ovr: .*rsync failed with exit code 23/);
+    expect(ctx.logs('warn').join('\n')).toMatch(/override fixture-image does not exist/);
   });
 
   it('refuses unsafe override names before running anything', async () => {

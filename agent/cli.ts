@@ -12,6 +12,7 @@ import { systemPaths } from './exec/tools.js';
 import { newFlowState, type Ctx, type FlowOptions, type Mode } from './steps/context.js';
 import { runFlow, stepsFor } from './steps/flow.js';
 import { runPid1 } from './init/pid1.js';
+import { startCost } from './init/boot-clock.js';
 import { readCmdlineText } from './steps/parameters.js';
 import { buildPlanObject, formatPlanText } from './plan-output.js';
 import { runStageCommand } from './stage/stage-cli.js';
@@ -76,6 +77,7 @@ async function runFlowCommand(cmd: CliCommand, mode: Mode): Promise<number> {
   process.on('SIGTERM', onSignal);
   const ctx: Ctx = { opts, run: createRunner(reporter), report: reporter, signal: controller.signal, params: new Map(), state: newFlowState() };
   reporter.info(`si-agent ${agentVersion()} ${mode}`);
+  if (mode === 'init') reporter.info(`boot: worker ${startCost()}`);
   const result = await runFlow(ctx, stepsFor(mode, opts.network));
   if (!cmd.workdir && mode !== 'init') removeOwnWorkdir(opts.workdir, result.ok, reporter);
   if (mode === 'plan' && result.ok) {

@@ -421,7 +421,7 @@ async function benchMain(): Promise<void> {
       if (!x || x.boot.tInit === null) continue;
       const t0 = x.boot.tInit;
       console.log(`\n${kind}: timeline after /init (wall clock, round ${x.round})`);
-      const marks = x.boot.lines.filter((l) => l.t >= t0 && /^==> \[|^BB: |^\s+DHCP: ACK|^\s+network: |^\s+ping |^\s+layout |^\[\s*\d+\.\d+\] virtio_net|^\[\s*\d+\.\d+\] EXT4-fs/.test(l.text));
+      const marks = x.boot.lines.filter((l) => l.t >= t0 && /^==> \[|^BB: |^\s+boot: |^\s+DHCP: ACK|^\s+network: |^\s+ping |^\s+layout |^\[\s*\d+\.\d+\] virtio_net|^\[\s*\d+\.\d+\] EXT4-fs/.test(l.text));
       const events = [
         ...marks.map((l) => ({ t: l.t, what: `console  ${l.text.trim()}` })),
         ...x.conns.filter((c) => c.tModule !== null).map((c) => ({ t: c.tModule!, what: `rsync    module ${c.module || '(list)'}${c.path ? ` path ${c.path}` : ''}${c.tData !== null ? `, data +${secs(c.tData - c.tModule!)} s` : ''}` })),

@@ -1,5 +1,6 @@
 // Reads the installed system's boot entry (kernel, initrd, command line) for kexec, from its GRUB config or its /boot.
 
+import { naturalCompare } from '../natural-compare.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SiError } from '../errors.js';
@@ -39,7 +40,7 @@ function locate(sysroot: string, grubPath: string): string | undefined {
 
 /** Compares kernel versions in file names so vmlinuz-6.1.0-10 sorts after vmlinuz-6.1.0-9. */
 function byVersion(a: string, b: string): number {
-  return a.localeCompare(b, undefined, { numeric: true });
+  return naturalCompare(a, b);
 }
 
 /** The installed boot entry: grub.cfg's first entry, else the newest /boot/vmlinuz-* with root= from fstab. */

@@ -22,15 +22,23 @@ function mountedTargets(): Set<string> {
   }
 }
 
-/** Mounts what is not mounted yet (a kernel may have mounted devtmpfs itself); brings up lo. */
+/**
+ * Mounts what is not mounted yet (a kernel may have mounted devtmpfs itself) and brings up lo. Mounts that do not
+ * nest run at once (each is a process start, slow under emulation); one inside another (/dev/pts) waits for it.
+ */
 export async function mountEarlyFilesystems(run: Runner): Promise<string[]> {
-  const done: string[] = [];
-  for (const [type, source, target, options] of EARLY_MOUNTS) {
-    if (mountedTargets().has(target)) continue;
+  const already = mountedTargets();
+  const pending = EARLY_MOUNTS.filter(([, , target]) => !already.has(target));
+  const done = new Set<string>();
+  const started = new Map<string, Promise<void>>();
+  const mountOne = async ([type, source, target, options]: (typeof EARLY_MOUNTS)[number]): Promise<void> => {
+    const parent = pending.find(([, , t]) => t !== target && target.startsWith(`${t}/`));
+    if (parent) await started.get(parent[2]);
     if (!existsSync(target)) mkdirSync(target, { recursive: true });
     const r = await run('mount', ['-t', type, '-o', options, source, target], { allowFail: true, quiet: true });
-    if (r.code === 0) done.push(target);
-  }
-  await run('ip', ['link', 'set', 'lo', 'up'], { allowFail: true, quiet: true });
-  return done;
+    if (r.code === 0) done.add(target);
+  };
+  for (const m of pending) started.set(m[2], mountOne(m));
+  await Promise.all([...started.values(), run('ip', ['link', 'set', 'lo', 'up'], { allowFail: true, quiet: true })]);
+  return EARLY_MOUNTS.map(([, , t]) => t).filter((t) => done.has(t));
 }

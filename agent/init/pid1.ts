@@ -1,7 +1,7 @@
 // PID 1 in the initrd: early mounts, modules, devices; the install runs as a child under a subreaper; PID 1 never exits.
 
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, constants as fsConstants } from 'node:fs';
 import { constants } from 'node:os';
 import { createRunner } from '../exec/runner.js';
 import { toolPath, systemPaths } from '../exec/tools.js';
@@ -13,6 +13,8 @@ import { shellout } from './shellout.js';
 import { findProgram } from './find-program.js';
 import { takeDirectbootRequest } from './prepare-action.js';
 import { deathSignal, loadMonitorContact, reportWorkerDeath } from './crash-report.js';
+import { sinceStart, startCost } from './boot-clock.js';
+import { markBootStage } from './boot-stages.js';
 
 /** The worker's argv: under `tini -s` when present, so orphaned grandchildren (daemons) are reaped, not left as zombies. */
 export function workerArgv(execPath: string, tini: string | undefined): string[] {
@@ -65,27 +67,80 @@ async function switchRoot(reporter: Reporter, root: string, init: string): Promi
   }
 }
 
+/** The kernel's log so far, read from /dev/kmsg without blocking (no dmesg process); '' when unreadable. */
+export function readKernelLog(path = '/dev/kmsg'): string {
+  let fd: number;
+  try {
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch {
+    return '';
+  }
+  const buf = Buffer.alloc(8192);
+  const records: string[] = [];
+  try {
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (err) {
+        // EAGAIN: no record left; EPIPE: records overwritten while reading, the next read goes on from the oldest.
+        if ((err as NodeJS.ErrnoException).code === 'EPIPE') continue;
+        break;
+      }
+      if (n <= 0) break;
+      const rec = buf.toString('utf8', 0, n);
+      records.push(rec.slice(rec.indexOf(';') + 1));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return records.join('');
+}
+
+/** Loads the drivers, then lets the block devices settle, marking each stage for the worker. */
+async function prepareDevices(run: ReturnType<typeof createRunner>, reporter: Reporter): Promise<void> {
+  try {
+    const n = await loadInitrdModules(run, reporter);
+    markBootStage('modules', { modules: n });
+    reporter.info(`boot: modules loaded at +${sinceStart()} s (${n} modprobe request(s))`);
+    const devices = await waitForDevicesToSettle();
+    markBootStage('devices', { devices });
+    reporter.info(`boot: block devices settled at +${sinceStart()} s: ${devices.join(' ') || '(none)'}`);
+  } catch (err) {
+    // The worker must not wait for a stage that never comes: mark both and say why.
+    reporter.warn(`boot: preparing devices failed: ${(err as Error).message}`);
+    try {
+      markBootStage('modules', { error: (err as Error).message });
+      markBootStage('devices', { error: (err as Error).message });
+    } catch (e) {
+      reporter.warn(`boot: cannot tell the worker (${(e as Error).message}): it goes on after its own time limit`);
+    }
+  }
+}
+
 /** The whole life of PID 1; never returns. */
 export async function runPid1(): Promise<never> {
   // Any error escaping here must not end PID 1 (that would panic the kernel): it ends in the shell.
   process.on('uncaughtException', (err) => void shellout(new Reporter(), `internal error in PID 1: ${err.stack ?? err.message}`));
   process.on('unhandledRejection', (err) => void shellout(new Reporter(), `internal error in PID 1: ${String(err)}`));
+  const started = startCost();
   process.env.PATH ??= '/usr/sbin:/usr/bin:/sbin:/bin';
   const reporter = new Reporter();
   const run = createRunner(reporter);
   const mounted = await mountEarlyFilesystems(run);
   await attachSinks(reporter, { out: process.stdout, logPath: systemPaths().log, eventsPath: '/tmp/si-events.jsonl' });
+  reporter.info(`boot: PID 1 ${started}; early mounts done at +${sinceStart()} s`);
   reporter.info(`si-agent PID 1: mounted ${mounted.join(' ') || '(all were mounted)'}`);
   // Too little memory for the initrd leaves it half unpacked: say so, rather than fail later on a missing tool.
-  const kmsg = await run('dmesg', [], { allowFail: true, quiet: true, timeout: 10_000 }).catch(() => undefined);
-  const unpack = kmsg && /Initramfs unpacking failed: .*/.exec(kmsg.stdout);
+  const unpack = /Initramfs unpacking failed: .*/.exec(readKernelLog());
   if (unpack) return await shellout(reporter, `the initrd was not unpacked whole (${unpack[0].trim()}): give this machine more memory`);
-  const n = await loadInitrdModules(run, reporter);
-  const devices = await waitForDevicesToSettle();
-  reporter.info(`loaded ${n} module(s); block devices: ${devices.join(' ') || '(none)'}`);
   const tini = findProgram(toolPath('tini'));
   if (!tini) reporter.warn('tini not found: orphaned processes of the install will not be reaped');
-  const { code, signal } = await runWorker(workerArgv(process.execPath, tini), reporter);
+  // The worker starts now and loads its code while the drivers load here; it waits for a stage only where it needs one.
+  const worker = runWorker(workerArgv(process.execPath, tini), reporter);
+  reporter.info(`boot: worker started at +${sinceStart()} s`);
+  await prepareDevices(run, reporter);
+  const { code, signal } = await worker;
   const direct = code === 0 ? takeDirectbootRequest() : undefined;
   if (direct) await switchRoot(reporter, direct.root, direct.init);
   const died = deathSignal(code, signal);

@@ -1,5 +1,6 @@
 // Network links: list Ethernet links from /sys/class/net, bring them up, wait for carrier, set addresses, routes and resolv.conf.
 
+import { naturalCompare } from '../natural-compare.js';
 import { readdir, readFile, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Runner } from '../exec/runner.js';
@@ -61,7 +62,7 @@ export async function listEthernetLinks(sysClassNet = DEFAULT_SYS): Promise<Link
     throw new SiError('E_NETWORK', `cannot list network links in ${sysClassNet}: ${(err as Error).message}`, { cause: err });
   }
   const links = await Promise.all(names.map((n) => readLink(n, sysClassNet)));
-  return links.filter((l): l is LinkInfo => l !== undefined).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  return links.filter((l): l is LinkInfo => l !== undefined).sort((a, b) => naturalCompare(a.name, b.name));
 }
 
 /** `ip link set dev IFACE up`. */

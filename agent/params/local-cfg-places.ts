@@ -1,5 +1,6 @@
 // Where local.cfg is looked for besides the initrd (SPEC 2): LAST_ROOT's root and removable media; pure decisions only.
 
+import { naturalCompare } from '../natural-compare.js';
 import type { Assignment } from './types.js';
 import { parseBoolWord } from './validate.js';
 
@@ -74,5 +75,5 @@ export function removableCandidates(blocks: readonly BlockFacts[]): string[] {
   return blocks
     .filter((b) => (b.removable || b.usb) && b.sectors > 0 && !(b.name === b.disk && b.hasPartitions))
     .map((b) => b.name)
-    .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+    .sort(naturalCompare);
 }

@@ -5,7 +5,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { getBool, getUint } from '../params/validate.js';
 import { sleepAbortable } from '../net/retry.js';
-import { startPeer, type Peer } from '../transport/bittorrent-client.js';
+import type { Peer } from '../transport/bittorrent-client.js';
 import type { TorrentTally } from '../transport/bittorrent-download.js';
 import { formatBytes } from '../report/format.js';
 import { type Ctx, type Step, param } from './context.js';
@@ -32,6 +32,7 @@ export async function ensureSession(ctx: Ctx): Promise<BtSession> {
   const existing = btSession(ctx);
   if (existing) return existing;
   const bindAddress = ctx.state.clientIp ?? param(ctx, 'IPADDR');
+  const { startPeer } = await import('../transport/bittorrent-client.js');
   const peer = await startPeer({ bindAddress });
   peer.client.on('error', (err: Error) => ctx.report.warn(`BitTorrent: ${err.message}`));
   const server = param(ctx, 'IMAGESERVER')!;

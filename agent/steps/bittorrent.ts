@@ -11,7 +11,6 @@ import { receiveCast } from '../transport/flamethrower-receive.js';
 import { parseTorrentMeta } from '../transport/bittorrent-meta.js';
 import { chooseStaging } from '../transport/bittorrent-staging.js';
 import { checkTracker } from '../transport/bittorrent-tracker.js';
-import { downloadAndExtract } from '../transport/bittorrent-download.js';
 import { type Ctx, param, rsyncEndpoint } from './context.js';
 import { flamethrowerDirectory, isMulticast } from './multicast.js';
 import { ensureSession } from './bittorrent-session.js';
@@ -65,6 +64,8 @@ async function installTorrent(ctx: Ctx, file: string, phase: string | undefined,
   session.staged.push(join(stagingDir, meta.name));
   const started = Date.now();
   const pollMs = Math.max(1, getUint(ctx.params, 'BITTORRENT_POLLING_TIME')) * 1000;
+  // webtorrent loads only for a BitTorrent install: evaluating it costs every boot otherwise.
+  const { downloadAndExtract } = await import('../transport/bittorrent-download.js');
   const d = await downloadAndExtract(ctx, {
     peer: session.peer,
     torrentFile: buf,

@@ -1,5 +1,6 @@
 // Steps: find and check the disk layout against the real disks (no write), then partition, format and mount.
 
+import { waitForBootStage } from '../init/boot-stages.js';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LayoutError, SiError } from '../errors.js';
@@ -14,7 +15,8 @@ import { applyDiskPlan, DiskApplyError } from '../disk/apply.js';
 import { planWithFstabUuids } from '../disk/fstab-uuid.js';
 import { loadPlanModules } from '../disk/kernel-modules.js';
 import { rsyncFetch } from '../transport/rsync.js';
-import { listImageBytes } from '../transport/rsync-size.js';
+import { readImageBytes } from '../transport/rsync-size.js';
+import { isSafeName } from '../transport/rsync-url.js';
 import { mountedCapacityMiB } from '../plan/disk-capacity.js';
 import { type Ctx, type Step, param, rsyncEndpoint } from './context.js';
 import { tmpfsOptions } from './image.js';
@@ -39,14 +41,54 @@ async function loadLayoutText(ctx: Ctx): Promise<{ text: string; source: string 
   return { text: readFileSync(dest, 'utf8'), source: `${image}:${IMAGE_LAYOUT_PATH}` };
 }
 
+/** The image size listing under way or done: for which image on which daemon, and its answer. */
+interface SizeListing {
+  key: string;
+  result: Promise<{ bytes: number | null; error?: string }>;
+}
+
+/** Whether the image-fits check applies: rsync-like transports that lay an image down. */
+function sizeCheckApplies(ctx: Ctx): boolean {
+  const t = ctx.state.transport;
+  return (t === 'rsync' || t === 'ssh' || t === 'sshd') && !getBool(ctx.params, 'NOSYNC');
+}
+
+/** The image's size listing (a dry run over the daemon), started now unless one for this image and daemon already is. */
+function imageSizeListing(ctx: Ctx, image: string): SizeListing {
+  const { server, port } = rsyncEndpoint(ctx);
+  const key = `${server}:${port}/${image}`;
+  const had = ctx.state.imageSizeListing as SizeListing | undefined;
+  if (had?.key === key) return had;
+  mkdirSync(ctx.opts.workdir, { recursive: true });
+  // Stopped when the flow ends, so an install that fails before using it does not wait for its retries.
+  const stop = new AbortController();
+  ctx.state.cleanups.push(async () => stop.abort());
+  const signal = AbortSignal.any([ctx.signal, stop.signal]);
+  const listing = { key, result: readImageBytes({ ...ctx, signal }, server, port, image, ctx.opts.workdir) };
+  // A listing started ahead and never used must not end the process as an unhandled rejection.
+  listing.result.catch(() => undefined);
+  ctx.state.imageSizeListing = listing;
+  return listing;
+}
+
+/**
+ * Starts listing the image's size as soon as IMAGENAME is known (the dry run costs a daemon connection, 0.1-0.3 s),
+ * so it runs alongside fetching the scripts and the steps before plan-disks; plan-disks waits for its answer before
+ * any disk is written. A listing whose image changes afterwards is not used; nothing is said unless it is.
+ */
+export function startImageSizeListing(ctx: Ctx): void {
+  const image = param(ctx, 'IMAGENAME');
+  if (!image || !isSafeName(image) || !sizeCheckApplies(ctx)) return;
+  imageSizeListing(ctx, image);
+}
+
 /** Refuses, before any write, an image the rsync daemon lists as larger than every filesystem the layout mounts. */
 async function checkImageFits(ctx: Ctx, plan: DiskPlan, source: string): Promise<void> {
   const capacity = mountedCapacityMiB(plan);
-  if (capacity === null || ctx.state.transport !== 'rsync' && ctx.state.transport !== 'ssh' && ctx.state.transport !== 'sshd') return;
-  if (getBool(ctx.params, 'NOSYNC')) return;
+  if (capacity === null || !sizeCheckApplies(ctx)) return;
   const image = param(ctx, 'IMAGENAME')!;
-  const { server, port } = rsyncEndpoint(ctx);
-  const bytes = await listImageBytes(ctx, server, port, image, ctx.opts.workdir);
+  const { bytes, error } = await imageSizeListing(ctx, image).result;
+  if (error !== undefined) ctx.report.warn(error);
   if (bytes === null) return;
   ctx.state.imageBytes = bytes;
   const needMiB = Math.ceil(bytes / 2 ** 20);
@@ -71,6 +113,8 @@ export const planDisksStep: Step = {
       const busy = findBusyDevices(found, await readBusyInputs(systemPaths()));
       return { found, busy, ...planDisks(layout, found, { allowed: ctx.opts.disks, diskorder, busy }) };
     };
+    // In the initrd PID 1 settles the block devices while the steps before this one run.
+    await waitForBootStage('devices', ctx.report);
     const first = await check();
     let { plan, problems } = first;
     // Arrays and volumes an earlier install left active on these disks (and on nothing else) are stopped, then checked anew.

@@ -101,6 +101,15 @@ export async function readLastRootCfg(io: SearchIo, value: string, setBy: string
   return { file: deviceSourceLabel('LAST_ROOT', dev), text };
 }
 
+/** Whether a USB mass-storage interface (class 08) is present: its disk appears a while after its driver loads. */
+export function usbStoragePresent(sysUsb = '/sys/bus/usb/devices'): boolean {
+  try {
+    return readdirSync(sysUsb).some((d) => sysRead(join(sysUsb, d, 'bInterfaceClass')) === '08');
+  } catch {
+    return false;
+  }
+}
+
 /** Reads one number or flag from a sysfs file; undefined when absent. */
 function sysRead(path: string): string | undefined {
   try {

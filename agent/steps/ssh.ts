@@ -5,9 +5,7 @@ import { arch } from 'node:os';
 import { ParamError, SiError } from '../errors.js';
 import { systemPaths } from '../exec/tools.js';
 import { getBool, getUint } from '../params/validate.js';
-import { isFingerprint, parseAuthorizedKeys, readPrivateKeys, type AuthorizedKey } from '../transport/ssh-keys.js';
-import { openTunnel } from '../transport/ssh-tunnel.js';
-import { startPushServer } from '../transport/ssh-push-server.js';
+import type { AuthorizedKey } from '../transport/ssh-keys.js';
 import { type Ctx, param, rsyncEndpoint } from './context.js';
 import { imageServer } from './server-scripts.js';
 
@@ -30,12 +28,15 @@ export async function startSshTransport(ctx: Ctx): Promise<void> {
   }
 }
 
+// ssh2 and the modules on it load only when an SSH mode is chosen: evaluating them costs every boot otherwise.
+const sshKeys = () => import('../transport/ssh-keys.js');
+
 /** SSH_HOST_KEY, checked: a `SHA256:` fingerprint as `ssh-keygen -lf` prints it. */
-function hostKeyPin(ctx: Ctx): { fingerprint: string; source: string } | undefined {
+async function hostKeyPin(ctx: Ctx): Promise<{ fingerprint: string; source: string } | undefined> {
   const value = param(ctx, 'SSH_HOST_KEY');
   if (value === undefined) return undefined;
   const source = ctx.params.get('SSH_HOST_KEY')?.source ?? 'unknown';
-  if (!isFingerprint(value)) {
+  if (!(await sshKeys()).isFingerprint(value)) {
     throw new ParamError([{ source, key: 'SSH_HOST_KEY', message: `"${value}" is not a SHA256:... fingerprint as ssh-keygen -lf prints it` }]);
   }
   return { fingerprint: value, source };
@@ -44,7 +45,9 @@ function hostKeyPin(ctx: Ctx): { fingerprint: string; source: string } | undefin
 async function startTunnel(ctx: Ctx): Promise<void> {
   const host = imageServer(ctx);
   const user = param(ctx, 'SSH_USER') ?? 'root';
-  const pin = hostKeyPin(ctx);
+  const pin = await hostKeyPin(ctx);
+  const { readPrivateKeys } = await sshKeys();
+  const { openTunnel } = await import('../transport/ssh-tunnel.js');
   const keys = readPrivateKeys(ctx.opts.sshKeys ?? [], systemPaths().sshDir);
   const tunnel = await openTunnel({ host, user, keys, pin, report: ctx.report, signal: ctx.signal });
   ctx.state.cleanups.push(() => tunnel.close());
@@ -60,6 +63,7 @@ async function authorizedKeys(ctx: Ctx): Promise<AuthorizedKey[]> {
   const paths = systemPaths();
   const files = ctx.opts.authorizedKeys?.length ? ctx.opts.authorizedKeys : [`${paths.sshDir}/authorized_keys`, paths.etcSshAuthorizedKeys].filter((f) => existsSync(f));
   const keys: AuthorizedKey[] = [];
+  const { parseAuthorizedKeys } = await sshKeys();
   const add = (text: string, source: string) => {
     const r = parseAuthorizedKeys(text, source);
     for (const p of r.problems) ctx.report.warn(`authorized_keys ${p}`);
@@ -102,6 +106,7 @@ async function download(ctx: Ctx, url: string): Promise<string> {
 async function waitForPush(ctx: Ctx): Promise<void> {
   const keys = await authorizedKeys(ctx);
   const listen = ctx.state.clientIp ?? param(ctx, 'IPADDR') ?? '0.0.0.0';
+  const { startPushServer } = await import('../transport/ssh-push-server.js');
   const server = await startPushServer({ host: listen, port: 22, authorized: keys, tmpDir: systemPaths().tmp, report: ctx.report });
   ctx.state.cleanups.push(() => server.close());
   ctx.state.transportInfo = { transport: 'sshd', ssh_host_key: server.fingerprints[0]! };

@@ -49,6 +49,8 @@ export interface FlowState {
   diskState?: unknown;
   mounted: boolean;
   imageBytes?: number;
+  /** The image size dry run, started as soon as IMAGENAME is known (agent/steps/disks.ts). */
+  imageSizeListing?: unknown;
   postAction?: string;
   warnings: string[];
   /** Network sinks to drain before the machine goes away (the monitor's last status must arrive). */

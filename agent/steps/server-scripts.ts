@@ -17,6 +17,7 @@ import { type Ctx, type Step, param, rsyncEndpoint, setParam } from './context.j
 import { startSshTransport } from './ssh.js';
 import { imageOverMulticast, isMulticast, multicastImages, multicastScripts } from './multicast.js';
 import { imageOverBittorrent } from './bittorrent.js';
+import { startImageSizeListing } from './disks.js';
 
 /** The image server, required from here on. */
 export function imageServer(ctx: Ctx): string {
@@ -53,6 +54,8 @@ export const fetchScriptsStep: Step = {
     await startSshTransport(ctx);
     const dest = join(ctx.opts.workdir, 'scripts');
     mkdirSync(dest, { recursive: true });
+    // An IMAGENAME already known has its size listed while the scripts come (each is a daemon connection).
+    startImageSizeListing(ctx);
     // Multicast: the Flamethrower directory first (SPEC 1 step 7), then the scripts from module autoinstall_scripts.
     if (isMulticast(ctx)) await multicastScripts(ctx, dest);
     else await rsyncFetch(ctx, { ...rsyncEndpoint(ctx), src: 'scripts/', dest: dest + '/', extraArgs: ['--exclude=imaging_complete_*'] });
@@ -102,6 +105,7 @@ export const identifyStep: Step = {
       if (groupOverrides) setParam(ctx, 'GROUP_OVERRIDES', groupOverrides, 'scripts/cluster.txt');
       if (info.imageName && !param(ctx, 'IMAGENAME')) setParam(ctx, 'IMAGENAME', info.imageName, 'scripts/cluster.txt');
     }
+    startImageSizeListing(ctx);
     ctx.report.info(`host ${hostname ?? '(unknown)'}, groups: ${ctx.state.groups.join(' ') || '(none)'}, image: ${param(ctx, 'IMAGENAME') ?? '(from script)'}`);
   },
 };
@@ -136,6 +140,7 @@ export const chooseScriptStep: Step = {
       globalOverrides: ctx.state.globalOverrides,
       hostname: param(ctx, 'HOSTNAME'),
     });
+    startImageSizeListing(ctx);
     ctx.report.info(`image ${param(ctx, 'IMAGENAME')}, overrides: ${ctx.state.overrides.join(' ') || '(none)'}`);
   },
 };

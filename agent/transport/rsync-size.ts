@@ -10,6 +10,16 @@ import { checkName, rsyncUrl } from './rsync-url.js';
 
 /** Total bytes of the image's files (apparent sizes: sparse files count whole), or null when the server did not say. */
 export async function listImageBytes(ctx: TransportCtx, server: string, port: number | undefined, module: string, scratch: string): Promise<number | null> {
+  const r = await readImageBytes(ctx, server, port, module, scratch);
+  if (r.error !== undefined) ctx.report.warn(r.error);
+  return r.bytes;
+}
+
+/**
+ * As listImageBytes, but the reason the size is not known comes back instead of being warned about: a listing started
+ * ahead of need (alongside other steps) says nothing unless its answer is used.
+ */
+export async function readImageBytes(ctx: TransportCtx, server: string, port: number | undefined, module: string, scratch: string): Promise<{ bytes: number | null; error?: string }> {
   const url = rsyncUrl(server, port, checkName(module, 'image') + '/');
   const empty = mkdtempSync(join(scratch, 'size-'));
   try {
@@ -18,10 +28,9 @@ export async function listImageBytes(ctx: TransportCtx, server: string, port: nu
       args: ['-n', '-a', '--numeric-ids', '--stats', '--no-inc-recursive', ...IMAGE_EXCLUDES, `--contimeout=${CONNECT_TIMEOUT_S}`, url, empty + '/'],
       timeoutMs: 300_000,
     });
-    return parseRsyncStats(r.stdout).totalFileSize;
+    return { bytes: parseRsyncStats(r.stdout).totalFileSize };
   } catch (err) {
-    ctx.report.warn(`image size not known (${(err as Error).message.split('\n')[0]}): the copy itself will tell if it does not fit`);
-    return null;
+    return { bytes: null, error: `image size not known (${(err as Error).message.split('\n')[0]}): the copy itself will tell if it does not fit` };
   } finally {
     rmSync(empty, { recursive: true, force: true });
   }

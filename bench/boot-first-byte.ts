@@ -24,7 +24,7 @@
 // after partitioning). The ratio uses the first, the same point the busybox /init reaches; the whole-tree start is
 // printed too, with a timeline of console lines and rsync connections.
 // Usage: node bench/boot-first-byte.ts [PACKAGE_DIR]   (default: build a fresh package, no ISO, into a temp dir).
-// Env: BENCH_ROUNDS (default 3; the boots alternate agent, busybox), BENCH_NET (tap | user), BENCH_SERIAL_DIR (keep
+// Env: BENCH_ROUNDS (default 3; the boots alternate agent, busybox), BENCH_NET (tap | user), BENCH_CPU (QEMU -cpu model for both boots; default QEMU's own), BENCH_SERIAL_DIR (keep
 // each boot's serial log there, every line prefixed with its arrival time in seconds after /init).
 // Last line: `ratio <agent/busybox>` of the medians.
 
@@ -42,6 +42,8 @@ const SELF = import.meta.filename;
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const NET_MODE = process.env.BENCH_NET === 'user' ? 'user' : 'tap';
 const TIMEOUT_MS = 480_000;
+/** QEMU CPU model for both boots (BENCH_CPU, e.g. max: with RDRAND the kernel's random pool is ready before /init). */
+const CPU = process.env.BENCH_CPU ?? '';
 const INIT_RE = /Run (\S+) as init process/;
 const NET = '10.215.0';
 const TAP = 'sibench0';
@@ -366,6 +368,7 @@ async function benchMain(): Promise<void> {
         '/dev/null',
       );
       a[a.indexOf('-serial') + 1] = 'stdio';
+      if (CPU) a.push('-cpu', CPU);
       return a;
     };
 
@@ -415,18 +418,25 @@ async function benchMain(): Promise<void> {
       }
     }
 
-    // Where the time goes, from the last good run of each: console lines (agent steps, busybox markers) and rsync connections.
+    // Where the time goes, from the median run of each (by first image byte): the kernel's part, then console lines
+    // (PID 1's and the worker's boot: phases, the steps, busybox markers) and rsync connections.
     for (const kind of ['agent', 'busybox'] as const) {
-      const x = [...samples].reverse().find((v) => v.kind === kind && v.firstByte !== null);
+      const good = samples.filter((v) => v.kind === kind && v.firstByte !== null).sort((p, q) => p.firstByte! - q.firstByte!);
+      const x = good[Math.floor((good.length - 1) / 2)];
       if (!x || x.boot.tInit === null) continue;
       const t0 = x.boot.tInit;
-      console.log(`\n${kind}: timeline after /init (wall clock, round ${x.round})`);
+      console.log(`\n${kind}: timeline of the median run (round ${x.round}; host wall clock, seconds after /init)`);
+      console.log(`  kernel: QEMU start -> /init ${secs(t0 - x.boot.tStart)} s (printk [${x.printkInit ?? '?'}])`);
       const marks = x.boot.lines.filter((l) => l.t >= t0 && /^==> \[|^BB: |^\s+boot: |^\s+DHCP: ACK|^\s+network: |^\s+ping |^\s+layout |^\[\s*\d+\.\d+\] virtio_net|^\[\s*\d+\.\d+\] EXT4-fs/.test(l.text));
       const events = [
         ...marks.map((l) => ({ t: l.t, what: `console  ${l.text.trim()}` })),
         ...x.conns.filter((c) => c.tModule !== null).map((c) => ({ t: c.tModule!, what: `rsync    module ${c.module || '(list)'}${c.path ? ` path ${c.path}` : ''}${c.tData !== null ? `, data +${secs(c.tData - c.tModule!)} s` : ''}` })),
       ].sort((a, b) => a.t - b.t);
-      for (const e of events) console.log(`  ${secs(e.t - t0).padStart(7)} s  ${e.what}`);
+      let prev = t0;
+      for (const e of events) {
+        console.log(`  ${secs(e.t - t0).padStart(7)} s  +${secs(e.t - prev).padStart(5)}  ${e.what}`);
+        prev = e.t;
+      }
     }
 
     const pick = (kind: Sample['kind'], key: 'firstByte' | 'wholeImage' | 'toInit') => samples.filter((v) => v.kind === kind && v[key] !== null).map((v) => v[key]!);

@@ -19,10 +19,11 @@ export function moduleNamesFromDep(text: string): string[] {
 
 /**
  * Modules no device asks for by modalias that the install environment needs from the start. Filesystems, md and
- * device-mapper are loaded later, only as the disk plan needs them (see disk/kernel-modules.ts): each costs seconds
+ * device-mapper are loaded later, only as the disk plan needs them (see disk/kernel-modules.ts), and a removable
+ * medium's filesystem only once blkid has named it (steps/local-cfg-search.ts): each costs a good part of a second
  * under emulation (raid456 benchmarks its parity code as it loads).
  */
-export const ALWAYS_MODULES: readonly string[] = ['sd_mod', 'sr_mod', 'af_packet', 'isofs', 'vfat', 'nls_cp437', 'nls_ascii', 'nls_iso8859_1', 'nls_utf8'];
+export const ALWAYS_MODULES: readonly string[] = ['sd_mod', 'sr_mod', 'af_packet'];
 
 /** Every distinct modalias under /sys/devices: what the hardware present asks for. */
 export function collectModaliases(sysDevices = '/sys/devices'): string[] {

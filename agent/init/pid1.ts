@@ -1,7 +1,7 @@
 // PID 1 in the initrd: early mounts, modules, devices; the install runs as a child under a subreaper; PID 1 never exits.
 
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readSync, constants as fsConstants } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, constants as fsConstants } from 'node:fs';
 import { constants } from 'node:os';
 import { createRunner } from '../exec/runner.js';
 import { toolPath, systemPaths } from '../exec/tools.js';
@@ -97,12 +97,23 @@ export function readKernelLog(path = '/dev/kmsg'): string {
   return records.join('');
 }
 
+/** Names of the modules loaded now (/proc/modules). */
+function loadedModules(): string[] {
+  try {
+    return readFileSync('/proc/modules', 'utf8').split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
 /** Loads the drivers, then lets the block devices settle, marking each stage for the worker. */
 async function prepareDevices(run: ReturnType<typeof createRunner>, reporter: Reporter): Promise<void> {
   try {
     const n = await loadInitrdModules(run, reporter);
     markBootStage('modules', { modules: n });
-    reporter.info(`boot: modules loaded at +${sinceStart()} s (${n} modprobe request(s))`);
+    const loaded = loadedModules();
+    reporter.info(`boot: modules loaded at +${sinceStart()} s (${n} modprobe request(s), ${loaded.length} module(s) in the kernel)`);
+    reporter.info(`boot: modules in the kernel: ${loaded.join(' ')}`);
     const devices = await waitForDevicesToSettle();
     markBootStage('devices', { devices });
     reporter.info(`boot: block devices settled at +${sinceStart()} s: ${devices.join(' ') || '(none)'}`);
@@ -128,8 +139,9 @@ export async function runPid1(): Promise<never> {
   const reporter = new Reporter();
   const run = createRunner(reporter);
   const mounted = await mountEarlyFilesystems(run);
+  const mountedAt = sinceStart();
   await attachSinks(reporter, { out: process.stdout, logPath: systemPaths().log, eventsPath: '/tmp/si-events.jsonl' });
-  reporter.info(`boot: PID 1 ${started}; early mounts done at +${sinceStart()} s`);
+  reporter.info(`boot: PID 1 ${started}; early mounts done at +${mountedAt} s, console and log at +${sinceStart()} s`);
   reporter.info(`si-agent PID 1: mounted ${mounted.join(' ') || '(all were mounted)'}`);
   // Too little memory for the initrd leaves it half unpacked: say so, rather than fail later on a missing tool.
   const unpack = /Initramfs unpacking failed: .*/.exec(readKernelLog());

@@ -20,8 +20,15 @@ export interface FoundCfg {
   text: string;
 }
 
-/** Filesystem modules to load before mounting (in the initrd they are loaded only when needed). */
-const FS_MODULES = ['ext4', 'vfat', 'isofs', 'nls_cp437', 'nls_ascii', 'nls_iso8859_1', 'nls_utf8'];
+/** The modules a filesystem type needs before it can be mounted (in the initrd they are loaded only when needed). */
+const FS_MODULES: Record<string, string[]> = {
+  ext2: ['ext4'],
+  ext3: ['ext4'],
+  ext4: ['ext4'],
+  vfat: ['vfat', 'nls_cp437', 'nls_ascii', 'nls_iso8859_1', 'nls_utf8'],
+  msdos: ['msdos', 'nls_cp437'],
+  iso9660: ['isofs', 'nls_utf8'],
+};
 
 /** blkid's fields of a device, read from its superblock (-p: no cache), {} when it holds nothing blkid knows. */
 async function probeFs(io: SearchIo, dev: string): Promise<Record<string, string>> {
@@ -50,6 +57,7 @@ export async function readCfgFromDevice(io: SearchIo, dev: string, fsType: strin
   const mnt = join(io.workdir, `local-cfg-mnt-${process.pid}`);
   mkdirSync(mnt, { recursive: true });
   const opts = /^ext[234]$/.test(fsType) ? 'ro,noload' : 'ro';
+  await loadFsModules(io, fsType);
   try {
     const m = await io.run('mount', ['-t', fsType, '-o', opts, dev, mnt], { allowFail: true, timeout: 60_000 });
     if (m.code !== 0) {
@@ -71,9 +79,23 @@ export async function readCfgFromDevice(io: SearchIo, dev: string, fsType: strin
   }
 }
 
-/** Loads the filesystem modules the search may need; absent or built-in ones are fine. */
-export async function loadMediaModules(io: SearchIo): Promise<void> {
-  await io.run('modprobe', ['-a', '-q', ...FS_MODULES], { allowFail: true, quiet: true, timeout: 60_000 });
+/** Filesystem types the kernel can mount now (/proc/filesystems). */
+function kernelFilesystems(): Set<string> {
+  try {
+    return new Set(readFileSync('/proc/filesystems', 'utf8').split('\n').map((l) => l.split('\t').pop()!.trim()).filter(Boolean));
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * Loads what mounting fsType needs, only when the kernel cannot mount it yet: blkid finds the type without them, and
+ * loading ext4 up front cost most of a second of every emulated boot. Absent or built-in modules are fine.
+ */
+export async function loadFsModules(io: SearchIo, fsType: string): Promise<void> {
+  const mods = FS_MODULES[fsType];
+  if (!mods || kernelFilesystems().has(fsType)) return;
+  await io.run('modprobe', ['-a', '-q', ...mods], { allowFail: true, quiet: true, timeout: 60_000 });
 }
 
 /** local.cfg at the root of LAST_ROOT; a device that is missing, unmountable or without local.cfg is logged, not fatal. */

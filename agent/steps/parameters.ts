@@ -9,7 +9,7 @@ import { parseLocalCfg } from '../params/local-cfg.js';
 import { decideSearch } from '../params/local-cfg-places.js';
 import type { Params } from '../params/types.js';
 import type { Ctx, Step } from './context.js';
-import { loadMediaModules, readBlockFacts, readLastRootCfg, readRemovableCfg, usbStoragePresent, type FoundCfg, type SearchIo } from './local-cfg-search.js';
+import { readBlockFacts, readLastRootCfg, readRemovableCfg, usbStoragePresent, type FoundCfg, type SearchIo } from './local-cfg-search.js';
 import { removableCandidates } from '../params/local-cfg-places.js';
 import { waitForBootStage } from '../init/boot-stages.js';
 import { resolveDeviceByMac } from './device-by-mac.js';
@@ -56,14 +56,11 @@ async function searchDevices(ctx: Ctx, initrdCfgs: readonly { file: string; text
   if (!decision.search) return [];
   const io: SearchIo = { run: ctx.run, report: ctx.report, workdir: ctx.opts.workdir };
   const found: FoundCfg[] = [];
-  let loaded = false;
   // In the initrd the storage drivers load in PID 1 while this worker starts: the devices are waited for here. A USB
   // stick or LAST_ROOT's disk may come up after its driver loads: then the list of block devices must settle too.
   await waitForBootStage('modules', ctx.report);
   if (decision.lastRoot || usbStoragePresent()) await waitForBootStage('devices', ctx.report);
   if (decision.lastRoot) {
-    await loadMediaModules(io);
-    loaded = true;
     const cfg = await readLastRootCfg(io, decision.lastRoot.value, decision.lastRoot.source);
     if (cfg) found.push(cfg);
   }
@@ -72,8 +69,6 @@ async function searchDevices(ctx: Ctx, initrdCfgs: readonly { file: string; text
     const blocks = readBlockFacts();
     const media = removableCandidates(blocks);
     ctx.report.info(`local.cfg search: ${media.length ? `removable media ${media.map((m) => `/dev/${m}`).join(' ')}` : 'no removable medium'}`);
-    // Filesystem modules load only when there is a medium to look at (loading ext4 costs most of a second emulated).
-    if (!loaded && media.length > 0) await loadMediaModules(io);
     const cfg = await readRemovableCfg(io, blocks);
     if (cfg) {
       ctx.report.info(`local.cfg found on removable media ${cfg.file.replace(/^removable:/, '')}`);

@@ -12,7 +12,7 @@
 //   `ratio <agent/baseline>`: the same work only, the agent's wall time less its steps the baseline has no part of
 //   (what is left: process start and exit, partition, image, overrides, unmount and the notification's overhang).
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,6 +24,37 @@ const AGENT = join(ROOT, 'dist/si-agent.cjs');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const imageArg = process.argv[2] ? resolve(process.argv[2]) : undefined;
 
+
+/** Runs the agent, sampling its own CPU time (utime+stime of the node process, not its children) every 20 ms. */
+async function runSampled(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; cpu: Array<[number, number]> }> {
+  const child = spawn(cmd, args, { stdio: 'ignore', env });
+  const tick = 1000 / Number(sh('getconf', ['CLK_TCK']).trim());
+  const cpu: Array<[number, number]> = [];
+  const sample = () => {
+    try {
+      const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      cpu.push([Date.now(), (Number(f[11]) + Number(f[12])) * tick]);
+    } catch {
+      /* gone */
+    }
+  };
+  const timer = setInterval(sample, 20);
+  const status = await new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  clearInterval(timer);
+  return { status, cpu };
+}
+
+/** Adds `cpu <step>` entries: the agent process's own CPU ms during each step, from the samples around its start and end. */
+function addCpuPerStep(t: Timeline, eventsText: string, cpu: Array<[number, number]>): void {
+  const at = (ts: number) => [...cpu].reverse().find(([when]) => when <= ts)?.[1] ?? 0;
+  const starts = new Map<string, number>();
+  for (const l of eventsText.split('\n')) {
+    if (!l.trim()) continue;
+    const e = JSON.parse(l) as { type: string; step?: string; ts: number };
+    if (e.type === 'step-start') starts.set(e.step!, e.ts);
+    if (e.type === 'step-end' && starts.has(e.step!)) addTime(t, `  ${e.step}: agent process CPU`, at(e.ts) - at(starts.get(e.step!)!));
+  }
+}
 
 /** Steps of the agent the baseline has no part of (see the header). */
 const AGENT_ONLY_STEPS = ['read-parameters', 'client-address', 'reporting', 'fetch-scripts', 'identify', 'pre-install', 'choose-script', 'plan-disks', 'finalize', 'configure', 'post-install', 'bittorrent-seed', 'post-action'];
@@ -84,9 +115,9 @@ async function main(): Promise<void> {
         const spawned = Date.now();
         if (who === 'agent') {
           const events = join(work, `events-${i}.jsonl`);
-          const r = spawnSync(process.execPath, [AGENT, 'install', '--cmdline', `IMAGESERVER=127.0.0.1 IMAGENAME=${module} SCRIPTNAME=${server.imageName} POST_ACTION=shutdown`,
+          const r = await runSampled(process.execPath, [AGENT, 'install', '--cmdline', `IMAGESERVER=127.0.0.1 IMAGENAME=${module} SCRIPTNAME=${server.imageName} POST_ACTION=shutdown`,
             '--local-cfg', '/dev/null', '--rsync-port', String(rsyncd.port), '--disk', dev, '--sysroot', join(work, 'sysroot'), '--workdir', join(work, `w${i}`),
-            '--events', events, '--log', join(work, 'si.log')], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SI_TMP: work } });
+            '--events', events, '--log', join(work, 'si.log')], { ...process.env, SI_TMP: work });
           if (r.status !== 0) {
             const kept = join(tmpdir(), 'si-bench-failed.log');
             writeFileSync(kept, readFileSync(join(work, 'si.log')));
@@ -94,7 +125,9 @@ async function main(): Promise<void> {
           }
           agentTimes.push(Number(process.hrtime.bigint() - t0) / 1e9);
           const eventsText = readFileSync(events, 'utf8');
-          agentLines.push(agentTimeline(eventsText, spawned, Date.now()));
+          const line = agentTimeline(eventsText, spawned, Date.now());
+          addCpuPerStep(line, eventsText, r.cpu);
+          agentLines.push(line);
           peakRss = Math.max(peakRss, peakRssOf(eventsText));
         } else {
           const t = new Map<string, number>();

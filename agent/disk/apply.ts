@@ -67,7 +67,7 @@ export async function applyDiskPlan(plan: DiskPlan, ctx: ApplyContext): Promise<
       advanceDisks(state, 'partitioned', d.device);
       await rereadPartitions(ctx, d.device, d.parts.map((p) => p.device), waitFor);
       // Old md/LVM/fs signatures may sit where the new partitions start; clear them (not the extended container).
-      for (const p of d.parts) if (p.pType !== 'extended') await exec({ tool: 'wipefs', args: ['-a', p.device] });
+      await settleAll(d.parts.filter((p) => p.pType !== 'extended').map((p) => exec({ tool: 'wipefs', args: ['-a', p.device] })));
     }
     for (const r of plan.raids) {
       await exec(buildMdadmCreate(r));
@@ -81,14 +81,15 @@ export async function applyDiskPlan(plan: DiskPlan, ctx: ApplyContext): Promise<
       state.vgs.find((x) => x.name === vg.name)!.created = true;
       await waitFor(vg.lvs.map((l) => l.device), `logical volumes of ${vg.name}`);
     }
-    for (const f of plan.filesystems) {
+    // Each filesystem is on its own device: they are made side by side.
+    await settleAll(plan.filesystems.map(async (f) => {
       if (!f.format) {
         ctx.report.info(`keeping the filesystem on ${f.device} (format="no")`);
-        continue;
+        return;
       }
       await exec(buildMkfsCommand(f));
       state.filesystems.find((x) => x.device === f.device)!.made = true;
-    }
+    }));
     advanceDisks(state, 'formatted');
     await mountAll(plan, ctx, state, exec);
     advanceDisks(state, 'mounted');
@@ -96,6 +97,12 @@ export async function applyDiskPlan(plan: DiskPlan, ctx: ApplyContext): Promise<
   } catch (err) {
     throw new DiskApplyError(err, state);
   }
+}
+
+/** Waits for every one of the tasks, then throws the first failure (none is left running behind an error). */
+async function settleAll(tasks: Array<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(tasks)).find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
 async function rereadPartitions(ctx: ApplyContext, disk: string, parts: string[], waitFor: (p: string[], w: string) => Promise<void>): Promise<void> {

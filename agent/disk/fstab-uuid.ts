@@ -37,12 +37,15 @@ export function nameFstabByUuid(lines: readonly FstabLine[], uuids: Readonly<Rec
 export async function planWithFstabUuids(plan: DiskPlan, run: Runner, report: Reporter): Promise<DiskPlan> {
   const ours = new Set(plan.filesystems.map((f) => f.device));
   const uuids: Record<string, string> = {};
-  for (const l of plan.fstab) {
-    if (!l.device || !ours.has(l.device) || uuids[l.device]) continue;
-    const uuid = await readFilesystemUuid(run, l.device);
-    if (uuid) uuids[l.device] = uuid;
-    else report.warn(`fstab: ${l.device} has no filesystem UUID; its entry keeps the device name ${l.layoutDevice ?? l.device}`);
-  }
+  const devices = [...new Set(plan.fstab.flatMap((l) => (l.device && ours.has(l.device) ? [l.device] : [])))];
+  const read = await Promise.all(devices.map((d) => readFilesystemUuid(run, d)));
+  devices.forEach((d, i) => {
+    if (read[i]) uuids[d] = read[i]!;
+    else {
+      const l = plan.fstab.find((x) => x.device === d)!;
+      report.warn(`fstab: ${d} has no filesystem UUID; its entry keeps the device name ${l.layoutDevice ?? d}`);
+    }
+  });
   const fstab = nameFstabByUuid(plan.fstab, uuids);
   const named = Object.entries(uuids).map(([d, u]) => `${d}=UUID=${u}`);
   if (named.length) report.info(`fstab names by UUID: ${named.join(' ')}`);

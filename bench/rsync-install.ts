@@ -7,6 +7,7 @@
 // It does none of the rest of the agent's work: reading parameters, the scripts module, checking the layout and the
 // image size against the disks, pre/post-install scripts, fstab, configuring the installed system (hostname,
 // network, SSH host keys, boot loader), telling the image server. Those steps are timed and printed on their own.
+// The fixture's autoinstall script sets BOOTLOADER=none, so no boot loader is installed here, on either image.
 // Output: the agent's per-step timeline and the baseline's per-command times (medians), then
 //   `ratio-whole <agent/baseline>`: the agent's whole install against the baseline's copy, and last
 //   `ratio <agent/baseline>`: the same work only, the agent's wall time less its steps the baseline has no part of

@@ -38,7 +38,8 @@ export async function applyOverrides(ctx: TransportCtx, opts: OverridesOptions):
  * rsync keeps the first of several sources' entries for the same path (file contents and directory modes alike), so
  * the most important override goes first: the result is that of applying them one by one, least important first.
  * Missing overrides are told apart as one by one; any other failure gives null, and the caller applies them one by
- * one, which names the override that failed.
+ * one, which names the override that failed. One case differs: where one override has a directory and another a
+ * file or link at the same path, rsync keeps the directory; one by one, replacing a non-empty directory fails.
  */
 async function applyTogether(ctx: TransportCtx, opts: OverridesOptions, names: string[]): Promise<{ applied: string[]; missing: string[] } | null> {
   const dest = opts.dest.endsWith('/') ? opts.dest : opts.dest + '/';

@@ -1,6 +1,7 @@
 // Benchmark: `si-agent install` of an image against a bare baseline of the same partitioning, filesystems and image
 // copy, as bare commands, both from the same rsync daemon onto the same kind of loop device, in the same run. Needs root.
-// Usage: node bench/rsync-install.ts [IMAGE_DIR]   (default: the fixture image). Env BENCH_ROUNDS (default 3).
+// Usage: node bench/rsync-install.ts [IMAGE_DIR]   (default: the fixture image). Env BENCH_ROUNDS (default 3),
+// SI_AGENT_BUNDLE (the agent bundle to run, default dist/si-agent.cjs).
 //
 // Fair both ways: the baseline copies what the agent must copy by SPEC 7, the image with -AX (both images have xattrs
 // or ACLs) and the host's overrides (one rsync run, most important first, as the agent does), then sync and umount.
@@ -21,7 +22,8 @@ import { makeImageServer, startRsyncd } from '../fixtures/image-server/make-imag
 import { addTime, agentTimeline, formatTimelines, median, peakRssOf, newLoop, sh, SWAP_ROOT_LAYOUT, type Timeline } from './bench-lib.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const AGENT = join(ROOT, 'dist/si-agent.cjs');
+// SI_AGENT_BUNDLE: another build of the agent (an earlier commit's, to compare).
+const AGENT = process.env.SI_AGENT_BUNDLE ?? join(ROOT, 'dist/si-agent.cjs');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const imageArg = process.argv[2] ? resolve(process.argv[2]) : undefined;
 

@@ -2,6 +2,7 @@
 
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { trimNodeIcu, type IcuTrimResult } from './icu-data.ts';
 import { runCmd } from './run-cmd.ts';
 
 /** The fuse Node looks for to know a SEA blob was injected. */
@@ -16,6 +17,8 @@ export interface SeaOptions {
   nodeBinary?: string;
   /** Embed V8's code cache: faster start under TCG, a few MB larger. */
   useCodeCache?: boolean;
+  /** Keep only the ICU data the agent uses (English, root, no legacy charsets); default true. */
+  trimIcu?: boolean;
 }
 
 export interface SeaResult {
@@ -23,6 +26,8 @@ export interface SeaResult {
   bytes: number;
   nodeVersion: string;
   agentVersion: string;
+  /** What trimming the linked-in ICU data did (absent when not trimmed). */
+  icu?: IcuTrimResult;
 }
 
 /** Newest modification time of any file under dir (recursively). */
@@ -78,10 +83,12 @@ function buildSeaIn(work: string, projectDir: string, node: string, out: string,
   writeFileSync(join(work, 'sea-config.json'), JSON.stringify(config, null, 2));
   runCmd(node, ['--experimental-sea-config', join(work, 'sea-config.json')], { cwd: projectDir });
 
-  // Strip first: stripping after injection drops the blob's note section.
+  // Trim ICU while the symbol table still says where its data is; strip next: stripping after injection drops
+  // the blob's note section.
   const exe = join(work, 'si-agent');
   copyFileSync(node, exe);
   chmodSync(exe, 0o755);
+  const icu = opts.trimIcu === false ? undefined : trimNodeIcu(exe);
   runCmd('strip', ['--strip-all', exe]);
   const postject = join(projectDir, 'node_modules', 'postject', 'dist', 'cli.js');
   runCmd(node, [postject, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
@@ -90,5 +97,5 @@ function buildSeaIn(work: string, projectDir: string, node: string, out: string,
   if (!agentVersion) throw new Error(`${exe} version printed nothing`);
   const nodeVersion = runCmd(node, ['--version']).stdout.trim();
   renameSync(exe, out);
-  return { path: out, bytes: statSync(out).size, nodeVersion, agentVersion };
+  return { path: out, bytes: statSync(out).size, nodeVersion, agentVersion, ...(icu ? { icu } : {}) };
 }

@@ -1,5 +1,7 @@
 // The table of external tools and system paths; tests and odd systems override entries by environment, never by code.
 
+import { existsSync } from 'node:fs';
+
 /** Tool name -> default program (looked up in PATH when not absolute). */
 const TOOLS: Record<string, string> = {
   parted: 'parted',
@@ -43,6 +45,15 @@ export function toolPath(tool: string): string {
   const fromEnv = process.env[envName];
   if (fromEnv) return fromEnv;
   return TOOLS[tool] ?? tool;
+}
+
+/**
+ * The argv for a simple `ip` command (link up, route replace/del): in the initrd (PID 1 and its worker) the static
+ * busybox applet, which starts several times faster than iproute2 emulated; elsewhere iproute2's ip.
+ */
+export function ipCommand(args: readonly string[], env: NodeJS.ProcessEnv = process.env, busybox = '/usr/bin/busybox'): [string, string[]] {
+  if ((env.SI_PID1 === '1' || process.pid === 1) && existsSync(busybox)) return [busybox, ['ip', ...args]];
+  return ['ip', [...args]];
 }
 
 /** System paths the agent reads and writes; SI_ROOT prefixes the initrd-side ones for tests. */

@@ -1,5 +1,6 @@
 // The DHCP client's UDP socket: 0.0.0.0:68 with SO_BROADCAST, sending each packet out a chosen link.
 
+import { ipCommand } from '../exec/tools.js';
 import { createSocket, type Socket } from 'node:dgram';
 import type { Runner } from '../exec/runner.js';
 import { SiError } from '../errors.js';
@@ -66,7 +67,7 @@ export async function openDhcpSocket(opts: DhcpSocketOptions): Promise<DhcpSocke
 
   const sendNow = async (iface: string, packet: Buffer): Promise<void> => {
     if (routedTo !== iface) {
-      await opts.run('ip', ['route', 'replace', `${LIMITED_BROADCAST}/32`, 'dev', iface], { timeout: 10_000, quiet: true });
+      await opts.run(...ipCommand(['route', 'replace', `${LIMITED_BROADCAST}/32`, 'dev', iface]), { timeout: 10_000, quiet: true });
       routedTo = iface;
     }
     await new Promise<void>((resolve, reject) => {
@@ -86,7 +87,7 @@ export async function openDhcpSocket(opts: DhcpSocketOptions): Promise<DhcpSocke
       await queue;
       await new Promise<void>((resolve) => sock.close(() => resolve()));
       if (routedTo !== undefined) {
-        await opts.run('ip', ['route', 'del', `${LIMITED_BROADCAST}/32`, 'dev', routedTo], { timeout: 10_000, allowFail: true, quiet: true });
+        await opts.run(...ipCommand(['route', 'del', `${LIMITED_BROADCAST}/32`, 'dev', routedTo]), { timeout: 10_000, allowFail: true, quiet: true });
       }
     },
   };

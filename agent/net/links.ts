@@ -1,5 +1,6 @@
 // Network links: list Ethernet links from /sys/class/net, bring them up, wait for carrier, set addresses, routes and resolv.conf.
 
+import { ipCommand } from '../exec/tools.js';
 import { naturalCompare } from '../natural-compare.js';
 import { readdir, readFile, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -67,7 +68,7 @@ export async function listEthernetLinks(sysClassNet = DEFAULT_SYS): Promise<Link
 
 /** `ip link set dev IFACE up`. */
 export async function bringUp(run: Runner, iface: string): Promise<void> {
-  await run('ip', ['link', 'set', 'dev', iface, 'up'], { timeout: 10_000 });
+  await run(...ipCommand(['link', 'set', 'dev', iface, 'up']), { timeout: 10_000 });
 }
 
 /** Waits until the link reports carrier; true when it did within ms. */
@@ -77,7 +78,7 @@ export async function waitForCarrier(iface: string, ms: number, opts: { sysClass
   for (;;) {
     if ((await readTrim(file)) === '1') return true;
     if (Date.now() >= until) return false;
-    await sleepAbortable(Math.min(opts.pollMs ?? 200, Math.max(1, until - Date.now())), opts.signal);
+    await sleepAbortable(Math.min(opts.pollMs ?? 25, Math.max(1, until - Date.now())), opts.signal);
   }
 }
 
@@ -91,7 +92,7 @@ export async function setAddress(run: Runner, iface: string, ip: string, prefix:
 
 /** Sets the default route via gw out of dev (replacing any other default route). */
 export async function setDefaultRoute(run: Runner, gw: string, dev: string): Promise<void> {
-  await run('ip', ['route', 'replace', 'default', 'via', gw, 'dev', dev], { timeout: 10_000 });
+  await run(...ipCommand(['route', 'replace', 'default', 'via', gw, 'dev', dev]), { timeout: 10_000 });
 }
 
 /** Writes resolv.conf: the domain as `search` and each name server (validated IPv4 only). */

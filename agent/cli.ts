@@ -11,11 +11,9 @@ import { attachSinks } from './report/setup.js';
 import { systemPaths } from './exec/tools.js';
 import { newFlowState, type Ctx, type FlowOptions, type Mode } from './steps/context.js';
 import { runFlow, stepsFor } from './steps/flow.js';
-import { runPid1 } from './init/pid1.js';
 import { startCost } from './init/boot-clock.js';
 import { readCmdlineText } from './steps/parameters.js';
 import { buildPlanObject, formatPlanText } from './plan-output.js';
-import { runStageCommand } from './stage/stage-cli.js';
 
 declare const SI_AGENT_VERSION: string | undefined;
 
@@ -114,13 +112,13 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 0;
       case 'init':
         // The worker does the install; without --worker this is PID 1's supervisor.
-        if (!cmd.worker) return await runPid1();
+        if (!cmd.worker) return await (await import('./init/pid1.js')).runPid1();
         return await runFlowCommand(cmd, 'init');
       case 'install':
       case 'plan':
         return await runFlowCommand(cmd, cmd.command);
       case 'stage':
-        return await runStageCommand(cmd);
+        return await (await import('./stage/stage-cli.js')).runStageCommand(cmd);
     }
   } catch (err) {
     const e = err as SiError;

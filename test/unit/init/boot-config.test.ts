@@ -78,14 +78,15 @@ describe('PID 1 helpers', () => {
 });
 
 describe('hardware modules by modalias', () => {
-  it('collects each modalias under a /sys/devices tree once', async () => {
+  it('collects each modalias of the devices on a /sys/bus once', async () => {
     const { collectModaliases } = await import('../../../agent/init/load-modules.js');
     const root = mkdtempSync(join(tmpdir(), 'si-sys-'));
     try {
       for (const [dir, alias] of [
-        ['pci0000:00/0000:00:03.0', 'pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00'],
-        ['pci0000:00/0000:00:03.0/virtio0', 'virtio:d00000001v00001AF4'],
-        ['pci0000:00/0000:00:04.0', 'pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00'],
+        ['pci/devices/0000:00:03.0', 'pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00'],
+        ['virtio/devices/virtio0', 'virtio:d00000001v00001AF4'],
+        ['pci/devices/0000:00:04.0', 'pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00'],
+        ['cpu/devices/cpu0', ''],
       ] as const) {
         mkdirSync(join(root, dir), { recursive: true });
         writeFileSync(join(root, dir, 'modalias'), `${alias}\n`);

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBootPackage } from './build-package.ts';
+import { AGENT_ZSTD_LEVEL } from './initrd.ts';
 
 const USAGE = `usage: npm run boot-package -- --out DIR [options]
   --flavor standard|uyok     standard: Debian's kernel (default); uyok: this machine's kernel
@@ -13,7 +14,8 @@ const USAGE = `usage: npm run boot-package -- --out DIR [options]
   --local-cfg FILE           bake FILE into the initrd as /local.cfg
   --ssh-key FILE             private key for client-driven SSH (/root/.ssh/id_*)
   --authorized-keys FILE     keys for server-driven SSH (/root/.ssh/authorized_keys)
-  --zstd-level N             initrd compression, 1-19 (default 10; 19 is ~10% smaller and ~20x slower)
+  --zstd-level N             zstd level of the agent's archive in the initrd, 1-19 (default 16; cached per agent
+                             build; tools, libraries and modules are always zstd -19, cached in .cache/initrd-parts)
   --xz                       compress the initrd with xz -9e: about 20% smaller than zstd -10, minutes to build
   --no-media                 skip boot.iso and usb.img
 writes DIR/kernel, DIR/initrd.img, DIR/manifest.json, DIR/pxelinux.cfg/default, DIR/boot.ipxe,
@@ -50,7 +52,7 @@ export async function runBootPackageCli(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
-  const level = v['zstd-level'] === undefined ? 10 : Number(v['zstd-level']);
+  const level = v['zstd-level'] === undefined ? AGENT_ZSTD_LEVEL : Number(v['zstd-level']);
   const problems: string[] = [];
   if (!v.out) problems.push('--out DIR is required');
   if (v.flavor !== 'standard' && v.flavor !== 'uyok') problems.push(`--flavor ${v.flavor}: must be standard or uyok`);

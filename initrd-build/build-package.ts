@@ -3,7 +3,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildIso, writeNetbootConfigs, writeUsbImage, type TemplateVars } from './boot-media.ts';
-import { buildInitrd, type InitrdResult } from './initrd.ts';
+import { AGENT_ZSTD_LEVEL, buildInitrd, type InitrdResult } from './initrd.ts';
 import { fetchDebianKernel, localKernel, runningKernel, type KernelInfo } from './kernel.ts';
 import { describeArtefacts, buildManifest, writeManifest } from './manifest.ts';
 import { standardModuleRequests } from './module-list.ts';
@@ -21,6 +21,7 @@ export interface PackageOptions {
   localCfg?: string;
   sshKey?: string;
   authorizedKeys?: string;
+  /** zstd level of the agent's archive in the initrd (default 16; the system archive is always zstd -19, cached). */
   zstdLevel?: number;
   /** Compress the initrd with xz -9e instead of zstd: smaller, much slower to build. */
   xz?: boolean;
@@ -68,7 +69,7 @@ export async function buildBootPackage(o: PackageOptions): Promise<PackageResult
   log(`kernel ${kernel.version} (${kernel.vmlinuz})`);
   const sea = buildSea({ projectDir: o.projectDir });
   log(`agent ${sea.agentVersion}: ${sea.path} (${(sea.bytes / 1e6).toFixed(1)} MB)`);
-  const zstdLevel = o.zstdLevel ?? 10;
+  const zstdLevel = o.zstdLevel ?? AGENT_ZSTD_LEVEL;
   const agentVersion = sea.agentVersion.split(' ')[1] ?? sea.agentVersion;
   const initrd = await buildInitrd({
     kernel,
@@ -81,6 +82,7 @@ export async function buildBootPackage(o: PackageOptions): Promise<PackageResult
     authorizedKeys: o.authorizedKeys,
     zstdLevel,
     xz: o.xz,
+    cacheDir: join(o.projectDir, '.cache', 'initrd-parts'),
   });
   log(`initrd ${(initrd.compressedBytes / 1e6).toFixed(1)} MB (${(initrd.uncompressedBytes / 1e6).toFixed(1)} MB unpacked), ${initrd.modules.length} modules`);
   copyFileSync(kernel.vmlinuz, join(dir, 'kernel'));
@@ -103,6 +105,7 @@ export async function buildBootPackage(o: PackageOptions): Promise<PackageResult
     nodeVersion: sea.nodeVersion,
     seaBytes: sea.bytes,
     agentParts: readAgentParts(o.projectDir),
+    icu: sea.icu,
     kernel,
     initrd,
     zstdLevel,

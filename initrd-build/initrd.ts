@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copyHostFile, copyProgram, findProgram, linkInRoot } from './binaries.ts';
 import { installBusybox } from './busybox.ts';
-import { writeCpioZstd } from './cpio.ts';
+import { listTree, writeInitrdArchives, type ArchivePlan, type ArchiveResult } from './cpio.ts';
 import { writeSkeleton } from './etc-skeleton.ts';
 import type { KernelInfo } from './kernel.ts';
 import type { ModuleRequest } from './modules.ts';
@@ -24,12 +24,21 @@ export interface InitrdOptions {
   localCfg?: string;
   sshKey?: string;
   authorizedKeys?: string;
+  /** zstd level of the agent's archive (/init); default 16. */
   zstdLevel?: number;
-  /** Compress with xz -9e instead of zstd (the kernel unpacks both). */
+  /** Compress everything as one xz -9e archive instead (the kernel unpacks both). */
   xz?: boolean;
+  /** Where compressed archives are cached (e.g. <project>/.cache/initrd-parts); without it nothing is cached. */
+  cacheDir?: string;
   /** Keep the staging directory (its path is returned). */
   keepStaging?: boolean;
 }
+
+/** Default zstd level of the agent's archive: cached per agent build, so its cost is paid once per change. */
+export const AGENT_ZSTD_LEVEL = 16;
+
+/** The tools, libraries and kernel modules: the same for every build on a host, so compressed hard and cached. */
+const SYSTEM_COMPRESSION = { kind: 'zstd', level: 19, long: 27 } as const;
 
 export interface InitrdResult {
   path: string;
@@ -44,6 +53,8 @@ export interface InitrdResult {
   busyboxApplets: number;
   largestFiles: SizedPart[];
   largestDirs: SizedPart[];
+  /** The concatenated archives the initrd is made of, in order. */
+  archives: ArchiveResult[];
   seconds: { stage: number; pack: number };
   staging?: string;
 }
@@ -98,6 +109,20 @@ function installSiteFiles(root: string, opts: InitrdOptions): void {
   }
 }
 
+/**
+ * Splits the staged paths into the initrd's archives: the system (everything under /usr but the agent's link), the
+ * agent executable, and the rest (skeleton, /etc, site files), which is small and differs from build to build.
+ */
+export function planArchives(paths: readonly string[], opts: Pick<InitrdOptions, 'zstdLevel' | 'xz'>): ArchivePlan[] {
+  if (opts.xz) return [{ name: 'initrd', paths: [...paths], compression: { kind: 'xz' } }];
+  const isSystem = (p: string) => (p === 'usr' || p.startsWith('usr/')) && p !== 'usr/bin/si-agent';
+  return [
+    { name: 'system', paths: paths.filter(isSystem), compression: SYSTEM_COMPRESSION, cache: true },
+    { name: 'agent', paths: ['init'], compression: { kind: 'zstd', level: opts.zstdLevel ?? AGENT_ZSTD_LEVEL }, cache: true },
+    { name: 'site', paths: paths.filter((p) => !isSystem(p) && p !== 'init'), compression: { kind: 'zstd', level: 10 } },
+  ];
+}
+
 /** Builds the initrd image at opts.out. */
 export async function buildInitrd(opts: InitrdOptions): Promise<InitrdResult> {
   const t0 = Date.now();
@@ -114,14 +139,15 @@ export async function buildInitrd(opts: InitrdOptions): Promise<InitrdResult> {
     writeFileSync(join(root, 'etc/si-agent-kernel'), `${opts.kernel.version}\n`);
     const parts = largestParts(root, 10);
     const t1 = Date.now();
-    const packed = await writeCpioZstd(root, opts.out, { level: opts.zstdLevel, xz: opts.xz });
+    const paths = listTree(root);
+    const archives = await writeInitrdArchives(root, opts.out, planArchives(paths, opts), { cacheDir: opts.cacheDir });
     const t2 = Date.now();
     ok = true;
     return {
       path: opts.out,
       compressedBytes: statSync(opts.out).size,
-      uncompressedBytes: packed.bytes,
-      entries: packed.entries,
+      uncompressedBytes: archives.reduce((n, a) => n + a.bytes, 0),
+      entries: paths.length,
       modules: mods.files,
       builtinModules: mods.builtin,
       absentOptionalModules: mods.absentOptional,
@@ -130,6 +156,7 @@ export async function buildInitrd(opts: InitrdOptions): Promise<InitrdResult> {
       busyboxApplets: bb.applets,
       largestFiles: parts.files,
       largestDirs: parts.dirs,
+      archives,
       seconds: { stage: (t1 - t0) / 1000, pack: (t2 - t1) / 1000 },
       staging: opts.keepStaging ? root : undefined,
     };

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import type { IcuTrimResult } from './icu-data.ts';
 import type { InitrdResult } from './initrd.ts';
 import type { KernelInfo } from './kernel.ts';
 
@@ -34,6 +35,8 @@ export interface ManifestInput {
   seaBytes: number;
   /** Bytes of the bundle by part (bundle.mjs writes dist/si-agent.parts.json): webtorrent and what only it pulls in. */
   agentParts?: Record<string, number>;
+  /** What trimming Node's ICU data kept and dropped. */
+  icu?: IcuTrimResult;
   kernel: KernelInfo;
   initrd: InitrdResult;
   zstdLevel: number;
@@ -48,11 +51,18 @@ export function buildManifest(m: ManifestInput): Record<string, unknown> {
   return {
     format: 1,
     flavor: m.flavor,
-    agent: { version: m.agentVersion, node: m.nodeVersion, bytes: m.seaBytes, ...(m.agentParts ? { bundle: m.agentParts } : {}) },
+    agent: {
+      version: m.agentVersion,
+      node: m.nodeVersion,
+      bytes: m.seaBytes,
+      ...(m.agentParts ? { bundle: m.agentParts } : {}),
+      ...(m.icu ? { icu: m.icu } : {}),
+    },
     kernel: { version: m.kernel.version, package: m.kernel.package ?? null, source: m.kernel.vmlinuz },
     append: m.append,
     initrd: {
-      compression: m.xz ? 'xz -9e' : `zstd -${m.zstdLevel}`,
+      compression: m.initrd.archives.map((a) => `${a.name}: ${a.compression}`).join(', '),
+      archives: m.initrd.archives,
       compressedBytes: m.initrd.compressedBytes,
       uncompressedBytes: m.initrd.uncompressedBytes,
       entries: m.initrd.entries,

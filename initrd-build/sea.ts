@@ -1,7 +1,9 @@
 // Builds the agent's Node single executable (SEA): bundle, blob, stripped Node 22 copy, postject injection.
 
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { trimNodeIcu, type IcuTrimResult } from './icu-data.ts';
 import { runCmd } from './run-cmd.ts';
 
@@ -53,18 +55,49 @@ export function projectNode(projectDir: string): string {
   return realpathSync(join(projectDir, 'node_modules', '.bin', 'node'));
 }
 
-/** Builds the single executable and checks that `<exe> version` runs. */
+/** A hash of what the executable is made from: the bundle, the Node binary, the options and the build's own code. */
+function seaInputsKey(cjs: string, node: string, opts: SeaOptions): string {
+  const h = createHash('sha256').update(readFileSync(cjs));
+  const st = statSync(node);
+  h.update(`${node}\0${st.size}\0${st.mtimeMs}\0${opts.useCodeCache ?? true}\0${opts.trimIcu !== false}\0`);
+  for (const f of ['sea.ts', 'icu-data.ts']) h.update(readFileSync(fileURLToPath(new URL(f, import.meta.url))));
+  return h.digest('hex');
+}
+
+/** The executable made earlier from the same inputs, if out still holds it. */
+function reusableSea(out: string, stamp: string, key: string): SeaResult | undefined {
+  try {
+    const saved = JSON.parse(readFileSync(stamp, 'utf8')) as { key: string; result: SeaResult };
+    if (saved.key === key && statSync(out).size === saved.result.bytes) return { ...saved.result, path: out };
+  } catch {
+    // No stamp, or no executable: build it.
+  }
+  return undefined;
+}
+
+/**
+ * Builds the single executable and checks that `<exe> version` runs. V8's code cache differs from build to build,
+ * so an executable made from the same inputs is reused as is: the initrd's cached agent archive then matches it.
+ */
 export function buildSea(opts: SeaOptions): SeaResult {
   const projectDir = resolve(opts.projectDir);
   const node = opts.nodeBinary ?? projectNode(projectDir);
   const out = resolve(opts.out ?? join(projectDir, 'dist', 'si-agent'));
   const cjs = ensureBundle(projectDir, node);
+  const key = seaInputsKey(cjs, node, opts);
+  const stamp = `${out}.stamp.json`;
+  const reused = reusableSea(out, stamp, key);
+  if (reused) return reused;
   // A work directory of this build's own: builds running at the same time must not share one. The finished
   // executable is renamed into place, so a reader sees either the previous file or the new one, whole.
   mkdirSync(join(projectDir, 'dist'), { recursive: true });
   const work = mkdtempSync(join(projectDir, 'dist', '.sea.'));
   try {
-    return buildSeaIn(work, projectDir, node, out, cjs, opts);
+    const result = buildSeaIn(work, projectDir, node, out, cjs, opts);
+    const tmp = join(work, 'stamp.json');
+    writeFileSync(tmp, JSON.stringify({ key, result }, null, 2) + '\n');
+    renameSync(tmp, stamp);
+    return result;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

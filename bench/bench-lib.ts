@@ -56,11 +56,13 @@ export function addTime(t: Timeline, name: string, ms: number): void {
 
 /**
  * The agent's timeline from its --events JSON lines: `startup` (spawn to its first event), each step's duration, each
- * command's under its step (`  step: tool`), and `exit` (last event to process end). Times are wall clock.
+ * command's under the step it started in (`  step: tool`), and `exit` (last event to process end). Times are wall clock.
  */
 export function agentTimeline(eventsText: string, spawnedMs: number, exitedMs: number): Timeline {
   const t: Timeline = new Map();
   let step = '';
+  // A command is listed under the step it started in (the image size listing runs on into later steps).
+  const startedIn = new Map<string, string>();
   let first = 0;
   let last = 0;
   for (const line of eventsText.split('\n')) {
@@ -72,7 +74,8 @@ export function agentTimeline(eventsText: string, spawnedMs: number, exitedMs: n
       step = e.step!;
       addTime(t, `step ${step}`, 0);
     } else if (e.type === 'step-end') addTime(t, `step ${e.step}`, e.ms!);
-    else if (e.type === 'command-end') addTime(t, `  ${step}: ${commandLabel(e.argv!)}`, e.ms!);
+    else if (e.type === 'command') startedIn.set(e.argv!.join('\0'), step);
+    else if (e.type === 'command-end') addTime(t, `  ${startedIn.get(e.argv!.join('\0')) ?? step}: ${commandLabel(e.argv!)}`, e.ms!);
   }
   t.set('startup (spawn to first event)', first - spawnedMs);
   t.set('exit (last event to process end)', exitedMs - last);

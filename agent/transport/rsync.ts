@@ -40,8 +40,12 @@ export async function notifyImagingComplete(ctx: TransportCtx, server: string, p
   }
   try {
     const url = rsyncUrl(server, port, `scripts/${file}`);
-    // The file does not exist (exit 23 is normal): the request itself, in the daemon's log, is the message.
-    const r = await ctx.run('rsync', [`--contimeout=${CONNECT_TIMEOUT_S}`, url], { timeout: 30_000, allowFail: true, signal: ctx.signal });
+    // The file does not exist: the request itself, in the daemon's log, is the message. --ignore-missing-args spares
+    // the daemon its error path (it waits 0.1 s before hanging up on an error); a daemon older than rsync 3.1 does
+    // not know the option, and is asked again without it (then exit 23 is normal).
+    const ask = (args: string[]) => ctx.run('rsync', [`--contimeout=${CONNECT_TIMEOUT_S}`, ...args, url], { timeout: 30_000, allowFail: true, signal: ctx.signal });
+    let r = await ask(['--ignore-missing-args']);
+    if (r.code !== 0 && /ignore-missing-args/.test(r.stderr)) r = await ask([]);
     if (r.code !== 0 && r.code !== 23) {
       ctx.report.warn(`could not tell the image server that imaging is complete: rsync exit code ${String(r.code)}: ${r.stderr.trim().split('\n')[0] ?? ''}`);
     }

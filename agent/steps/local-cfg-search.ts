@@ -1,6 +1,6 @@
 // Reads local.cfg from LAST_ROOT's root and from removable media (SPEC 2): each device mounted read-only, read, unmounted.
 
-import { closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Runner } from '../exec/runner.js';
 import type { Reporter } from '../report/events.js';
@@ -123,22 +123,6 @@ export async function readLastRootCfg(io: SearchIo, value: string, setBy: string
   return { file: deviceSourceLabel('LAST_ROOT', dev), text };
 }
 
-/**
- * Whether the device can be read: an empty CD drive (which still reports a size) fails the first read with ENOMEDIUM.
- * One read instead of a blkid process per empty drive. Opened non-blocking, so a drive never holds the boot waiting.
- */
-export function hasMedium(dev: string): boolean {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dev, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-    return readSync(fd, Buffer.alloc(2048), 0, 2048, 0) > 0;
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 /** Whether a USB mass-storage interface (class 08) is present: its disk appears a while after its driver loads. */
 export function usbStoragePresent(sysUsb = '/sys/bus/usb/devices'): boolean {
   try {
@@ -187,10 +171,6 @@ export async function readRemovableCfg(io: SearchIo, blocks: readonly BlockFacts
   for (const name of removableCandidates(blocks)) {
     const dev = `/dev/${name}`;
     if (!existsSync(dev)) continue;
-    if (!hasMedium(dev)) {
-      io.report.debug(`removable ${dev}: no medium`);
-      continue;
-    }
     const fs = (await probeFs(io, dev)).TYPE;
     if (!fs || !MEDIA_FS.has(fs)) continue;
     const text = await readCfgFromDevice(io, dev, fs);

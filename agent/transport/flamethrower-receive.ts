@@ -5,7 +5,8 @@ import { CommandError, SiError } from '../errors.js';
 import { sleepAbortable } from '../net/retry.js';
 import type { TransportCtx } from './rsync-run.js';
 import type { CastSettings } from './flamethrower-modules.js';
-import { extractTar, TarError, type ExtractResult } from './tar-extract.js';
+import type { ExtractResult } from './tar-extract.js';
+import { TarError } from './tar-header.js';
 
 export interface CastOptions {
   settings: CastSettings;
@@ -47,6 +48,8 @@ function isFinal(err: unknown): boolean {
 
 /** One attempt: udp-receiver's stdout into extractTar; the receiver is stopped if extraction fails. */
 async function receiveOnce(ctx: TransportCtx, o: CastOptions): Promise<ExtractResult> {
+  // The extractor (worker threads, hashing, decompression) loads with the first cast, not with every boot.
+  const { extractTar } = await import('./tar-extract.js');
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   ctx.signal?.addEventListener('abort', onAbort, { once: true });

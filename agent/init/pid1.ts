@@ -15,6 +15,7 @@ import { takeDirectbootRequest } from './prepare-action.js';
 import { deathSignal, loadMonitorContact, reportWorkerDeath } from './crash-report.js';
 import { sinceStart, startCost } from './boot-clock.js';
 import { markBootStage } from './boot-stages.js';
+import { bringUp, listEthernetLinks } from '../net/links.js';
 
 /** The worker's argv: under `tini -s` when present, so orphaned grandchildren (daemons) are reaped, not left as zombies. */
 export function workerArgv(execPath: string, tini: string | undefined): string[] {
@@ -114,6 +115,10 @@ async function prepareDevices(run: ReturnType<typeof createRunner>, reporter: Re
     const loaded = loadedModules();
     reporter.info(`boot: modules loaded at +${sinceStart()} s (${n} modprobe request(s), ${loaded.length} module(s) in the kernel)`);
     reporter.info(`boot: modules in the kernel: ${loaded.join(' ')}`);
+    // Links come up now: a physical NIC negotiates its link (seconds) while the worker reads its parameters.
+    const links = await listEthernetLinks().catch(() => []);
+    for (const l of links) await bringUp(run, l.name).catch((err: Error) => reporter.warn(`boot: link ${l.name} not brought up: ${err.message}`));
+    if (links.length > 0) reporter.info(`boot: links up at +${sinceStart()} s: ${links.map((l) => l.name).join(' ')}`);
     const devices = await waitForDevicesToSettle();
     markBootStage('devices', { devices });
     reporter.info(`boot: block devices settled at +${sinceStart()} s: ${devices.join(' ') || '(none)'}`);

@@ -66,8 +66,15 @@ export async function listEthernetLinks(sysClassNet = DEFAULT_SYS): Promise<Link
   return links.filter((l): l is LinkInfo => l !== undefined).sort((a, b) => naturalCompare(a.name, b.name));
 }
 
-/** `ip link set dev IFACE up`. */
+/** Whether the link is administratively up (IFF_UP in its sysfs flags). */
+export async function isUp(iface: string, sysClassNet = DEFAULT_SYS): Promise<boolean> {
+  const flags = await readTrim(join(sysClassNet, iface, 'flags'));
+  return flags !== undefined && (Number.parseInt(flags, 16) & 1) === 1;
+}
+
+/** `ip link set dev IFACE up`, unless it is up already (in the initrd PID 1 brings links up as their drivers load). */
 export async function bringUp(run: Runner, iface: string): Promise<void> {
+  if (await isUp(iface)) return;
   await run(...ipCommand(['link', 'set', 'dev', iface, 'up']), { timeout: 10_000 });
 }
 

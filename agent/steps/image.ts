@@ -62,13 +62,14 @@ export const imageStep: Step = {
       mkdirSync(staging, { recursive: true });
       await ctx.run('mount', ['-t', 'tmpfs', '-o', tmpfsOptions(ctx), 'tmpfs', staging]);
       try {
-        const r = await stageViaTmpfs(ctx, { server, port, module, dest: ctx.opts.sysroot, staging, onProgress: onImageProgress(ctx) });
+        const r = await stageViaTmpfs(ctx, { server, port, module, dest: ctx.opts.sysroot, staging, totalBytes: ctx.state.imageBytes, onProgress: onImageProgress(ctx) });
         ctx.state.imageBytes = r.bytes;
       } finally {
         await ctx.run('umount', [staging], { allowFail: true });
       }
     } else {
-      const r = await rsyncImage(ctx, { server, port, module, dest: ctx.opts.sysroot, xattrs: 'auto', onProgress: onImageProgress(ctx) });
+      // The size check's listing gave the image's size (when it could): progress is counted against it.
+      const r = await rsyncImage(ctx, { server, port, module, dest: ctx.opts.sysroot, xattrs: 'auto', totalBytes: ctx.state.imageBytes, onProgress: onImageProgress(ctx) });
       ctx.state.imageBytes = r.bytes;
     }
     ctx.report.info(`image ${module} laid down in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -18,6 +18,12 @@ export interface ImageOptions {
   xattrs?: XattrMode;
   /** Progress updates; when absent they go to the reporter as `progress` events, phase `image`. */
   onProgress?: (p: RsyncProgress) => void;
+  /**
+   * The image's size in bytes when a listing made before knows it (the size check's dry run): progress is counted
+   * against it, and rsync need not list the whole image before it starts copying (--no-inc-recursive costs about 5 %
+   * of a local copy of a system image).
+   */
+  totalBytes?: number;
   /** Delete target files that the image does not have (excluded paths are kept). */
   deleteExtra?: boolean;
   extraArgs?: string[];
@@ -62,10 +68,12 @@ export async function rsyncImage(ctx: TransportCtx, opts: ImageOptions): Promise
     mostBytes = Math.max(mostBytes, p.bytesDone);
     report(p);
   };
-  let tracker = createProgressTracker(sink);
+  const known = opts.totalBytes !== undefined && opts.totalBytes > 0 ? opts.totalBytes : undefined;
+  const newTracker = () => createProgressTracker(sink, undefined, undefined, known);
+  let tracker = newTracker();
   const args = [
     '-aHS', '--numeric-ids', ...IMAGE_EXCLUDES,
-    '--info=progress2', '--no-inc-recursive', '--stats', `--contimeout=${CONNECT_TIMEOUT_S}`, `--timeout=${IO_TIMEOUT_S}`, '--partial',
+    '--info=progress2', ...(known ? [] : ['--no-inc-recursive']), '--stats', `--contimeout=${CONNECT_TIMEOUT_S}`, `--timeout=${IO_TIMEOUT_S}`, '--partial',
     ...(opts.deleteExtra ? ['--delete'] : []),
     ...(opts.extraArgs ?? []),
     url, withSlash(opts.dest),
@@ -78,7 +86,7 @@ export async function rsyncImage(ctx: TransportCtx, opts: ImageOptions): Promise
       // A transfer that breaks after a long run is still worth retrying: bound it by attempts, not the 60 s deadline.
       retry: { ...IMAGE_RETRY, ...opts.retry },
       onAttempt: (n: number) => {
-        if (n > 1) tracker = createProgressTracker(sink);
+        if (n > 1) tracker = newTracker();
       },
       onStdout: (chunk: string) => tracker.feed(chunk),
     };

@@ -50,8 +50,12 @@ export interface ProgressTracker {
   finish(): number;
 }
 
-/** Makes a tracker that calls onProgress at most every minIntervalMs (and whenever the percent changes), never going backwards. */
-export function createProgressTracker(onProgress: (p: RsyncProgress) => void, minIntervalMs = 500, now: () => number = Date.now): ProgressTracker {
+/**
+ * Makes a tracker that calls onProgress at most every minIntervalMs (and whenever the percent changes), never going
+ * backwards. knownTotal (bytes, from a listing made before) replaces rsync's own percent, which with incremental
+ * recursion counts only the files listed so far; the last 100% comes from finish().
+ */
+export function createProgressTracker(onProgress: (p: RsyncProgress) => void, minIntervalMs = 500, now: () => number = Date.now, knownTotal?: number): ProgressTracker {
   let partial = '';
   // The last 64 KiB of output, for --stats at the end: kept as chunks, so a long transfer's thousands of updates
   // do not each copy the whole tail.
@@ -69,10 +73,11 @@ export function createProgressTracker(onProgress: (p: RsyncProgress) => void, mi
   const take = (line: string) => {
     const u = parseProgress2Line(line);
     if (!u) return;
-    // The total is estimated from the integer percent until --stats gives the exact number at the end.
-    const bytesTotal = u.percent > 0 ? Math.round((u.bytesDone * 100) / u.percent) : null;
+    // Without a known total it is estimated from the integer percent until --stats gives the exact number at the end.
+    const bytesTotal = knownTotal ?? (u.percent > 0 ? Math.round((u.bytesDone * 100) / u.percent) : null);
+    const percent = knownTotal ? Math.min(99, Math.floor((u.bytesDone * 100) / knownTotal)) : u.percent;
     const etaS = bytesTotal !== null && u.speedKBs > 0 ? Math.max(0, Math.round((bytesTotal - u.bytesDone) / 1024 / u.speedKBs)) : null;
-    emit({ bytesDone: u.bytesDone, bytesTotal, percent: u.percent, speedKBs: Math.round(u.speedKBs), etaS }, false);
+    emit({ bytesDone: u.bytesDone, bytesTotal, percent, speedKBs: Math.round(u.speedKBs), etaS }, false);
   };
   return {
     feed(chunk) {

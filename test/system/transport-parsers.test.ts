@@ -32,6 +32,18 @@ describe('progress2 parsing', () => {
     expect(seen.at(-1)).toMatchObject({ bytesDone: 100000, bytesTotal: 100000, percent: 100, etaS: 0 });
   });
 
+  it('with a known total, counts the percent against it (at most 99 until the end), not rsync\'s own', () => {
+    const seen: RsyncProgress[] = [];
+    let t = 0;
+    const tr = createProgressTracker((p) => seen.push(p), 500, () => (t += 1000), 200_000);
+    // Incremental recursion: rsync's percent is of the files listed so far (90% here while a quarter is done).
+    tr.feed('\r     50,000  90%  100.00kB/s    0:00:01\r    200,000 100%  100.00kB/s    0:00:01\n');
+    expect(seen.map((p) => [p.percent, p.bytesTotal])).toEqual([[25, 200_000], [99, 200_000]]);
+    tr.feed('Total file size: 200,000 bytes\nTotal transferred file size: 200,000 bytes\n');
+    expect(tr.finish()).toBe(200_000);
+    expect(seen.at(-1)).toMatchObject({ percent: 100, bytesDone: 200_000, bytesTotal: 200_000 });
+  });
+
   it('reads --stats totals', () => {
     expect(parseRsyncStats('Total file size: 74,644,099 bytes\nTotal transferred file size: 38 bytes\n')).toEqual({ totalFileSize: 74644099, transferredSize: 38 });
   });

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SiError } from '../../agent/errors.js';
 import { applyOverrides, listModules, notifyImagingComplete, rsyncFetch, rsyncImage, stageViaTmpfs } from '../../agent/transport/rsync.js';
+import { listImageBytes } from '../../agent/transport/rsync-size.js';
 import { findFreePort, makeImageServer, startRsyncd, type ImageServerInfo } from '../../fixtures/image-server/make-image-server.js';
 import { compareTrees } from '../helpers/compare-trees.js';
 import { mountExt4Loop, mountMemoryFs, type ScratchFs } from '../helpers/scratch-fs.js';
@@ -59,6 +60,21 @@ describe('rsyncImage', () => {
     expect(percents).toEqual([...percents].sort((a, b) => a - b));
     expect(percents.at(-1)).toBe(100);
     expect(progress.at(-1)!.bytesTotal).toBeGreaterThan(64 * 1024 * 1024); // apparent size, sparse file included
+  });
+
+  it('with the size known from the listing, copies without listing the whole image first and counts progress against it', async () => {
+    const total = await listImageBytes(makeCollectingCtx(), HOST, daemon!.port, info.imageName, work);
+    expect(total).toBeGreaterThan(64 * 1024 * 1024);
+    const dest = freshDir('known-total');
+    const ctx = makeCollectingCtx();
+    await rsyncImage(ctx, { server: HOST, port: daemon!.port, module: info.imageName, dest, totalBytes: total! });
+    expect(await compareTrees(info.imageDir, dest, { ignore: info.excludedPaths })).toEqual([]);
+    expect(ctx.of('command').find((c) => c.argv.includes('--info=progress2'))!.argv).not.toContain('--no-inc-recursive');
+    const progress = ctx.of('progress');
+    const percents = progress.map((p) => p.percent);
+    expect(percents).toEqual([...percents].sort((a, b) => a - b));
+    expect(percents.at(-1)).toBe(100);
+    expect(progress.slice(0, -1).every((p) => p.bytesTotal === total && p.percent === Math.min(99, Math.floor((p.bytesDone * 100) / total!)))).toBe(true);
   });
 
   it('calls onProgress instead of the reporter when given, and a second run with deleteExtra removes strays only', async () => {

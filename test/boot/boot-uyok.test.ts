@@ -46,7 +46,7 @@ describe.skipIf(!canBoot())('boot UYOK: the golden client kernel and modules', (
       kernel: join(pkg.dir, 'kernel'),
       initrd: join(pkg.dir, 'initrd.img'),
       append: 'console=ttyS0 panic=-1',
-      until: /si-agent PID 1: mounted[\s\S]*loaded \d+ module/,
+      until: /si-agent PID 1: mounted[\s\S]*boot: modules loaded at \+[\d.]+ s \(\d+ modprobe request\(s\), [1-9]\d* module\(s\) in the kernel\)/,
       timeoutMs: 200_000,
     });
     expect(r.matched, `serial log:\n${tailOf(r.log)}`).toBe(true);

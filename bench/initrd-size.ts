@@ -33,7 +33,7 @@ try {
     console.log(`build: ${((Date.now() - t0) / 1000).toFixed(1)} s (stage ${s.stage} s, pack ${s.pack} s)`);
     console.log('archives (in boot order):');
     for (const a of pkg.initrd.archives) {
-      console.log(`  ${a.name.padEnd(7)} ${a.compression.padEnd(18)} ${mb(a.bytes).padStart(10)} -> ${mb(a.compressedBytes).padStart(9)}${a.cached ? '  (from the cache)' : ''}`);
+      console.log(`  ${a.name.padEnd(7)} ${a.compression.padEnd(24)} ${mb(a.bytes).padStart(10)} -> ${mb(a.compressedBytes).padStart(9)}${a.cached ? '  (from the cache)' : ''}`);
     }
     initrd = pkg.initrd.path;
   }

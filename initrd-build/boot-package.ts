@@ -14,7 +14,7 @@ const USAGE = `usage: npm run boot-package -- --out DIR [options]
   --local-cfg FILE           bake FILE into the initrd as /local.cfg
   --ssh-key FILE             private key for client-driven SSH (/root/.ssh/id_*)
   --authorized-keys FILE     keys for server-driven SSH (/root/.ssh/authorized_keys)
-  --zstd-level N             zstd level of the agent's archive in the initrd, 1-19 (default 16; cached per agent
+  --zstd-level N             zstd level of the agent's archive in the initrd, 1-19 (default 19; cached per agent
                              build; tools, libraries and modules are always zstd -19, cached in .cache/initrd-parts)
   --xz                       compress the initrd with xz -9e: about 20% smaller than zstd -10, minutes to build
   --no-media                 skip boot.iso and usb.img

@@ -21,7 +21,7 @@ export interface PackageOptions {
   localCfg?: string;
   sshKey?: string;
   authorizedKeys?: string;
-  /** zstd level of the agent's archive in the initrd (default 16; the system archive is always zstd -19, cached). */
+  /** zstd level of the agent's archive in the initrd (default 19; the system archive is always zstd -19, cached). */
   zstdLevel?: number;
   /** Compress the initrd with xz -9e instead of zstd: smaller, much slower to build. */
   xz?: boolean;

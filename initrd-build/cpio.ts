@@ -31,17 +31,24 @@ export function pinTimes(root: string, paths: readonly string[], epochSeconds: n
 }
 
 /** How one archive is compressed. */
-export type Compression = { kind: 'zstd'; level: number; long?: number } | { kind: 'xz' };
+export type Compression = { kind: 'zstd'; level: number; long?: number; windowLog?: number } | { kind: 'xz' };
 
 /** The compression as a command line fragment, for the manifest ("zstd -19 --long=27", "xz -9e"). */
 export function describeCompression(c: Compression): string {
-  return c.kind === 'xz' ? 'xz -9e' : `zstd -${c.level}${c.long ? ` --long=${c.long}` : ''}`;
+  if (c.kind === 'xz') return 'xz -9e';
+  return ['zstd', `-${c.level}`, ...(c.long ? [`--long=${c.long}`] : []), ...(c.windowLog ? [`--zstd=wlog=${c.windowLog}`] : [])].join(' ');
 }
 
 /** The compressor's command line for `input`; it writes `output` (xz: input + ".xz", then renamed). */
 export function compressorArgs(c: Compression, input: string, output: string): { cmd: string; args: string[] } {
   if (c.kind === 'xz') return { cmd: 'xz', args: ['-9e', '-T0', '--check=crc32', '-q', '-f', input] };
-  const args = [...(c.level > 19 ? ['--ultra'] : []), `-${c.level}`, ...(c.long ? [`--long=${c.long}`] : []), '-T0', '-q', '-f', '-o', output, input];
+  const args = [
+    ...(c.level > 19 ? ['--ultra'] : []),
+    `-${c.level}`,
+    ...(c.long ? [`--long=${c.long}`] : []),
+    ...(c.windowLog ? [`--zstd=wlog=${c.windowLog}`] : []),
+    ...['-T0', '-q', '-f', '-o', output, input],
+  ];
   return { cmd: 'zstd', args };
 }
 

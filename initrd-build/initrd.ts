@@ -24,7 +24,7 @@ export interface InitrdOptions {
   localCfg?: string;
   sshKey?: string;
   authorizedKeys?: string;
-  /** zstd level of the agent's archive (/init); default 16. */
+  /** zstd level of the agent's archive (/init); default 19. */
   zstdLevel?: number;
   /** Compress everything as one xz -9e archive instead (the kernel unpacks both). */
   xz?: boolean;
@@ -34,11 +34,18 @@ export interface InitrdOptions {
   keepStaging?: boolean;
 }
 
-/** Default zstd level of the agent's archive: cached per agent build, so its cost is paid once per change. */
-export const AGENT_ZSTD_LEVEL = 16;
+/**
+ * Default zstd level of the agent's archive: cached per agent build, so its cost is paid once per change. A 4 MB
+ * window (wlog 22) instead of level 19's 8 MB costs 1% in size and makes compression three times faster here.
+ */
+export const AGENT_ZSTD_LEVEL = 19;
+const AGENT_WINDOW_LOG = 22;
 
-/** The tools, libraries and kernel modules: the same for every build on a host, so compressed hard and cached. */
-const SYSTEM_COMPRESSION = { kind: 'zstd', level: 19, long: 27 } as const;
+/**
+ * The tools, libraries and kernel modules: the same for every build on a host, so compressed hard and cached.
+ * No --long: a 128 MB window made the kernel's unpacking slower under emulation.
+ */
+const SYSTEM_COMPRESSION = { kind: 'zstd', level: 19 } as const;
 
 export interface InitrdResult {
   path: string;
@@ -118,7 +125,7 @@ export function planArchives(paths: readonly string[], opts: Pick<InitrdOptions,
   const isSystem = (p: string) => (p === 'usr' || p.startsWith('usr/')) && p !== 'usr/bin/si-agent';
   return [
     { name: 'system', paths: paths.filter(isSystem), compression: SYSTEM_COMPRESSION, cache: true },
-    { name: 'agent', paths: ['init'], compression: { kind: 'zstd', level: opts.zstdLevel ?? AGENT_ZSTD_LEVEL }, cache: true },
+    { name: 'agent', paths: ['init'], compression: { kind: 'zstd', level: opts.zstdLevel ?? AGENT_ZSTD_LEVEL, windowLog: AGENT_WINDOW_LOG }, cache: true },
     { name: 'site', paths: paths.filter((p) => !isSystem(p) && p !== 'init'), compression: { kind: 'zstd', level: 10 } },
   ];
 }

@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { $ } from 'zx/core';
+import { $q as $ } from '../initrd-build/zx.ts';
 import { buildBootPackage } from '../initrd-build/build-package.ts';
 import { splitCpioArchives } from '../initrd-build/cpio.ts';
 import { formatBytes, largestParts, type SizedPart } from '../initrd-build/sizes.ts';

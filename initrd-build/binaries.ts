@@ -2,7 +2,7 @@
 
 import { copyFileSync, chmodSync, existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, symlinkSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { runCmd } from './run-cmd.ts';
+import { $sync } from './zx.ts';
 
 /** Parses ldd output into absolute library paths (the loader included); throws on "not found". */
 export function parseLdd(text: string): string[] {
@@ -21,9 +21,9 @@ export function parseLdd(text: string): string[] {
 
 /** The libraries a program needs, per ldd; empty for static programs. */
 export function sharedLibrariesOf(program: string): string[] {
-  const r = runCmd('ldd', [program], { allowFail: true });
-  if (r.status !== 0 && /not a dynamic executable/.test(r.stdout + r.stderr)) return [];
-  if (r.status !== 0) throw new Error(`ldd ${program} failed: ${(r.stderr || r.stdout).trim()}`);
+  const r = $sync({ nothrow: true })`ldd ${program}`;
+  if (r.exitCode !== 0 && /not a dynamic executable/.test(r.stdout + r.stderr)) return [];
+  if (r.exitCode !== 0) throw new Error(`ldd ${program} failed: ${(r.stderr || r.stdout).trim()}`);
   return parseLdd(r.stdout);
 }
 

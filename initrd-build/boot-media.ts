@@ -3,7 +3,7 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCmd } from './run-cmd.ts';
+import { $sync } from './zx.ts';
 
 export interface TemplateVars {
   VERSION: string;
@@ -58,7 +58,7 @@ const GRUB_NET_MODULES = ['efinet', 'tftp', 'net', 'linux', 'normal', 'configfil
 
 /** Makes grubx64.efi, a UEFI network boot loader reading (tftp)/grub/grub.cfg from the server it came from. */
 export function writeGrubNetImage(out: string): void {
-  runCmd('grub-mkimage', ['-O', 'x86_64-efi', '-o', out, '-p', '(tftp)/grub', ...GRUB_NET_MODULES]);
+  $sync()`grub-mkimage -O x86_64-efi -o ${out} -p ${'(tftp)/grub'} ${GRUB_NET_MODULES}`;
 }
 
 /** Builds a hybrid BIOS+EFI ISO (GRUB via grub-mkrescue and xorriso) holding /si/kernel and /si/initrd.img. */
@@ -79,7 +79,7 @@ export function buildIso(out: string, kernel: string, initrd: string, configsDir
     place(initrd, join(tree, 'si/initrd.img'));
     writeFileSync(join(tree, 'boot/grub/grub.cfg'), render(configsDir, 'grub-iso.cfg', vars));
     rmSync(out, { force: true });
-    runCmd('grub-mkrescue', ['-o', out, tree, '--', '-volid', 'SI_AGENT'], { env: { ...process.env, LC_ALL: 'C' } });
+    $sync({ env: { ...process.env, LC_ALL: 'C' } })`grub-mkrescue -o ${out} ${tree} -- -volid SI_AGENT`;
   } finally {
     rmSync(tree, { recursive: true, force: true });
   }

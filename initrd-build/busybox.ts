@@ -1,7 +1,7 @@
 // Installs static busybox and its applet links into a staging root, never shadowing a real tool.
 
 import { basename } from 'node:path';
-import { runCmd } from './run-cmd.ts';
+import { $sync } from './zx.ts';
 import { copyProgram, linkInRoot, sharedLibrariesOf, findProgram } from './binaries.ts';
 
 /** Applets left out: /init is the agent, so busybox must not pose as init. */
@@ -35,7 +35,7 @@ export function installBusybox(root: string, realTools: ReadonlySet<string>, pro
   if (sharedLibrariesOf(src).length > 0) throw new Error(`${src} is dynamically linked: install busybox-static`);
   const dest = '/usr/bin/busybox';
   copyProgram(root, src, dest);
-  const list = runCmd(src, ['--list-full']).stdout;
+  const list = $sync()`${src} --list-full`.stdout;
   const { links, shadowed } = planAppletLinks(list, realTools);
   for (const link of links) linkInRoot(root, link, dest);
   return { path: dest, applets: links.length, shadowed };

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, lutimesSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { $ } from 'zx/core';
+import { $q as $, $sync } from './zx.ts';
 
 /** Every path under root, relative ("." first, then sorted bytewise so parents precede children). */
 export function listTree(root: string): string[] {
@@ -128,7 +128,7 @@ async function compressedArchive(root: string, plan: ArchivePlan, work: string, 
     await packArchive(root, plan.paths, plan.compression, file);
     return { data: readFileSync(file), cached: false };
   }
-  const zstdVersion = (await $`zstd -V`).stdout.trim();
+  const zstdVersion = $sync()`zstd -V`.stdout.trim();
   const key = hashEntries(root, plan.paths, `${describeCompression(plan.compression)} ${zstdVersion} epoch=${epoch}`);
   mkdirSync(cacheDir, { recursive: true });
   const file = join(cacheDir, `${plan.name}-${key.slice(0, 32)}.cpio.${ext}`);

@@ -2,7 +2,7 @@
 
 import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { runCmd } from './run-cmd.ts';
+import { $sync } from './zx.ts';
 
 const DIRS = ['usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib64', 'dev', 'proc', 'sys', 'run', 'tmp', 'sysroot', 'root', 'mnt', 'media', 'var/log', 'var/lib', 'etc/ssh', 'etc/lvm', 'etc/mdadm'];
 const USRMERGE: Record<string, string> = { bin: 'usr/bin', sbin: 'usr/sbin', lib: 'usr/lib', lib64: 'usr/lib64' };
@@ -63,8 +63,8 @@ export function writeSkeleton(root: string, version: string): void {
   chmodSync(join(root, 'tmp'), 0o1777);
   chmodSync(join(root, 'root'), 0o700);
   // The kernel opens /dev/console for init before anything mounts devtmpfs.
-  if (!existsSync(join(root, 'dev/console'))) runCmd('mknod', ['-m', '600', join(root, 'dev/console'), 'c', '5', '1']);
-  if (!existsSync(join(root, 'dev/null'))) runCmd('mknod', ['-m', '666', join(root, 'dev/null'), 'c', '1', '3']);
+  if (!existsSync(join(root, 'dev/console'))) $sync()`mknod -m 600 ${join(root, 'dev/console')} c 5 1`;
+  if (!existsSync(join(root, 'dev/null'))) $sync()`mknod -m 666 ${join(root, 'dev/null')} c 1 3`;
   for (const [path, content] of Object.entries(etcFiles(version))) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), content);

@@ -8,7 +8,7 @@
 // initrd's compression all but removes. Locales other than English then fall back to ICU's root data.
 
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { runCmd } from './run-cmd.ts';
+import { $sync } from './zx.ts';
 
 /** One item of an ICU common data package (e.g. "icudt78l/coll/root.res"). */
 export interface IcuItem {
@@ -131,9 +131,9 @@ export interface IcuTrimResult {
 
 /** Trims the ICU data inside a Node binary in place (before strip: it needs the symbol table); undefined if none. */
 export function trimNodeIcu(binary: string, keep: (name: string) => boolean = keepForAgent): IcuTrimResult | undefined {
-  const sym = findIcuSymbol(runCmd('nm', ['-S', '--defined-only', binary]).stdout);
+  const sym = findIcuSymbol($sync()`nm -S --defined-only ${binary}`.stdout);
   if (!sym) return undefined;
-  const at = fileOffsetOf(parseLoadSegments(runCmd('readelf', ['-lW', binary]).stdout), sym.vaddr, sym.size);
+  const at = fileOffsetOf(parseLoadSegments($sync()`readelf -lW ${binary}`.stdout), sym.vaddr, sym.size);
   const fd = openSync(binary, 'r+');
   try {
     const region = Buffer.alloc(sym.size);

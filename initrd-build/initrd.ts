@@ -9,7 +9,7 @@ import { listTree, writeInitrdArchives, type ArchivePlan, type ArchiveResult } f
 import { writeSkeleton } from './etc-skeleton.ts';
 import type { KernelInfo } from './kernel.ts';
 import type { ModuleRequest } from './modules.ts';
-import { runCmd } from './run-cmd.ts';
+import { $sync } from './zx.ts';
 import { largestParts, type SizedPart } from './sizes.ts';
 import { stageModules } from './stage-modules.ts';
 import { HOST_DATA_FILES, TOOLS } from './tool-list.ts';
@@ -68,7 +68,7 @@ export interface InitrdResult {
 
 /** The /root/.ssh name for a private key, from the type of its public half. */
 export function sshKeyName(keyFile: string): string {
-  const pub = runCmd('ssh-keygen', ['-y', '-f', keyFile]).stdout.trim();
+  const pub = $sync()`ssh-keygen -y -f ${keyFile}`.stdout.trim();
   if (pub.startsWith('ssh-ed25519')) return 'id_ed25519';
   if (pub.startsWith('ecdsa-')) return 'id_ecdsa';
   if (pub.startsWith('ssh-rsa')) return 'id_rsa';

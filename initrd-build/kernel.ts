@@ -2,7 +2,7 @@
 
 import { existsSync, mkdirSync, readdirSync, rmSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runCmd } from './run-cmd.ts';
+import { $sync } from './zx.ts';
 
 export interface KernelInfo {
   /** Kernel release, the name of its /lib/modules directory (e.g. 6.1.0-56-amd64). */
@@ -16,7 +16,7 @@ export interface KernelInfo {
 
 /** The real kernel package the linux-image-amd64 metapackage depends on. */
 export function realKernelPackage(meta = 'linux-image-amd64'): string {
-  const out = runCmd('apt-cache', ['depends', meta]).stdout;
+  const out = $sync()`apt-cache depends ${meta}`.stdout;
   const m = /Depends:\s+(linux-image-[^\s<>]+)/.exec(out);
   if (!m) throw new Error(`apt-cache depends ${meta}: no linux-image-* dependency in:\n${out}`);
   return m[1];
@@ -33,12 +33,12 @@ export function fetchDebianKernel(cacheDir: string, meta = 'linux-image-amd64'):
   const work = resolve(cacheDir, 'kernel', `.${version}.tmp`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  runCmd('apt-get', ['download', pkg], { cwd: work });
+  $sync({ cwd: work })`apt-get download ${pkg}`;
   const deb = readdirSync(work).find((f) => f.endsWith('.deb'));
   if (!deb) throw new Error(`apt-get download ${pkg} left no .deb in ${work}`);
   const tree = join(work, 'root');
-  runCmd('dpkg-deb', ['-x', join(work, deb), tree]);
-  runCmd('depmod', ['-b', tree, version]);
+  $sync()`dpkg-deb -x ${join(work, deb)} ${tree}`;
+  $sync()`depmod -b ${tree} ${version}`;
   rmSync(root, { recursive: true, force: true });
   mkdirSync(resolve(cacheDir, 'kernel'), { recursive: true });
   renameSync(tree, root);
@@ -65,6 +65,6 @@ export function localKernel(vmlinuz: string, modulesDir: string): KernelInfo {
 
 /** The running kernel's image and modules (default for the uyok flavor). */
 export function runningKernel(): KernelInfo {
-  const version = runCmd('uname', ['-r']).stdout.trim();
+  const version = $sync()`uname -r`.stdout.trim();
   return localKernel(`/boot/vmlinuz-${version}`, `/lib/modules/${version}`);
 }

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trimNodeIcu, type IcuTrimResult } from './icu-data.ts';
-import { runCmd } from './run-cmd.ts';
+import { $sync } from './zx.ts';
 
 /** The fuse Node looks for to know a SEA blob was injected. */
 export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -46,7 +46,7 @@ function newestMtime(dir: string): number {
 export function ensureBundle(projectDir: string, nodeBinary: string): string {
   const cjs = join(projectDir, 'dist', 'si-agent.cjs');
   const stale = !existsSync(cjs) || statSync(cjs).mtimeMs < newestMtime(join(projectDir, 'agent'));
-  if (stale) runCmd(nodeBinary, [join(projectDir, 'initrd-build', 'bundle.mjs')], { cwd: projectDir });
+  if (stale) $sync({ cwd: projectDir })`${nodeBinary} ${join(projectDir, 'initrd-build', 'bundle.mjs')}`;
   return cjs;
 }
 
@@ -114,7 +114,7 @@ function buildSeaIn(work: string, projectDir: string, node: string, out: string,
     useCodeCache: opts.useCodeCache ?? true,
   };
   writeFileSync(join(work, 'sea-config.json'), JSON.stringify(config, null, 2));
-  runCmd(node, ['--experimental-sea-config', join(work, 'sea-config.json')], { cwd: projectDir });
+  $sync({ cwd: projectDir })`${node} --experimental-sea-config ${join(work, 'sea-config.json')}`;
 
   // Trim ICU while the symbol table still says where its data is; strip next: stripping after injection drops
   // the blob's note section.
@@ -122,13 +122,13 @@ function buildSeaIn(work: string, projectDir: string, node: string, out: string,
   copyFileSync(node, exe);
   chmodSync(exe, 0o755);
   const icu = opts.trimIcu === false ? undefined : trimNodeIcu(exe);
-  runCmd('strip', ['--strip-all', exe]);
+  $sync()`strip --strip-all ${exe}`;
   const postject = join(projectDir, 'node_modules', 'postject', 'dist', 'cli.js');
-  runCmd(node, [postject, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
+  $sync()`${node} ${postject} ${exe} NODE_SEA_BLOB ${blob} --sentinel-fuse ${SEA_FUSE}`;
 
-  const agentVersion = runCmd(exe, ['version']).stdout.trim();
+  const agentVersion = $sync()`${exe} version`.stdout.trim();
   if (!agentVersion) throw new Error(`${exe} version printed nothing`);
-  const nodeVersion = runCmd(node, ['--version']).stdout.trim();
+  const nodeVersion = $sync()`${node} --version`.stdout.trim();
   renameSync(exe, out);
   return { path: out, bytes: statSync(out).size, nodeVersion, agentVersion, ...(icu ? { icu } : {}) };
 }

@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'nod
 import { dirname, join } from 'node:path';
 import type { KernelInfo } from './kernel.ts';
 import { resolveModules, type ModuleRequest, type ModuleResolution } from './modules.ts';
-import { runCmd } from './run-cmd.ts';
+import { $sync } from './zx.ts';
 
 /** Index files depmod reads besides the modules themselves. */
 const KEEP = ['modules.builtin', 'modules.builtin.modinfo', 'modules.order'];
@@ -33,6 +33,6 @@ export function stageModules(root: string, kernel: KernelInfo, requests: readonl
   for (const f of KEEP) {
     if (existsSync(join(kernel.modulesDir, f))) copyFileSync(join(kernel.modulesDir, f), join(dest, f));
   }
-  runCmd('depmod', ['-b', root, kernel.version]);
+  $sync()`depmod -b ${root} ${kernel.version}`;
   return { ...res, bytes };
 }

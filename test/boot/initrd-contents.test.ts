@@ -9,16 +9,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildInitrd } from '../../initrd-build/initrd.ts';
 import { fetchDebianKernel } from '../../initrd-build/kernel.ts';
 import { standardModuleRequests } from '../../initrd-build/module-list.ts';
-import { runCmd } from '../../initrd-build/run-cmd.ts';
+import { splitCpioArchives } from '../../initrd-build/cpio.ts';
+import { $sync } from '../../initrd-build/zx.ts';
 import { buildSea } from '../../initrd-build/sea.ts';
 import { PROJECT_DIR } from './package-fixture.ts';
 
-/** `cpio -tv` listing of a zstd initrd: path -> the listing line. */
+/** `cpio -tv` listing of a zstd initrd (its archives one after the other): path -> the listing line. */
 function listing(initrd: string): Map<string, string> {
   const raw = initrd + '.cpio';
-  runCmd('zstd', ['-d', '-q', '-f', '-o', raw, initrd]);
-  const out = runCmd('cpio', ['-itv', '--quiet', '-F', raw]).stdout;
+  $sync()`zstd -d -q -f -o ${raw} ${initrd}`;
+  const archives = splitCpioArchives(readFileSync(raw));
   rmSync(raw);
+  const out = archives.map((a) => $sync({ input: a })`cpio -itv --quiet`.stdout).join('');
   const m = new Map<string, string>();
   for (const line of out.split('\n').filter(Boolean)) {
     // The name follows the date ("Jan  1  1970 "); device lines have "5,   1" where files have a size.
@@ -37,13 +39,14 @@ describe.skipIf(process.getuid?.() !== 0)('initrd contents', () => {
     dir = mkdtempSync(join(tmpdir(), 'si-initrd-test.'));
     writeFileSync(join(dir, 'local.cfg'), 'IMAGESERVER=10.0.2.100\n');
     writeFileSync(join(dir, 'authorized_keys'), 'ssh-ed25519 AAAA test\n');
-    runCmd('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'key')]);
+    $sync()`ssh-keygen -q -t ed25519 -N ${''} -f ${join(dir, 'key')}`;
     const kernel = fetchDebianKernel(join(PROJECT_DIR, '.cache'));
     const sea = buildSea({ projectDir: PROJECT_DIR });
     for (const n of [1, 2]) {
       const r = await buildInitrd({
         kernel, modules: standardModuleRequests(), agent: sea.path, agentVersion: '0.1.0', out: join(dir, `initrd${n}.img`),
         localCfg: join(dir, 'local.cfg'), sshKey: join(dir, 'key'), authorizedKeys: join(dir, 'authorized_keys'), zstdLevel: 3,
+        cacheDir: join(PROJECT_DIR, '.cache', 'initrd-parts'),
       });
       sha.push(createHash('sha256').update(readFileSync(r.path)).digest('hex'));
     }

@@ -142,13 +142,14 @@ async function compressedArchive(root: string, plan: ArchivePlan, work: string, 
   }
   // Made under a name of its own and renamed: builds running at the same time never read half an archive.
   const tmp = `${file}.${process.pid}.tmp`;
+  let data: Buffer;
   try {
     await packArchive(root, plan.paths, plan.compression, tmp);
+    data = readFileSync(tmp);
     renameSync(tmp, file);
   } finally {
     rmSync(tmp, { force: true });
   }
-  const data = readFileSync(file);
   pruneCache(cacheDir);
   return { data, cached: false };
 }

@@ -21,7 +21,7 @@ function table(title: string, parts: SizedPart[], total: number): void {
   for (const p of parts) console.log(`  ${formatBytes(p.bytes).padStart(10)}  ${((100 * p.bytes) / total).toFixed(1).padStart(5)}%  ${p.path}`);
 }
 
-const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
+const mb = (n: number) => (n >= 100_000 ? `${(n / 1e6).toFixed(2)} MB` : `${(n / 1e3).toFixed(1)} kB`);
 
 const work = mkdtempSync(join(tmpdir(), 'si-bench-initrd.'));
 try {

@@ -23,36 +23,50 @@ function mountedTargets(): Set<string> {
   }
 }
 
-/** The initrd's static busybox: one `mount -a` of it replaces six util-linux mount processes (each start is slow emulated). */
+/** The initrd's static busybox: one `mount -a` of it replaces several util-linux mount processes (each start is slow emulated). */
 const BUSYBOX = '/usr/bin/busybox';
 
+type Mount = (typeof EARLY_MOUNTS)[number];
+
+/** Mounts one level of mounts: with busybox, one `mount -a` over a table written for it; else util-linux, one by one. */
+async function mountAll(run: Runner, round: readonly Mount[], busybox: string | undefined, tableDir: string): Promise<void> {
+  if (round.length === 0) return;
+  for (const [, , target] of round) if (!existsSync(target)) mkdirSync(target, { recursive: true });
+  if (!busybox) {
+    for (const [type, source, target, options] of round) await run('mount', ['-t', type, '-o', options, source, target], { allowFail: true, quiet: true });
+    return;
+  }
+  const table = join(tableDir, 'si-agent-early.fstab');
+  writeFileSync(table, round.map(([type, source, target, options]) => `${source} ${target} ${type} ${options} 0 0\n`).join(''));
+  try {
+    await run(busybox, ['mount', '-a', '-T', table], { allowFail: true, quiet: true });
+  } finally {
+    rmSync(table, { force: true });
+  }
+}
+
 /**
- * Mounts what is not mounted yet (a kernel may have mounted devtmpfs itself) and brings up lo. With the initrd's
- * busybox, one process mounts them all from a table written for it (in order, so /dev/pts comes after /dev);
- * elsewhere (tests) util-linux mount, one by one. Returns the mount points mounted here.
+ * The early filesystems in two parts, so PID 1 can start its worker after the first: mountEarlyFilesystems mounts
+ * what is not mounted yet (a kernel may have mounted devtmpfs itself) and is not inside another early mount;
+ * mountNestedAndLoopback then mounts the rest (/dev/pts, once /dev is there) and brings up lo. Each returns the
+ * mount points it mounted.
  */
 export async function mountEarlyFilesystems(run: Runner, busybox = existsSync(BUSYBOX) ? BUSYBOX : undefined, tableDir = '/etc'): Promise<string[]> {
-  const already = mountedTargets();
-  const pending = EARLY_MOUNTS.filter(([, , target]) => !already.has(target));
+  return await mountLevel(run, false, busybox, tableDir);
+}
+
+export async function mountNestedAndLoopback(run: Runner, busybox = existsSync(BUSYBOX) ? BUSYBOX : undefined, tableDir = '/etc'): Promise<string[]> {
   const lo = busybox ? run(busybox, ['ip', 'link', 'set', 'lo', 'up'], { allowFail: true, quiet: true }) : run('ip', ['link', 'set', 'lo', 'up'], { allowFail: true, quiet: true });
-  // A mount point inside another pending one (/dev/pts in /dev) is made, and mounted, once its parent is mounted.
-  const nested = (t: string) => pending.some(([, , p]) => p !== t && t.startsWith(`${p}/`));
-  for (const round of [pending.filter(([, , t]) => !nested(t)), pending.filter(([, , t]) => nested(t))]) {
-    if (round.length === 0) continue;
-    for (const [, , target] of round) if (!existsSync(target)) mkdirSync(target, { recursive: true });
-    if (!busybox) {
-      for (const [type, source, target, options] of round) await run('mount', ['-t', type, '-o', options, source, target], { allowFail: true, quiet: true });
-      continue;
-    }
-    const table = join(tableDir, 'si-agent-early.fstab');
-    writeFileSync(table, round.map(([type, source, target, options]) => `${source} ${target} ${type} ${options} 0 0\n`).join(''));
-    try {
-      await run(busybox, ['mount', '-a', '-T', table], { allowFail: true, quiet: true });
-    } finally {
-      rmSync(table, { force: true });
-    }
-  }
+  const mounted = await mountLevel(run, true, busybox, tableDir);
   await lo;
+  return mounted;
+}
+
+async function mountLevel(run: Runner, nestedLevel: boolean, busybox: string | undefined, tableDir: string): Promise<string[]> {
+  const already = mountedTargets();
+  const isNested = (t: string) => EARLY_MOUNTS.some(([, , p]) => p !== t && t.startsWith(`${p}/`));
+  const round = EARLY_MOUNTS.filter(([, , t]) => !already.has(t) && isNested(t) === nestedLevel);
+  await mountAll(run, round, busybox, tableDir);
   const now = mountedTargets();
-  return pending.map(([, , t]) => t).filter((t) => now.has(t));
+  return round.map(([, , t]) => t).filter((t) => now.has(t));
 }

@@ -7,7 +7,7 @@ import { createRunner } from '../exec/runner.js';
 import { toolPath, systemPaths } from '../exec/tools.js';
 import { Reporter } from '../report/events.js';
 import { attachSinks } from '../report/setup.js';
-import { mountEarlyFilesystems } from './early-mounts.js';
+import { mountEarlyFilesystems, mountNestedAndLoopback } from './early-mounts.js';
 import { loadInitrdModules, waitForDevicesToSettle } from './load-modules.js';
 import { shellout } from './shellout.js';
 import { findProgram } from './find-program.js';
@@ -147,7 +147,6 @@ export async function runPid1(): Promise<never> {
   const mountedAt = sinceStart();
   await attachSinks(reporter, { out: process.stdout, logPath: systemPaths().log, eventsPath: '/tmp/si-events.jsonl' });
   reporter.info(`boot: PID 1 ${started}; early mounts done at +${mountedAt} s, console and log at +${sinceStart()} s`);
-  reporter.info(`si-agent PID 1: mounted ${mounted.join(' ') || '(all were mounted)'}`);
   // Too little memory for the initrd leaves it half unpacked: say so, rather than fail later on a missing tool.
   const unpack = /Initramfs unpacking failed: .*/.exec(readKernelLog());
   if (unpack) return await shellout(reporter, `the initrd was not unpacked whole (${unpack[0].trim()}): give this machine more memory`);
@@ -156,6 +155,9 @@ export async function runPid1(): Promise<never> {
   // The worker starts now and loads its code while the drivers load here; it waits for a stage only where it needs one.
   const worker = runWorker(workerArgv(process.execPath, tini), reporter);
   reporter.info(`boot: worker started at +${sinceStart()} s`);
+  // What the worker's first steps do not need comes after its start: /dev/pts and lo.
+  const more = await mountNestedAndLoopback(run);
+  reporter.info(`si-agent PID 1: mounted ${[...mounted, ...more].join(' ') || '(all were mounted)'}`);
   await prepareDevices(run, reporter);
   const { code, signal } = await worker;
   const direct = code === 0 ? takeDirectbootRequest() : undefined;

@@ -61,6 +61,8 @@ interface Conn {
   module: string | null;
   /** The path argument (module/..., as the client sent it). */
   path: string | null;
+  /** The client asked for a listing only (-n). */
+  dryRun?: boolean;
   tModule: number | null;
   tOk: number | null;
   /** First bytes from the daemon after its "@RSYNCD: OK": the start of the module's data. */
@@ -90,9 +92,12 @@ async function relayMain(host: string, port: number, target: number): Promise<vo
         emit();
       }
       if (c.module && c.path === null) {
-        const p = lines.slice(2).join('\n').split(/[\0\n]/).find((a) => a === c.module || a.startsWith(`${c.module}/`));
+        const words = lines.slice(2).join('\n').split(/[\0\n]/);
+        const p = words.find((a) => a === c.module || a.startsWith(`${c.module}/`));
         if (p !== undefined) {
           c.path = p;
+          // A listing only (the image size check): --dry-run, or n in the server's short options (-ne.iLsfxC).
+          c.dryRun = words.some((a) => a === '--dry-run' || /^-[a-zA-Z]*n[a-zA-Z]*(\.|$)/.test(a));
           emit();
         }
       }
@@ -379,7 +384,8 @@ async function benchMain(): Promise<void> {
       const before = new Set(relay.conns.keys());
       const mine = () => [...relay.conns.values()].filter((c) => !before.has(c.id));
       const imageConns = () => mine().filter((c) => c.module === image && c.tData !== null);
-      const whole = () => imageConns().find((c) => c.path === image || c.path === `${image}/`);
+      // The copy itself, not the size check's listing of the same path.
+      const whole = () => imageConns().find((c) => (c.path === image || c.path === `${image}/`) && !c.dryRun);
       const b =
         kind === 'agent'
           ? await boot(argvFor(standard, `${base}${NET_MODE === 'user' ? ` IMAGESERVER=${SERVER_IP}` : ''} HOSTNAME=node001 POST_ACTION=shutdown`), ns, (log) =>
@@ -430,7 +436,7 @@ async function benchMain(): Promise<void> {
       const marks = x.boot.lines.filter((l) => l.t >= t0 && /^==> \[|^BB: |^\s+boot: |^\s+DHCP: ACK|^\s+network: |^\s+ping |^\s+layout |^\[\s*\d+\.\d+\] virtio_net|^\[\s*\d+\.\d+\] EXT4-fs/.test(l.text));
       const events = [
         ...marks.map((l) => ({ t: l.t, what: `console  ${l.text.trim()}` })),
-        ...x.conns.filter((c) => c.tModule !== null).map((c) => ({ t: c.tModule!, what: `rsync    module ${c.module || '(list)'}${c.path ? ` path ${c.path}` : ''}${c.tData !== null ? `, data +${secs(c.tData - c.tModule!)} s` : ''}` })),
+        ...x.conns.filter((c) => c.tModule !== null).map((c) => ({ t: c.tModule!, what: `rsync    module ${c.module || '(list)'}${c.path ? ` path ${c.path}` : ''}${c.dryRun ? ' (listing)' : ''}${c.tData !== null ? `, data +${secs(c.tData - c.tModule!)} s` : ''}` })),
       ].sort((a, b) => a.t - b.t);
       let prev = t0;
       for (const e of events) {

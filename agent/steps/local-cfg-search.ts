@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Runner } from '../exec/runner.js';
+import { fsModules } from '../disk/kernel-modules.js';
 import type { Reporter } from '../report/events.js';
 import { systemPaths } from '../exec/tools.js';
 import { deviceSourceLabel, MEDIA_FS, parseDeviceSpec, removableCandidates, type BlockFacts, type DeviceSpec } from '../params/local-cfg-places.js';
@@ -19,16 +20,6 @@ export interface FoundCfg {
   file: string;
   text: string;
 }
-
-/** The modules a filesystem type needs before it can be mounted (in the initrd they are loaded only when needed). */
-const FS_MODULES: Record<string, string[]> = {
-  ext2: ['ext4'],
-  ext3: ['ext4'],
-  ext4: ['ext4'],
-  vfat: ['vfat', 'nls_cp437', 'nls_ascii', 'nls_iso8859_1', 'nls_utf8'],
-  msdos: ['msdos', 'nls_cp437'],
-  iso9660: ['isofs', 'nls_utf8'],
-};
 
 /** blkid's fields of a device, read from its superblock (-p: no cache), {} when it holds nothing blkid knows. */
 async function probeFs(io: SearchIo, dev: string): Promise<Record<string, string>> {
@@ -93,8 +84,8 @@ function kernelFilesystems(): Set<string> {
  * loading ext4 up front cost most of a second of every emulated boot. Absent or built-in modules are fine.
  */
 export async function loadFsModules(io: SearchIo, fsType: string): Promise<void> {
-  const mods = FS_MODULES[fsType];
-  if (!mods || kernelFilesystems().has(fsType)) return;
+  const mods = fsModules(fsType);
+  if (mods.length === 0 || kernelFilesystems().has(fsType)) return;
   await io.run('modprobe', ['-a', '-q', ...mods], { allowFail: true, quiet: true, timeout: 60_000 });
 }
 

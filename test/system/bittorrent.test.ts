@@ -213,12 +213,13 @@ describe('BitTorrent staging, hostile peers and a tracker that is down', () => {
   }, 60_000);
 
   it('a peer serving corrupt pieces: they are rejected by hash and the install is still exact', async () => {
-    // The hostile peer: aria2c seeding, unverified, a copy of the tarball with every 16th piece damaged.
+    // The hostile peer: aria2c seeding, unverified, a copy of the tarball with every piece damaged, so any piece the
+    // client takes from it must be rejected (with one piece in 16 damaged, the client could take only good ones).
     const evil = lab.addPeer(1);
     const evilDir = join(work, 'evil');
     mkdirSync(evilDir);
     const tarball = readFileSync(join(dataDir, `image-${server.imageName}.tar.gz`));
-    for (let off = 1000; off < tarball.length; off += 16 << 18) tarball[off] = tarball[off]! ^ 0xff;
+    for (let off = 1000; off < tarball.length; off += 1 << 18) tarball[off] = tarball[off]! ^ 0xff;
     writeFileSync(join(evilDir, `image-${server.imageName}.tar.gz`), tarball);
     lab.startSeeder('evil', imageTorrent, evilDir, { ns: evil.ns, ip: evil.ip, port: 6991, unverified: true });
     // The client must hear of it from the tracker: wait until the tracker lists it.

@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Runner } from '../exec/runner.js';
+import { ipCommand } from '../exec/tools.js';
 
 /** What to mount, in order: [type, source, target, options]. */
 export const EARLY_MOUNTS: ReadonlyArray<readonly [string, string, string, string]> = [
@@ -56,7 +57,7 @@ export async function mountEarlyFilesystems(run: Runner, busybox = existsSync(BU
 }
 
 export async function mountNestedAndLoopback(run: Runner, busybox = existsSync(BUSYBOX) ? BUSYBOX : undefined, tableDir = '/etc'): Promise<string[]> {
-  const lo = busybox ? run(busybox, ['ip', 'link', 'set', 'lo', 'up'], { allowFail: true, quiet: true }) : run('ip', ['link', 'set', 'lo', 'up'], { allowFail: true, quiet: true });
+  const lo = run(...ipCommand(['link', 'set', 'lo', 'up']), { allowFail: true, quiet: true });
   const mounted = await mountLevel(run, true, busybox, tableDir);
   await lo;
   return mounted;

@@ -80,7 +80,7 @@ export async function loadInitrdModules(run: Runner, report: Reporter, root = '/
     // -q: an alias no module of the initrd serves is not an error (an always-needed module missing is, below).
     await run('modprobe', ['-a', '-q', ...(pass === 0 ? always : []), ...fresh], { allowFail: true, quiet: true, timeout: 120_000 });
   }
-  const loaded = loadedModuleNames(root);
+  const loaded = new Set(loadedModules(root));
   const missing = always.filter((m) => !loaded.has(m) && !builtinNames(root).has(m));
   if (missing.length > 0) {
     const r = await run('modprobe', ['-a', ...missing], { allowFail: true, quiet: true, timeout: 120_000 });
@@ -89,12 +89,12 @@ export async function loadInitrdModules(run: Runner, report: Reporter, root = '/
   return asked;
 }
 
-/** Modules loaded now, from <root>proc/modules. */
-function loadedModuleNames(root: string): Set<string> {
+/** Names of the modules loaded now, from <root>proc/modules, in its order. */
+export function loadedModules(root = '/'): string[] {
   try {
-    return new Set(readFileSync(`${root}proc/modules`, 'utf8').split('\n').map((l) => l.split(' ')[0]!).filter(Boolean));
+    return readFileSync(`${root}proc/modules`, 'utf8').split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
   } catch {
-    return new Set();
+    return [];
   }
 }
 

@@ -1,14 +1,14 @@
 // PID 1 in the initrd: early mounts, modules, devices; the install runs as a child under a subreaper; PID 1 never exits.
 
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, constants as fsConstants } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, constants as fsConstants } from 'node:fs';
 import { constants } from 'node:os';
 import { createRunner } from '../exec/runner.js';
 import { toolPath, systemPaths } from '../exec/tools.js';
 import { Reporter } from '../report/events.js';
 import { attachSinks } from '../report/setup.js';
 import { mountEarlyFilesystems, mountNestedAndLoopback } from './early-mounts.js';
-import { loadInitrdModules, waitForDevicesToSettle } from './load-modules.js';
+import { loadedModules, loadInitrdModules, waitForDevicesToSettle } from './load-modules.js';
 import { shellout } from './shellout.js';
 import { findProgram } from './find-program.js';
 import { takeDirectbootRequest } from './prepare-action.js';
@@ -96,15 +96,6 @@ export function readKernelLog(path = '/dev/kmsg'): string {
     closeSync(fd);
   }
   return records.join('');
-}
-
-/** Names of the modules loaded now (/proc/modules). */
-function loadedModules(): string[] {
-  try {
-    return readFileSync('/proc/modules', 'utf8').split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
-  } catch {
-    return [];
-  }
 }
 
 /** Loads the drivers, then lets the block devices settle, marking each stage for the worker. */

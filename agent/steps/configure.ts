@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { systemPaths } from '../exec/tools.js';
 import type { DiskPlan } from '../plan/disk-plan-types.js';
 import { configureTarget } from '../target/configure-target.js';
+import { takeEarlyKeygen } from '../target/host-keys.js';
 import { chooseBootMode, hasEfivars } from '../target/install-bootloader.js';
 import { resolveNetSettings } from '../target/net-settings.js';
 import { readNicFacts } from '../target/nic-facts.js';
@@ -38,11 +39,13 @@ export const configureStep: Step = {
       ctx.report.info(`boot mode ${mode.toUpperCase()} (${why})`);
       boot = { mode, efivars: hasEfivars(sysDir()) };
     }
+    // SSH host keys the image's ssh-keygen has been making since the image was laid down (agent/steps/image.ts).
+    const hostKeys = takeEarlyKeygen(ctx.state);
     const unbind = await bindSystemDirs(ctx);
     try {
       await configureTarget(
         { run: ctx.run, report: ctx.report, sysroot: ctx.opts.sysroot, signal: ctx.signal },
-        { settings, ...(nic ? { nic } : {}), plan: ctx.state.diskPlan as DiskPlan, boot },
+        { settings, ...(nic ? { nic } : {}), plan: ctx.state.diskPlan as DiskPlan, boot, ...(hostKeys ? { hostKeys } : {}) },
       );
     } finally {
       await unbind();

@@ -23,10 +23,7 @@ export const finalizeStep: Step = {
     const dir = join(ctx.opts.sysroot, 'etc/systemimager');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'IMAGE_LAST_SYNCED_TO'), `${param(ctx, 'IMAGENAME')}\n`);
-    // The image is in place: its data starts going to disk now, while configuring the system (SSH host keys, the
-    // boot loader) keeps the CPU busy, so the sync before unmounting finds little left to write. Awaited at the end.
-    const flushing = ctx.run('sync', [], { allowFail: true, quiet: true, timeout: 300_000 }).catch(() => undefined);
-    ctx.state.cleanups.push(async () => void (await flushing));
+    // No sync here: the image step's flusher has been sending the data to disk since the copy began, and goes on.
   },
 };
 

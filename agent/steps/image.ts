@@ -3,6 +3,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { getBool } from '../params/validate.js';
+import { sleepAbortable } from '../net/retry.js';
+import { startEarlyKeygenFor } from '../target/host-keys.js';
 import { ParamError, type Problem } from '../errors.js';
 import { rsyncImage, applyOverrides, stageViaTmpfs } from '../transport/rsync.js';
 import { type Ctx, type Step, param, rsyncEndpoint } from './context.js';
@@ -36,6 +38,31 @@ function onImageProgress(ctx: Ctx) {
     ctx.report.emit({ type: 'progress', phase: 'image', ...p });
 }
 
+/** Pause between two flushes while the image comes in. */
+export const FLUSH_PAUSE_MS = 600;
+
+/**
+ * Sends the image's data on to the disk while the rest is still coming: `sync`, over and over, from the start of the
+ * copy until the flow ends (the target is unmounted before that). With much RAM the kernel keeps it all in the page
+ * cache and writes it only when asked, so the sync before unmounting would wait for the whole image; this way the disk
+ * writes while the network, overrides and configuring keep the rest busy. Returns the stop function.
+ */
+export function startFlushing(ctx: Ctx): () => void {
+  const stop = new AbortController();
+  const loop = (async () => {
+    while (!stop.signal.aborted) {
+      await sleepAbortable(FLUSH_PAUSE_MS, stop.signal).catch(() => undefined);
+      if (stop.signal.aborted) break;
+      await ctx.run('sync', [], { allowFail: true, quiet: true, timeout: 300_000 }).catch(() => undefined);
+    }
+  })();
+  ctx.state.cleanups.push(async () => {
+    stop.abort();
+    await loop;
+  });
+  return () => stop.abort();
+}
+
 export const imageStep: Step = {
   name: 'image',
   title: 'Laying the image down',
@@ -46,35 +73,60 @@ export const imageStep: Step = {
       return;
     }
     const started = Date.now();
-    if (imageOverMulticast(ctx)) {
-      ctx.state.imageBytes = await multicastImage(ctx, module);
-      ctx.report.info(`image ${module} laid down over multicast in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      return;
-    }
-    if (imageOverBittorrent(ctx)) {
-      ctx.state.imageBytes = await bittorrentImage(ctx, module);
-      ctx.report.info(`image ${module} laid down over BitTorrent in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      return;
-    }
-    const { server, port } = rsyncEndpoint(ctx);
-    if (getBool(ctx.params, 'TMPFS_STAGING')) {
-      const staging = join(ctx.opts.workdir, 'tmpfs-staging');
-      mkdirSync(staging, { recursive: true });
-      await ctx.run('mount', ['-t', 'tmpfs', '-o', tmpfsOptions(ctx), 'tmpfs', staging]);
-      try {
-        const r = await stageViaTmpfs(ctx, { server, port, module, dest: ctx.opts.sysroot, staging, totalBytes: ctx.state.imageBytes, onProgress: onImageProgress(ctx) });
-        ctx.state.imageBytes = r.bytes;
-      } finally {
-        await ctx.run('umount', [staging], { allowFail: true });
-      }
-    } else {
-      // The size check's listing gave the image's size (when it could): progress is counted against it.
-      const r = await rsyncImage(ctx, { server, port, module, dest: ctx.opts.sysroot, xattrs: 'auto', totalBytes: ctx.state.imageBytes, onProgress: onImageProgress(ctx) });
-      ctx.state.imageBytes = r.bytes;
-    }
-    ctx.report.info(`image ${module} laid down in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const via = await layImageDown(ctx, module);
+    ctx.report.info(`image ${module} laid down${via} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    startHostKeys(ctx);
   },
 };
+
+/** Lays the image down with the transport in use; returns how, for the log (' over multicast', ...). */
+async function layImageDown(ctx: Ctx, module: string): Promise<string> {
+  startFlushing(ctx);
+  if (imageOverMulticast(ctx)) {
+    ctx.state.imageBytes = await multicastImage(ctx, module);
+    return ' over multicast';
+  }
+  if (imageOverBittorrent(ctx)) {
+    ctx.state.imageBytes = await bittorrentImage(ctx, module);
+    return ' over BitTorrent';
+  }
+  const { server, port } = rsyncEndpoint(ctx);
+  await rsyncImageStep(ctx, server, port, module);
+  return '';
+}
+
+/**
+ * The image's ssh-keygen starts making the new SSH host keys now, beside overrides and configuration (it is the
+ * longest thing configuring does, and random: RSA); the configure step puts them in place.
+ */
+function startHostKeys(ctx: Ctx): void {
+  const job = startEarlyKeygenFor(ctx.state, { run: ctx.run, report: ctx.report, sysroot: ctx.opts.sysroot, signal: ctx.signal });
+  if (!job) return;
+  // However the flow ends, ssh-keygen is not left running (the configure step has awaited it when all went well).
+  ctx.state.cleanups.push(async () => {
+    job.abort();
+    await job.done;
+  });
+}
+
+/** The image over rsync, straight onto the target or staged through a tmpfs (TMPFS_STAGING). */
+async function rsyncImageStep(ctx: Ctx, server: string, port: number, module: string): Promise<void> {
+  if (getBool(ctx.params, 'TMPFS_STAGING')) {
+    const staging = join(ctx.opts.workdir, 'tmpfs-staging');
+    mkdirSync(staging, { recursive: true });
+    await ctx.run('mount', ['-t', 'tmpfs', '-o', tmpfsOptions(ctx), 'tmpfs', staging]);
+    try {
+      const r = await stageViaTmpfs(ctx, { server, port, module, dest: ctx.opts.sysroot, staging, totalBytes: ctx.state.imageBytes, onProgress: onImageProgress(ctx) });
+      ctx.state.imageBytes = r.bytes;
+    } finally {
+      await ctx.run('umount', [staging], { allowFail: true });
+    }
+  } else {
+    // The size check's listing gave the image's size (when it could): progress is counted against it.
+    const r = await rsyncImage(ctx, { server, port, module, dest: ctx.opts.sysroot, xattrs: 'auto', totalBytes: ctx.state.imageBytes, onProgress: onImageProgress(ctx) });
+    ctx.state.imageBytes = r.bytes;
+  }
+}
 
 export const overridesStep: Step = {
   name: 'overrides',

@@ -11,6 +11,11 @@ const LEASE_DIRS: ReadonlyArray<[string, RegExp]> = [
   ['/var/lib/dhcpcd5', /\.lease6?$/],
 ];
 
+/** True for an SSH host key file name (private or public). */
+export function isHostKeyName(name: string): boolean {
+  return /^ssh_host_.*_key(\.pub)?$/.test(name);
+}
+
 /**
  * The golden client's identity to drop. /etc/machine-id is emptied (systemd makes a new one at
  * first boot; an absent file would make the root read-only boot fail), D-Bus's copy becomes a
@@ -24,7 +29,7 @@ export function planCloneIdentity(view: TargetView): FileChange[] {
     out.push({ kind: 'symlink', path: '/var/lib/dbus/machine-id', target: '/etc/machine-id' });
   }
   for (const f of view.list('/etc/ssh')) {
-    if (/^ssh_host_.*_key(\.pub)?$/.test(f)) out.push({ kind: 'remove', path: `/etc/ssh/${f}` });
+    if (isHostKeyName(f)) out.push({ kind: 'remove', path: `/etc/ssh/${f}` });
   }
   for (const [dir, re] of LEASE_DIRS) {
     for (const f of view.list(dir)) if (re.test(f)) out.push({ kind: 'remove', path: `${dir}/${f}` });

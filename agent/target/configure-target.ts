@@ -4,14 +4,15 @@ import { randomUUID } from 'node:crypto';
 import { withContext } from '../errors.js';
 import type { DiskPlan } from '../plan/disk-plan-types.js';
 import { planBootLoader, type BootMode, type BootPlan } from './boot-plan.js';
-import { planCloneIdentity, sshKeygenArgv } from './clone-identity.js';
+import { planCloneIdentity } from './clone-identity.js';
 import { applyFileChanges, describeChange } from './file-changes.js';
+import { needsHostKeys, placeEarlyHostKeys, type EarlyKeygen } from './host-keys.js';
 import { installBootLoader } from './install-bootloader.js';
 import type { NetSettings } from './net-settings.js';
 import { planNetworkChanges } from './plan-network.js';
 import { findSystemConfigurator, renderScConfig, SC_ARGS } from './systemconfigurator.js';
 import { runInTarget, type TargetCtx } from './target-ctx.js';
-import { findProgram, readTargetView } from './target-view.js';
+import { readTargetView } from './target-view.js';
 
 export interface TargetInputs {
   settings: NetSettings;
@@ -20,6 +21,8 @@ export interface TargetInputs {
   plan: DiskPlan;
   /** null: BOOTLOADER=none. */
   boot: { mode: BootMode; efivars: boolean } | null;
+  /** SSH host keys being made since the image was laid down (agent/target/host-keys.ts). */
+  hostKeys?: EarlyKeygen;
 }
 
 /** What was done, for the log and the tests. */
@@ -40,7 +43,7 @@ export async function configureTarget(t: TargetCtx, input: TargetInputs): Promis
     } catch (err) {
       throw withContext(err, 'systemconfigurator');
     }
-    await resetCloneIdentity(t);
+    await resetCloneIdentity(t, input.hostKeys);
     return { via: 'systemconfigurator' };
   }
   // Planned before anything is written: an image that cannot boot fails with the image untouched.
@@ -50,26 +53,36 @@ export async function configureTarget(t: TargetCtx, input: TargetInputs): Promis
   for (const n of net.notes) t.report.warn(n);
   for (const c of net.changes) t.report.debug(describeChange(c));
   applyFileChanges(t.sysroot, net.changes);
-  await resetCloneIdentity(t);
+  await resetCloneIdentity(t, input.hostKeys);
   if (boot) await installBootLoader(t, input.plan, boot);
   else t.report.info('BOOTLOADER=none: boot loader left as in the image');
   return { via: 'native', ...(net.style ? { style: net.style } : {}), ...(boot ? { boot } : {}) };
 }
 
-/** Drops the golden client's identity and regenerates SSH host keys with the image's ssh-keygen. */
-export async function resetCloneIdentity(t: TargetCtx): Promise<void> {
-  const view = readTargetView(t.sysroot);
-  const changes = planCloneIdentity(view);
-  const hadKeys = changes.some((c) => c.path.startsWith('/etc/ssh/ssh_host_'));
+/**
+ * Drops the golden client's identity and puts new SSH host keys in place: those the image's ssh-keygen made ahead
+ * (early), else made now with it. A failed early run costs only its time: the keys are then made here, and a failure
+ * here fails the install.
+ */
+export async function resetCloneIdentity(t: TargetCtx, early?: EarlyKeygen): Promise<void> {
+  // Waited for first: an old ssh-keygen that ignores the prefix writes into /etc/ssh, and what it wrote goes too.
+  if (early) await early.done;
+  const keygen = needsHostKeys(t.sysroot);
+  const changes = planCloneIdentity(readTargetView(t.sysroot));
   for (const c of changes) t.report.debug(describeChange(c));
   applyFileChanges(t.sysroot, changes);
-  const keygen = sshKeygenArgv(view);
-  if (keygen && (hadKeys || findProgram(view, 'sshd'))) {
-    try {
-      await runInTarget(t, keygen, { timeout: 5 * 60 * 1000 });
-    } catch (err) {
-      throw withContext(err, 'regenerating SSH host keys');
+  let how = '';
+  if (keygen) {
+    const placed = early ? await placeEarlyHostKeys(t, early) : [];
+    if (placed.length > 0) how = `, new SSH host keys made ahead: ${placed.filter((k) => !k.endsWith('.pub')).join(' ')}`;
+    else {
+      try {
+        await runInTarget(t, keygen, { timeout: 5 * 60 * 1000 });
+      } catch (err) {
+        throw withContext(err, 'regenerating SSH host keys');
+      }
+      how = ', new SSH host keys';
     }
-  }
-  t.report.info(`clone identity reset (${changes.length} change(s)${keygen && (hadKeys || findProgram(view, 'sshd')) ? ', new SSH host keys' : ''})`);
+  } else if (early) await placeEarlyHostKeys(t, early);
+  t.report.info(`clone identity reset (${changes.length} change(s)${how})`);
 }

@@ -25,6 +25,9 @@ export function moduleNamesFromDep(text: string): string[] {
  */
 export const ALWAYS_MODULES: readonly string[] = ['sd_mod', 'sr_mod', 'af_packet'];
 
+/** Those of ALWAYS_MODULES the network needs: loaded with the NIC drivers. */
+const NETWORK_MODULES: readonly string[] = ['af_packet'];
+
 /**
  * Every distinct modalias of the devices on a bus (/sys/bus/<bus>/devices/<dev>/modalias): what the hardware present
  * asks for, read from a few hundred files instead of a walk of all /sys/devices (slow emulated).
@@ -56,29 +59,68 @@ export function collectModaliases(sysBus = '/sys/bus'): string[] {
   return [...found].sort();
 }
 
+/** Whether a modalias is a PCI network controller's (base class 02: Ethernet, InfiniBand and the rest). */
+export function isNetworkControllerAlias(alias: string): boolean {
+  return /^pci:.*bc02sc[0-9A-F]{2}i[0-9A-F]{2}$/i.test(alias);
+}
+
+export interface LoadOptions {
+  root?: string;
+  /**
+   * Called once the NIC drivers are loaded (the drivers of the PCI network controllers, then those their buses asked
+   * for, such as virtio_net under virtio_pci), while the rest still loads: the network can start. Called at once when
+   * no PCI network controller is present (a NIC on another bus comes with the rest).
+   */
+  onNetworkDrivers?: () => void | Promise<void>;
+}
+
 /**
- * Loads the drivers for the hardware present (by modalias, as udev would; twice, since a bus driver such as
- * virtio_pci brings new devices), then the few modules every install needs. Loading every module of the
- * initrd instead took 10-14 s under emulation. Returns the number of modprobe requests.
+ * Loads the drivers for the hardware present (by modalias, as udev would), then the few modules every install needs.
+ * The NICs' drivers come first (the network controllers', then what their buses ask for), so the network can start
+ * while the rest loads: disk controllers probe their buses for most of a second under emulation. (Two modprobe
+ * chains at once were tried: on one emulated CPU the NIC was ready later, not sooner.) Then new modaliases (a bus
+ * driver such as virtio_pci brings new devices) are loaded until none is left, at most three more times. Loading
+ * every module of the initrd instead took 10-14 s under emulation. Returns the number of modprobe requests.
  */
-export async function loadInitrdModules(run: Runner, report: Reporter, root = '/'): Promise<number> {
+export async function loadInitrdModules(run: Runner, report: Reporter, opts: LoadOptions = {}): Promise<number> {
+  const root = opts.root ?? '/';
   const dep = `${root}lib/modules/${release()}/modules.dep`;
   if (!existsSync(dep)) {
     report.info(`no ${dep}: no modules to load (everything built in?)`);
+    await opts.onNetworkDrivers?.();
     return 0;
   }
   const carried = new Set(moduleNamesFromDep(readFileSync(dep, 'utf8')));
-  // The always-needed modules go with the first pass: one modprobe process less (each start is slow emulated).
   const always = ALWAYS_MODULES.filter((m) => carried.has(m));
   let asked = always.length;
   const seen = new Set<string>();
-  for (let pass = 0; pass < 3; pass++) {
-    const fresh = collectModaliases(`${root}sys/bus`).filter((a) => !seen.has(a));
-    if (fresh.length === 0) break;
-    fresh.forEach((a) => seen.add(a));
-    asked += fresh.length;
+  const fresh = () => collectModaliases(`${root}sys/bus`).filter((a) => !seen.has(a));
+  const probe = async (label: string, aliases: string[], extra: readonly string[] = []): Promise<void> => {
+    aliases.forEach((a) => seen.add(a));
+    asked += aliases.length;
+    if (aliases.length === 0 && extra.length === 0) return;
+    const t0 = Date.now();
     // -q: an alias no module of the initrd serves is not an error (an always-needed module missing is, below).
-    await run('modprobe', ['-a', '-q', ...(pass === 0 ? always : []), ...fresh], { allowFail: true, quiet: true, timeout: 120_000 });
+    await run('modprobe', ['-a', '-q', ...extra, ...aliases], { allowFail: true, quiet: true, timeout: 120_000 });
+    const kinds = [...new Set(aliases.map((a) => a.split(':')[0]))].join(' ');
+    report.info(`boot: modprobe ${label}: ${aliases.length} alias(es) (${kinds || 'none'}) in ${((Date.now() - t0) / 1000).toFixed(2)} s`);
+  };
+  const first = fresh();
+  const nics = first.filter(isNetworkControllerAlias);
+  const rest = first.filter((a) => !isNetworkControllerAlias(a));
+  // DHCP's raw socket needs af_packet (built into most kernels) as much as a NIC driver.
+  const forNetwork = always.filter((m) => NETWORK_MODULES.includes(m));
+  if (nics.length > 0 || forNetwork.length > 0) {
+    await probe('NIC drivers', nics, forNetwork);
+    // What the NIC drivers' buses brought (virtio_net under virtio_pci; virtio_blk comes along).
+    await probe('NIC buses', fresh().filter((a) => !rest.includes(a)));
+  }
+  await opts.onNetworkDrivers?.();
+  await probe('first pass', rest, always.filter((m) => !forNetwork.includes(m)));
+  for (let pass = 2; pass <= 4; pass++) {
+    const more = fresh();
+    if (more.length === 0) break;
+    await probe(`pass ${pass}`, more);
   }
   const loaded = new Set(loadedModules(root));
   const missing = always.filter((m) => !loaded.has(m) && !builtinNames(root).has(m));

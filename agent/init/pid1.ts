@@ -98,27 +98,37 @@ export function readKernelLog(path = '/dev/kmsg'): string {
   return records.join('');
 }
 
-/** Loads the drivers, then lets the block devices settle, marking each stage for the worker. */
+/** Brings the Ethernet links up: a physical NIC negotiates its link (seconds) while the worker reads its parameters. */
+async function bringLinksUp(run: ReturnType<typeof createRunner>, reporter: Reporter): Promise<void> {
+  const links = await listEthernetLinks().catch(() => []);
+  for (const l of links) await bringUp(run, l.name).catch((err: Error) => reporter.warn(`boot: link ${l.name} not brought up: ${err.message}`));
+  if (links.length > 0) reporter.info(`boot: links up at +${sinceStart()} s: ${links.map((l) => l.name).join(' ')}`);
+}
+
+/** Loads the drivers (the NICs' first), then lets the block devices settle, marking each stage for the worker. */
 async function prepareDevices(run: ReturnType<typeof createRunner>, reporter: Reporter): Promise<void> {
   try {
-    const n = await loadInitrdModules(run, reporter);
+    let linksUp: Promise<void> = Promise.resolve();
+    const n = await loadInitrdModules(run, reporter, {
+      onNetworkDrivers: () => {
+        markBootStage('network');
+        reporter.info(`boot: NIC drivers loaded at +${sinceStart()} s`);
+        linksUp = bringLinksUp(run, reporter);
+      },
+    });
     markBootStage('modules', { modules: n });
     const loaded = loadedModules();
     reporter.info(`boot: modules loaded at +${sinceStart()} s (${n} modprobe request(s), ${loaded.length} module(s) in the kernel)`);
     reporter.info(`boot: modules in the kernel: ${loaded.join(' ')}`);
-    // Links come up now: a physical NIC negotiates its link (seconds) while the worker reads its parameters.
-    const links = await listEthernetLinks().catch(() => []);
-    for (const l of links) await bringUp(run, l.name).catch((err: Error) => reporter.warn(`boot: link ${l.name} not brought up: ${err.message}`));
-    if (links.length > 0) reporter.info(`boot: links up at +${sinceStart()} s: ${links.map((l) => l.name).join(' ')}`);
+    await linksUp;
     const devices = await waitForDevicesToSettle();
     markBootStage('devices', { devices });
     reporter.info(`boot: block devices settled at +${sinceStart()} s: ${devices.join(' ') || '(none)'}`);
   } catch (err) {
-    // The worker must not wait for a stage that never comes: mark both and say why.
+    // The worker must not wait for a stage that never comes: mark them all and say why.
     reporter.warn(`boot: preparing devices failed: ${(err as Error).message}`);
     try {
-      markBootStage('modules', { error: (err as Error).message });
-      markBootStage('devices', { error: (err as Error).message });
+      for (const stage of ['network', 'modules', 'devices'] as const) markBootStage(stage, { error: (err as Error).message });
     } catch (e) {
       reporter.warn(`boot: cannot tell the worker (${(e as Error).message}): it goes on after its own time limit`);
     }

@@ -47,11 +47,13 @@ export async function configureNetwork(opts: ConfigureOptions): Promise<NetworkR
   const candidates = device ? all.filter((l) => l.name === device) : all;
   for (const l of candidates) await bringUp(opts.run, l.name);
   const withCarrier = await waitForAnyCarrier(candidates, opts);
+  stopIfAborted(opts.signal);
   const ipaddr = getString(params, 'IPADDR') || undefined;
   if (ipaddr) return await configureStatic(opts, ipaddr, device ?? withCarrier[0]?.name ?? candidates[0]!.name);
   await etherSleep(getUint(params, 'ETHER_SLEEP'), report, opts.signal);
   const links = withCarrier.length > 0 ? withCarrier : candidates;
   if (withCarrier.length === 0) report.warn(`no carrier on ${candidates.map((l) => l.name).join(', ')}; trying DHCP anyway`);
+  stopIfAborted(opts.signal);
   report.info(`DHCP on ${links.map((l) => l.name).join(', ')}${links.length > 1 ? ' at once; the first lease wins' : ''}`);
   const hostname = getString(params, 'HOSTNAME') || undefined;
   const lease = await runDhcpOnLinks(
@@ -63,6 +65,11 @@ export async function configureNetwork(opts: ConfigureOptions): Promise<NetworkR
   for (const p of lease.problems) report.warn(`DHCP on ${lease.iface}: ${p}`);
   for (const line of describeDhcpAssignments(dhcp)) report.info(`DHCP: ${line}`);
   return { mode: 'dhcp', iface: lease.iface, ip: lease.ip, dhcp, lease };
+}
+
+/** Throws the abort's reason (an error naming why) once the bring-up has been called off. */
+function stopIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new SiError('E_NETWORK', 'network bring-up stopped');
 }
 
 async function waitForAnyCarrier(links: LinkInfo[], opts: ConfigureOptions): Promise<LinkInfo[]> {

@@ -70,6 +70,7 @@ export async function runDhcpOnLinks(links: readonly DhcpLink[], opts: DhcpRunOp
   };
   const sock = await openDhcpSocket({ run: opts.run, onPacket: dispatch, ...(opts.clientPort ? { clientPort: opts.clientPort } : {}), ...(opts.serverPort ? { serverPort: opts.serverPort } : {}) });
   const stop = new AbortController();
+  if (opts.signal?.aborted) stop.abort(opts.signal.reason);
   const onOuterAbort = () => stop.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const started = Date.now();

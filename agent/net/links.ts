@@ -97,6 +97,11 @@ export async function setAddress(run: Runner, iface: string, ip: string, prefix:
   await run('ip', args, { timeout: 10_000 });
 }
 
+/** Drops every IPv4 address of iface (and with the last, the routes through it). */
+export async function flushAddresses(run: Runner, iface: string): Promise<void> {
+  await run(...ipCommand(['-4', 'addr', 'flush', 'dev', iface]), { timeout: 10_000 });
+}
+
 /** Sets the default route via gw out of dev (replacing any other default route). */
 export async function setDefaultRoute(run: Runner, gw: string, dev: string): Promise<void> {
   await run(...ipCommand(['route', 'replace', 'default', 'via', gw, 'dev', dev]), { timeout: 10_000 });

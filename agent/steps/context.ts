@@ -63,6 +63,8 @@ export interface FlowState {
   transportInfo?: Record<string, string>;
   /** Work to stop when the flow ends, however it ends (tunnels, SSH server, seeding clients), last added first. */
   cleanups: Array<() => Promise<void>>;
+  /** The network bring-up started while the local.cfg search ran (agent/steps/early-network.ts). */
+  earlyNetwork?: unknown;
   /** The BitTorrent peer and its staged tarballs while it seeds (agent/steps/bittorrent-session.ts). */
   bittorrent?: unknown;
 }

@@ -1,6 +1,6 @@
 // Reads local.cfg from LAST_ROOT's root and from removable media (SPEC 2): each device mounted read-only, read, unmounted.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Runner } from '../exec/runner.js';
 import { fsModules } from '../disk/kernel-modules.js';
@@ -157,11 +157,32 @@ export function readBlockFacts(sysBlock = systemPaths().sysBlock): BlockFacts[] 
   return out;
 }
 
+/**
+ * Whether the drive says it holds no medium (an empty CD drive: ENOMEDIUM on open). Opening it is all blkid would
+ * do with it, without a process start (0.2 s and more of an emulated boot with an empty drive). The open reads
+ * nothing (a read of an empty drive fills the console with I/O errors).
+ */
+const LINUX_ENOMEDIUM = 123;
+
+export function noMedium(dev: string): boolean {
+  try {
+    closeSync(openSync(dev, 'r'));
+    return false;
+  } catch (err) {
+    // libuv has no name for ENOMEDIUM: Node reports errno -123 (Linux) as an unknown system error.
+    return (err as NodeJS.ErrnoException).errno === -LINUX_ENOMEDIUM || (err as NodeJS.ErrnoException).code === 'ENOMEDIUM';
+  }
+}
+
 /** The first removable or USB device whose filesystem holds local.cfg at its root (SPEC 2), logging what was looked at. */
 export async function readRemovableCfg(io: SearchIo, blocks: readonly BlockFacts[] = readBlockFacts()): Promise<FoundCfg | undefined> {
   for (const name of removableCandidates(blocks)) {
     const dev = `/dev/${name}`;
     if (!existsSync(dev)) continue;
+    if (noMedium(dev)) {
+      io.report.info(`local.cfg search: ${dev} holds no medium`);
+      continue;
+    }
     const fs = (await probeFs(io, dev)).TYPE;
     if (!fs || !MEDIA_FS.has(fs)) continue;
     const text = await readCfgFromDevice(io, dev, fs);

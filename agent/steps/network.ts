@@ -7,15 +7,21 @@ import { resolveParamsFromSources } from '../params/resolve.js';
 import { systemPaths } from '../exec/tools.js';
 import { type Step, param, setParam } from './context.js';
 import { applyDeviceByMac } from './parameters.js';
-import { waitForBootStage } from '../init/boot-stages.js';
+import { takeEarlyNetwork, waitForNics, type EarlyNetwork } from './early-network.js';
 
 export const networkStep: Step = {
   name: 'network',
   title: 'Bringing the network up',
   async run(ctx) {
-    // In the initrd the NIC drivers load in PID 1 while this worker starts.
-    await waitForBootStage('modules', ctx.report);
-    const result = await configureNetwork({ params: ctx.params, run: ctx.run, report: ctx.report, signal: ctx.signal, resolvConfPath: systemPaths().resolvConf });
+    // Brought up while the local.cfg search ran (init), when the parameters it read stayed the same.
+    const early = ctx.state.earlyNetwork as EarlyNetwork | undefined;
+    ctx.state.earlyNetwork = undefined;
+    let result = early ? await takeEarlyNetwork(ctx, early) : undefined;
+    if (!result) {
+      // In the initrd the NIC drivers load in PID 1 while this worker starts.
+      await waitForNics(ctx.report, param(ctx, 'DEVICE'));
+      result = await configureNetwork({ params: ctx.params, run: ctx.run, report: ctx.report, signal: ctx.signal, resolvConfPath: systemPaths().resolvConf });
+    }
     if (result.mode === 'dhcp') {
       // SPEC 1 step 4: DHCP answers, then local.cfg, then the command line (later wins).
       const { params, problems } = resolveParamsFromSources({ cmdlineText: ctx.opts.cmdlineText, localCfgs: ctx.state.localCfgs, dhcp: result.dhcp });

@@ -13,6 +13,7 @@ import { readBlockFacts, readLastRootCfg, readRemovableCfg, usbStoragePresent, t
 import { removableCandidates } from '../params/local-cfg-places.js';
 import { waitForBootStage } from '../init/boot-stages.js';
 import { resolveDeviceByMac } from './device-by-mac.js';
+import { startEarlyNetwork, type EarlyNetwork } from './early-network.js';
 
 /** The local.cfg files to read: those given, else /local.cfg when present (the initrd's baked-in one). */
 export function findLocalCfgFiles(given: string[] | null, env: NodeJS.ProcessEnv = process.env): string[] {
@@ -37,8 +38,21 @@ export const readParametersStep: Step = {
     const files = findLocalCfgFiles(ctx.opts.localCfgFiles);
     const localCfgs = files.map((file) => ({ file, text: readInput(file, 'local.cfg') }));
     // Without --local-cfg, the SPEC 2 search goes on: LAST_ROOT's root, then removable media (later wins).
-    if (ctx.opts.localCfgFiles === null) localCfgs.push(...(await searchDevices(ctx, localCfgs)));
+    if (ctx.opts.localCfgFiles === null) {
+      // The network comes up meanwhile from what is known so far (the network step keeps it only if the search
+      // changes none of its parameters): the search waits for the disk drivers, DHCP only for the NICs.
+      const known = ctx.opts.network ? resolveParamsFromSources({ cmdlineText: ctx.opts.cmdlineText, localCfgs }) : undefined;
+      const early = known && known.problems.length === 0 ? startEarlyNetwork(ctx, known.params) : undefined;
+      try {
+        localCfgs.push(...(await searchDevices(ctx, localCfgs)));
+      } catch (err) {
+        early?.abort.abort(err);
+        throw err;
+      }
+      ctx.state.earlyNetwork = early;
+    }
     const { params, problems } = resolveParamsFromSources({ cmdlineText: ctx.opts.cmdlineText, localCfgs });
+    if (problems.length > 0) (ctx.state.earlyNetwork as EarlyNetwork | undefined)?.abort.abort(new Error('bad parameters'));
     if (problems.length > 0) throw new ParamError(problems);
     ctx.params = params;
     ctx.state.localCfgs = localCfgs;

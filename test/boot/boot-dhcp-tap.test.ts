@@ -92,8 +92,16 @@ describe.skipIf(reason !== null)('boot over a tap device: lease and IMAGESERVER 
     expect(r.log).toMatch(/host node001, groups: compute, image: fixture-image/);
     expect(r.log).toMatch(/Laying the image down/);
 
-    // dnsmasq acknowledged that address to the guest's MAC.
+    // dnsmasq acknowledged that address to the guest's MAC, once: the lease taken while the local.cfg search ran (PID 1
+    // loads the NIC drivers first and says so) is the one the install kept.
     expect(lab!.log('dnsmasq')).toMatch(new RegExp(`DHCPACK\\(${TAP}\\) ${esc(addr)} ${MAC}`));
+    expect(lab!.log('dnsmasq').match(new RegExp(`DHCPACK\\(${TAP}\\) \\S+ ${MAC}`, 'g'))).toHaveLength(1);
+    expect(r.log).not.toMatch(/brought up again/);
+    const at = (re: RegExp) => r.log.search(re);
+    expect(at(/boot: NIC drivers loaded/)).toBeGreaterThan(-1);
+    expect(at(/boot: NIC drivers loaded/)).toBeLessThan(at(/boot: modules loaded/));
+    // QEMU's empty CD drive: the search sees there is no medium without a blkid run.
+    expect(r.log).toMatch(/local\.cfg search: \/dev\/sr0 holds no medium/);
     // The rsync daemon in the namespace served the whole image to the leased address, then the imaging-complete marker.
     const rlog = readFileSync(server.logFile, 'utf8');
     expect(rlog, rlog).toMatch(new RegExp(`rsync on ${esc(server.imageName)}/ from \\S+ \\(${esc(addr)}\\)`));

@@ -16,7 +16,43 @@ const NET = '10.213.40';
 let lab: Lab;
 let server: ImageServerInfo;
 let loop: Loop | undefined;
+let lastRoot: Loop | undefined;
 let c = '';
+
+/** Puts local.cfg with this text at the root of the LAST_ROOT loop's ext4 (made fresh each time). */
+function writeLastRootCfg(text: string): void {
+  execFileSync('mkfs.ext4', ['-q', '-F', lastRoot!.dev]);
+  const mnt = join(lab.dir, 'lastroot-mnt');
+  mkdirSync(mnt, { recursive: true });
+  execFileSync('mount', [lastRoot!.dev, mnt]);
+  try {
+    writeFileSync(join(mnt, 'local.cfg'), text);
+  } finally {
+    execFileSync('umount', [mnt]);
+  }
+}
+
+/** `plan --json --network` in the client namespace with the SPEC 2 search (LAST_ROOT): its parameters and log. */
+function planWithLastRoot(name: string): { params: Record<string, { value: string; source: string }>; log: string } {
+  const work = join(lab.dir, name);
+  mkdirSync(work);
+  const log = join(work, 'plan.log');
+  const r = execFileSync('ip', ['netns', 'exec', c, process.execPath, AGENT, 'plan', '--json', '--network', '--disk', loop!.dev, '--cmdline', `LAST_ROOT=${lastRoot!.dev}`,
+    '--workdir', join(work, 'w'), '--log', log], { encoding: 'utf8', env: { ...process.env, SI_TMP: work, SI_RESOLV_CONF: join(work, 'resolv.conf') }, timeout: 120_000 });
+  return { params: (JSON.parse(r) as { parameters: Record<string, { value: string; source: string }> }).parameters, log: readFileSync(log, 'utf8') };
+}
+
+const acks = () => (lab.log('dnsmasq').match(/DHCPACK/g) ?? []).length;
+/** dnsmasq's log once nothing more has come for half a second (its lines reach the file a moment after it answers). */
+async function settledAcks(): Promise<number> {
+  let last = '';
+  for (let i = 0; i < 20 && lab.log('dnsmasq') !== last; i++) {
+    last = lab.log('dnsmasq');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return acks();
+}
+const addresses = () => execFileSync('ip', ['-n', c, '-4', '-o', 'addr', 'show', 'dev', 'vc0'], { encoding: 'utf8' }).split('\n').map((l) => /inet (\S+)/.exec(l)?.[1]).filter(Boolean);
 
 beforeAll(async () => {
   if (!enabled) return;
@@ -34,10 +70,11 @@ beforeAll(async () => {
   const logSays = (re: RegExp) => existsSync(server.logFile) && re.test(readFileSync(server.logFile, 'utf8'));
   await waitFor(() => logSays(/rsyncd version .* starting/), 10_000, `rsyncd in the server namespace: ${lab.log('rsyncd')}`);
   loop = attachLoop(lab.dir, 'disk', 1024);
+  lastRoot = attachLoop(lab.dir, 'lastroot', 64);
 });
 
 afterAll(async () => {
-  if (loop) detachLoops([loop]);
+  detachLoops([loop, lastRoot].filter((l): l is Loop => l !== undefined));
   await lab?.cleanup();
 });
 
@@ -86,5 +123,29 @@ describe.skipIf(!enabled)('install with parameters from DHCP', () => {
     } finally {
       execFileSync('umount', [mnt]);
     }
+  });
+
+  // The network comes up while the local.cfg search runs (agent/steps/early-network.ts); it is kept only when what the
+  // search found leaves the network parameters as they were.
+  it('a local.cfg found by the search that leaves the network alone: the DHCP lease taken meanwhile is kept (one exchange)', async () => {
+    writeLastRootCfg('TMPFS_STAGING=yes\n');
+    execFileSync('ip', ['-n', c, 'addr', 'flush', 'dev', 'vc0']);
+    const before = await settledAcks();
+    const { params, log } = planWithLastRoot('early-kept');
+    expect(params.TMPFS_STAGING).toEqual({ value: 'yes', source: `local.cfg:LAST_ROOT:${lastRoot!.dev}:1` });
+    expect(params.IPADDR).toMatchObject({ source: 'dhcp' });
+    expect(log).not.toMatch(/brought up again/);
+    expect((await settledAcks()) - before).toBe(1);
+    expect(addresses()).toEqual([`${params.IPADDR!.value}/24`]);
+  });
+
+  it('a local.cfg found by the search that sets a static address: the early DHCP address is dropped, the static one is set', async () => {
+    writeLastRootCfg('IPADDR=10.213.40.77\nNETMASK=255.255.255.0\nIMAGESERVER=10.213.40.1\nHOSTNAME=node001\n');
+    execFileSync('ip', ['-n', c, 'addr', 'flush', 'dev', 'vc0']);
+    const { params, log } = planWithLastRoot('early-dropped');
+    expect(params.IPADDR).toEqual({ value: '10.213.40.77', source: `local.cfg:LAST_ROOT:${lastRoot!.dev}:1` });
+    expect(log).toMatch(/local\.cfg changed IPADDR, NETMASK, HOSTNAME: the network brought up before it was read is brought up again/);
+    expect(log).toMatch(/static network: 10\.213\.40\.77\/24 on vc0/);
+    expect(addresses()).toEqual(['10.213.40.77/24']);
   });
 });

@@ -1,9 +1,11 @@
 // Unit: the installed boot entry for kexec comes from grub.cfg's first entry, else the newest /boot kernel.
 
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Runner } from '../../../agent/exec/runner.js';
+import { Reporter } from '../../../agent/report/events.js';
 import { parseGrubCfg, readBootEntry } from '../../../agent/init/boot-config.js';
 import { moduleNamesFromDep } from '../../../agent/init/load-modules.js';
 import { workerArgv } from '../../../agent/init/pid1.js';
@@ -92,6 +94,79 @@ describe('hardware modules by modalias', () => {
         writeFileSync(join(root, dir, 'modalias'), `${alias}\n`);
       }
       expect(collectModaliases(root)).toEqual(['pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00', 'virtio:d00000001v00001AF4']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the order the drivers load in', () => {
+  const NIC = 'pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00';
+  const IDE = 'pci:v00008086d00007010sv00001AF4sd00001100bc01sc01i80';
+  const VNET = 'virtio:d00000001v00001AF4';
+  const CD = 'scsi:t-0x05';
+
+  /** A fake initrd root: modules.dep naming the always-needed modules, and a /sys/bus with the given devices. */
+  function fakeRoot(devices: Record<string, string>): string {
+    const root = mkdtempSync(join(tmpdir(), 'si-mods-'));
+    const dep = join(root, 'lib/modules', release());
+    mkdirSync(dep, { recursive: true });
+    writeFileSync(join(dep, 'modules.dep'), 'kernel/drivers/scsi/sd_mod.ko:\nkernel/drivers/scsi/sr_mod.ko:\nkernel/net/packet/af_packet.ko:\n');
+    for (const [dir, alias] of Object.entries(devices)) addDevice(root, dir, alias);
+    mkdirSync(join(root, 'proc'));
+    writeFileSync(join(root, 'proc/modules'), '');
+    return root;
+  }
+  /** What modprobe of module names (not aliases) leaves in /proc/modules. */
+  const loadNamed = (root: string, args: readonly string[]) => {
+    for (const m of args.filter((a) => !a.startsWith('-') && !a.includes(':'))) appendFileSync(join(root, 'proc/modules'), `${m} 16384 0 - Live 0x0\n`);
+  };
+  const addDevice = (root: string, dir: string, alias: string) => {
+    mkdirSync(join(root, 'sys/bus', dir), { recursive: true });
+    writeFileSync(join(root, 'sys/bus', dir, 'modalias'), `${alias}\n`);
+  };
+
+  it('NIC drivers (with af_packet) first, then what their bus brought, then the network is said ready, then the rest', async () => {
+    const { loadInitrdModules } = await import('../../../agent/init/load-modules.js');
+    const root = fakeRoot({ 'pci/devices/0000:00:03.0': NIC, 'pci/devices/0000:00:01.1': IDE });
+    const calls: string[] = [];
+    // The kernel's side, as the runner sees it: each driver's devices appear once it is loaded.
+    const run: Runner = async (tool, args) => {
+      calls.push([tool, ...args].join(' '));
+      loadNamed(root, args);
+      if (args.includes(NIC)) addDevice(root, 'virtio/devices/virtio0', VNET);
+      if (args.includes(IDE)) addDevice(root, 'scsi/devices/1:0:0:0', CD);
+      return { code: 0, stdout: '', stderr: '' } as Awaited<ReturnType<Runner>>;
+    };
+    try {
+      const asked = await loadInitrdModules(run, new Reporter(), { root: `${root}/`, onNetworkDrivers: () => void calls.push('network ready') });
+      expect(calls).toEqual([
+        `modprobe -a -q af_packet ${NIC}`,
+        `modprobe -a -q ${VNET}`,
+        'network ready',
+        `modprobe -a -q sd_mod sr_mod ${IDE}`,
+        `modprobe -a -q ${CD}`,
+      ]);
+      expect(asked).toBe(7);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('no PCI NIC: the network is said ready at once (a NIC on another bus comes with the rest)', async () => {
+    const { loadInitrdModules } = await import('../../../agent/init/load-modules.js');
+    const root = fakeRoot({ 'pci/devices/0000:00:01.1': IDE });
+    rmSync(join(root, 'lib/modules', release(), 'modules.dep'));
+    writeFileSync(join(root, 'lib/modules', release(), 'modules.dep'), 'kernel/drivers/scsi/sd_mod.ko:\n');
+    const calls: string[] = [];
+    const run: Runner = async (tool, args) => {
+      calls.push([tool, ...args].join(' '));
+      loadNamed(root, args);
+      return { code: 0, stdout: '', stderr: '' } as Awaited<ReturnType<Runner>>;
+    };
+    try {
+      await loadInitrdModules(run, new Reporter(), { root: `${root}/`, onNetworkDrivers: () => void calls.push('network ready') });
+      expect(calls).toEqual(['network ready', `modprobe -a -q sd_mod ${IDE}`]);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -24,7 +24,7 @@
 // after partitioning). The ratio uses the first, the same point the busybox /init reaches; the whole-tree start is
 // printed too, with a timeline of console lines and rsync connections.
 // Usage: node bench/boot-first-byte.ts [PACKAGE_DIR]   (default: build a fresh package, no ISO, into a temp dir).
-// Env: BENCH_ROUNDS (default 3; the boots alternate agent, busybox), BENCH_NET (tap | user), BENCH_CPU (QEMU -cpu model for both boots; default QEMU's own), BENCH_SERIAL_DIR (keep
+// Env: BENCH_ROUNDS (default 3; the boots alternate agent, busybox), BENCH_NET (tap | user), BENCH_CPU (QEMU -cpu model for both boots; default QEMU's own), BENCH_SMP (vCPUs for both; default 1), BENCH_SERIAL_DIR (keep
 // each boot's serial log there, every line prefixed with its arrival time in seconds after /init).
 // Last line: `ratio <agent/busybox>` of the medians.
 
@@ -44,6 +44,8 @@ const NET_MODE = process.env.BENCH_NET === 'user' ? 'user' : 'tap';
 const TIMEOUT_MS = 480_000;
 /** QEMU CPU model for both boots (BENCH_CPU, e.g. max: with RDRAND the kernel's random pool is ready before /init). */
 const CPU = process.env.BENCH_CPU ?? '';
+/** Virtual CPUs for both boots (BENCH_SMP, default 1 as in the boot tests; each is a host thread under TCG). */
+const SMP = process.env.BENCH_SMP ?? '1';
 const INIT_RE = /Run (\S+) as init process/;
 const NET = '10.215.0';
 const TAP = 'sibench0';
@@ -357,7 +359,7 @@ async function benchMain(): Promise<void> {
     spawnIn(['rsync', '--daemon', '--no-detach', `--config=${server.rsyncdConf}`, `--port=${rsyncdPort}`, '--address=127.0.0.1'], 'rsyncd');
     await waitUntil(() => existsSync(server.logFile) && /rsyncd version .* starting/.test(readFileSync(server.logFile, 'utf8')), 15_000, 'rsyncd');
     const relay = NET_MODE === 'tap' ? await startRelay(spawnIn, serverIp, 873, rsyncdPort) : await startRelay(spawnIn, '127.0.0.1', 0, rsyncdPort);
-    console.log(`network: ${NET_MODE === 'tap' ? `tap ${TAP} in namespace ${ns}, dnsmasq, image server ${serverIp}` : `QEMU user networking, guestfwd ${SERVER_IP}:873`}; package ${pkgDir}`);
+    console.log(`network: ${NET_MODE === 'tap' ? `tap ${TAP} in namespace ${ns}, dnsmasq, image server ${serverIp}` : `QEMU user networking, guestfwd ${SERVER_IP}:873`}; package ${pkgDir}; QEMU -cpu ${CPU || '(default)'} -smp ${SMP}`);
 
     const kernel = join(pkgDir, 'kernel');
     const standard = join(pkgDir, 'initrd.img');
@@ -374,6 +376,7 @@ async function benchMain(): Promise<void> {
       );
       a[a.indexOf('-serial') + 1] = 'stdio';
       if (CPU) a.push('-cpu', CPU);
+      a[a.indexOf('-smp') + 1] = SMP;
       return a;
     };
 

@@ -76,9 +76,11 @@ export interface LoadOptions {
 
 /**
  * Loads the drivers for the hardware present (by modalias, as udev would), then the few modules every install needs.
- * The NICs' drivers come first (the network controllers', then what their buses ask for), so the network can start
- * while the rest loads: disk controllers probe their buses for most of a second under emulation. (Two modprobe
- * chains at once were tried: on one emulated CPU the NIC was ready later, not sooner.) Then new modaliases (a bus
+ * The NICs' drivers come first (the network controllers'), then the rest and what the NICs' buses brought, at once,
+ * so the network can start while the rest loads: disk controllers probe their buses for most of a second under
+ * emulation. Two modprobe runs of one module at once are safe: the kernel loads it once and the other run sees it
+ * loaded. (NIC drivers and the rest started at once were tried: on one emulated CPU the NIC was ready later, not
+ * sooner; the NICs' buses and the rest in turn made the rest later by a process start.) Then new modaliases (a bus
  * driver such as virtio_pci brings new devices) are loaded until none is left, at most three more times. Loading
  * every module of the initrd instead took 10-14 s under emulation. Returns the number of modprobe requests.
  */
@@ -110,13 +112,12 @@ export async function loadInitrdModules(run: Runner, report: Reporter, opts: Loa
   const rest = first.filter((a) => !isNetworkControllerAlias(a));
   // DHCP's raw socket needs af_packet (built into most kernels) as much as a NIC driver.
   const forNetwork = always.filter((m) => NETWORK_MODULES.includes(m));
-  if (nics.length > 0 || forNetwork.length > 0) {
-    await probe('NIC drivers', nics, forNetwork);
-    // What the NIC drivers' buses brought (virtio_net under virtio_pci; virtio_blk comes along).
-    await probe('NIC buses', fresh().filter((a) => !rest.includes(a)));
-  }
+  if (nics.length > 0 || forNetwork.length > 0) await probe('NIC drivers', nics, forNetwork);
+  // The rest loads while what the NIC drivers' buses brought does (virtio_net under virtio_pci; virtio_blk comes along).
+  const others = probe('first pass', rest, always.filter((m) => !forNetwork.includes(m)));
+  await probe('NIC buses', nics.length > 0 ? fresh().filter((a) => !rest.includes(a)) : []);
   await opts.onNetworkDrivers?.();
-  await probe('first pass', rest, always.filter((m) => !forNetwork.includes(m)));
+  await others;
   for (let pass = 2; pass <= 4; pass++) {
     const more = fresh();
     if (more.length === 0) break;

@@ -15,7 +15,6 @@ import { takeDirectbootRequest } from './prepare-action.js';
 import { deathSignal, loadMonitorContact, reportWorkerDeath } from './crash-report.js';
 import { sinceStart, startCost } from './boot-clock.js';
 import { markBootStage } from './boot-stages.js';
-import { bringUp, listEthernetLinks } from '../net/links.js';
 
 /** The worker's argv: under `tini -s` when present, so orphaned grandchildren (daemons) are reaped, not left as zombies. */
 export function workerArgv(execPath: string, tini: string | undefined): string[] {
@@ -98,29 +97,20 @@ export function readKernelLog(path = '/dev/kmsg'): string {
   return records.join('');
 }
 
-/** Brings the Ethernet links up: a physical NIC negotiates its link (seconds) while the worker reads its parameters. */
-async function bringLinksUp(run: ReturnType<typeof createRunner>, reporter: Reporter): Promise<void> {
-  const links = await listEthernetLinks().catch(() => []);
-  for (const l of links) await bringUp(run, l.name).catch((err: Error) => reporter.warn(`boot: link ${l.name} not brought up: ${err.message}`));
-  if (links.length > 0) reporter.info(`boot: links up at +${sinceStart()} s: ${links.map((l) => l.name).join(' ')}`);
-}
-
 /** Loads the drivers (the NICs' first), then lets the block devices settle, marking each stage for the worker. */
 async function prepareDevices(run: ReturnType<typeof createRunner>, reporter: Reporter): Promise<void> {
   try {
-    let linksUp: Promise<void> = Promise.resolve();
+    // The worker brings the links up and runs DHCP as soon as the NIC drivers are there (agent/steps/early-network.ts).
     const n = await loadInitrdModules(run, reporter, {
       onNetworkDrivers: () => {
         markBootStage('network');
         reporter.info(`boot: NIC drivers loaded at +${sinceStart()} s`);
-        linksUp = bringLinksUp(run, reporter);
       },
     });
     markBootStage('modules', { modules: n });
     const loaded = loadedModules();
     reporter.info(`boot: modules loaded at +${sinceStart()} s (${n} modprobe request(s), ${loaded.length} module(s) in the kernel)`);
     reporter.info(`boot: modules in the kernel: ${loaded.join(' ')}`);
-    await linksUp;
     const devices = await waitForDevicesToSettle();
     markBootStage('devices', { devices });
     reporter.info(`boot: block devices settled at +${sinceStart()} s: ${devices.join(' ') || '(none)'}`);

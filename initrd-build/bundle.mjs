@@ -1,9 +1,27 @@
-// Bundles the agent into one CommonJS file, dist/si-agent.cjs, runnable as `node dist/si-agent.cjs ...`.
+// Bundles the agent into CommonJS files: dist/si-agent.cjs, runnable as `node dist/si-agent.cjs ...`, and beside it one
+// file per side bundle (webtorrent, ssh2: agent/side-bundle.ts), which the main one loads when a transport needs it.
 import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
 import { noNativeAddons, noWebRtc } from './bundle-plugins.mjs';
 import { readFileSync, chmodSync, renameSync, statSync, writeFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+const SIDE = ['webtorrent', 'ssh2']; // agent/side-bundle.ts SIDE_BUNDLES
+const sideLoader = fileURLToPath(new URL('../agent/side-bundle.ts', import.meta.url));
+
+// In the main bundle, `import x from 'webtorrent'` (or ssh2) becomes the side bundle's default, loaded on first use.
+const sideBundles = {
+  name: 'side-bundles',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^(${SIDE.join('|')})$`) }, (args) => ({ path: args.path, namespace: 'side' }));
+    b.onLoad({ filter: /.*/, namespace: 'side' }, (args) => ({
+      contents: `import { loadSideBundle } from ${JSON.stringify(sideLoader)};\nexport default loadSideBundle(${JSON.stringify(args.path)}).default;\n`,
+      loader: 'js',
+      resolveDir: process.cwd(),
+    }));
+  },
+};
 
 const options = {
   entryPoints: ['agent/main.ts'],
@@ -17,25 +35,34 @@ const options = {
   define: { SI_AGENT_VERSION: JSON.stringify(pkg.version) },
   sourcemap: false,
   legalComments: 'none',
-  plugins: [noNativeAddons, noWebRtc],
+  plugins: [noNativeAddons, noWebRtc, sideBundles],
   logLevel: 'warning',
 };
+
+// Each side bundle: the package's default export (webtorrent's class, ssh2's module object) as `default` of a CommonJS
+// module of its own; all the agent imports of either is the default.
+const sideBytes = {};
+for (const name of SIDE) {
+  const outfile = `dist/.si-agent-${name}.cjs.${process.pid}`;
+  await build({
+    ...options,
+    entryPoints: undefined,
+    stdin: { contents: `export { default } from '${name}';\n`, resolveDir: process.cwd(), loader: 'js' },
+    outfile,
+    banner: {},
+    plugins: [noNativeAddons, noWebRtc],
+  });
+  sideBytes[name] = statSync(outfile).size;
+  renameSync(outfile, `dist/si-agent-${name}.cjs`);
+}
+
+// The main bundle last: a reader that sees it new finds the side bundles it loads already there.
 await build(options);
 chmodSync(options.outfile, 0o755);
 const bundleBytes = statSync(options.outfile).size;
 renameSync(options.outfile, 'dist/si-agent.cjs');
 
-// What webtorrent (with everything only it pulls in) adds to the bundle: the same build with it replaced by an empty
-// module, not written; the boot package's manifest.json reports the difference (dist/si-agent.parts.json).
-const withoutWebtorrent = {
-  name: 'without-webtorrent',
-  setup(b) {
-    b.onResolve({ filter: /^webtorrent$/ }, (args) => ({ path: args.path, namespace: 'absent' }));
-    b.onLoad({ filter: /.*/, namespace: 'absent' }, () => ({ contents: 'module.exports = class {};', loader: 'js' }));
-  },
-};
-const bare = await build({ ...options, write: false, plugins: [...options.plugins, withoutWebtorrent] });
-const bareBytes = bare.outputFiles.reduce((n, f) => n + f.contents.length, 0);
+// The boot package's manifest.json reports the sizes (dist/si-agent.parts.json).
 const partsTmp = `dist/.si-agent.parts.json.${process.pid}`;
-writeFileSync(partsTmp, JSON.stringify({ bundleBytes, webtorrentBytes: bundleBytes - bareBytes }, null, 2) + '\n');
+writeFileSync(partsTmp, JSON.stringify({ bundleBytes, webtorrentBytes: sideBytes.webtorrent, ssh2Bytes: sideBytes.ssh2 }, null, 2) + '\n');
 renameSync(partsTmp, 'dist/si-agent.parts.json');

@@ -2,10 +2,11 @@
 
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trimNodeIcu, type IcuTrimResult } from './icu-data.ts';
 import { $sync } from './zx.ts';
+import { SIDE_BUNDLES, sideBundleFile } from '../agent/side-bundle.ts';
 
 /** The fuse Node looks for to know a SEA blob was injected. */
 export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -42,10 +43,16 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Runs `npm run build` when dist/si-agent.cjs is missing or older than agent/. */
+/** The side bundles beside the main one (agent/side-bundle.ts), carried as the executable's assets. */
+export function sideBundleFiles(cjs: string): string[] {
+  return SIDE_BUNDLES.map((n) => join(dirname(cjs), sideBundleFile(n)));
+}
+
+/** Runs `npm run build` when dist/si-agent.cjs or a side bundle is missing, or older than agent/. */
 export function ensureBundle(projectDir: string, nodeBinary: string): string {
   const cjs = join(projectDir, 'dist', 'si-agent.cjs');
-  const stale = !existsSync(cjs) || statSync(cjs).mtimeMs < newestMtime(join(projectDir, 'agent'));
+  const newest = newestMtime(join(projectDir, 'agent'));
+  const stale = [cjs, ...sideBundleFiles(cjs)].some((f) => !existsSync(f) || statSync(f).mtimeMs < newest);
   if (stale) $sync({ cwd: projectDir })`${nodeBinary} ${join(projectDir, 'initrd-build', 'bundle.mjs')}`;
   return cjs;
 }
@@ -58,6 +65,7 @@ export function projectNode(projectDir: string): string {
 /** A hash of what the executable is made from: the bundle, the Node binary, the options and the build's own code. */
 function seaInputsKey(cjs: string, node: string, opts: SeaOptions): string {
   const h = createHash('sha256').update(readFileSync(cjs));
+  for (const f of sideBundleFiles(cjs)) h.update(readFileSync(f));
   const st = statSync(node);
   h.update(`${node}\0${st.size}\0${st.mtimeMs}\0${opts.useCodeCache ?? true}\0${opts.trimIcu !== false}\0`);
   for (const f of ['sea.ts', 'icu-data.ts']) h.update(readFileSync(fileURLToPath(new URL(f, import.meta.url))));
@@ -112,6 +120,7 @@ function buildSeaIn(work: string, projectDir: string, node: string, out: string,
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
     useCodeCache: opts.useCodeCache ?? true,
+    assets: Object.fromEntries(SIDE_BUNDLES.map((n) => [sideBundleFile(n), join(dirname(cjs), sideBundleFile(n))])),
   };
   writeFileSync(join(work, 'sea-config.json'), JSON.stringify(config, null, 2));
   $sync({ cwd: projectDir })`${node} --experimental-sea-config ${join(work, 'sea-config.json')}`;

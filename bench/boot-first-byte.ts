@@ -24,7 +24,7 @@
 // after partitioning). The ratio uses the first, the same point the busybox /init reaches; the whole-tree start is
 // printed too, with a timeline of console lines and rsync connections.
 // Usage: node bench/boot-first-byte.ts [PACKAGE_DIR]   (default: build a fresh package, no ISO, into a temp dir).
-// Env: BENCH_ROUNDS (default 3; the boots alternate agent, busybox), BENCH_NET (tap | user), BENCH_CPU (QEMU -cpu model for both boots; default QEMU's own), BENCH_SMP (vCPUs for both; default 1), BENCH_SERIAL_DIR (keep
+// Env: BENCH_ROUNDS (default 3; the boots alternate agent, busybox), BENCH_NET (tap | user), BENCH_CPU (QEMU -cpu model for both boots; default QEMU's own), BENCH_SMP (vCPUs for both; default 1), BENCH_AGENT_APPEND (more kernel command line for the agent's boots), BENCH_SERIAL_DIR (keep
 // each boot's serial log there, every line prefixed with its arrival time in seconds after /init).
 // Last line: `ratio <agent/busybox>` of the medians.
 
@@ -44,6 +44,8 @@ const NET_MODE = process.env.BENCH_NET === 'user' ? 'user' : 'tap';
 const TIMEOUT_MS = 480_000;
 /** QEMU CPU model for both boots (BENCH_CPU, e.g. max: with RDRAND the kernel's random pool is ready before /init). */
 const CPU = process.env.BENCH_CPU ?? '';
+/** More kernel command line words for the agent's boots only (BENCH_AGENT_APPEND), to try a setting. */
+const AGENT_APPEND = process.env.BENCH_AGENT_APPEND ?? '';
 /** Virtual CPUs for both boots (BENCH_SMP, default 1 as in the boot tests; each is a host thread under TCG). */
 const SMP = process.env.BENCH_SMP ?? '1';
 const INIT_RE = /Run (\S+) as init process/;
@@ -391,7 +393,7 @@ async function benchMain(): Promise<void> {
       const whole = () => imageConns().find((c) => (c.path === image || c.path === `${image}/`) && !c.dryRun);
       const b =
         kind === 'agent'
-          ? await boot(argvFor(standard, `${base}${NET_MODE === 'user' ? ` IMAGESERVER=${SERVER_IP}` : ''} HOSTNAME=node001 POST_ACTION=shutdown`), ns, (log) =>
+          ? await boot(argvFor(standard, `${base}${NET_MODE === 'user' ? ` IMAGESERVER=${SERVER_IP}` : ''} HOSTNAME=node001 POST_ACTION=shutdown${AGENT_APPEND ? ` ${AGENT_APPEND}` : ''}`), ns, (log) =>
               whole() ? 'whole-image transfer started' : (/reboot: Power down|si-agent shell #|Kernel panic/.exec(log)?.[0] ?? null),
             )
           : await boot(argvFor(bbInitrd, `${base} rdinit=/bb-init`), ns, (log) => /BB-DONE|reboot: Power down|Kernel panic/.exec(log)?.[0] ?? null);

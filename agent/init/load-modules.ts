@@ -1,7 +1,7 @@
 // Loads the kernel modules shipped in the initrd (disks, NICs, filesystems, RAID, device-mapper), then lets devices settle.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { release } from 'node:os';
+import { availableParallelism, release } from 'node:os';
 import type { Runner } from '../exec/runner.js';
 import type { Reporter } from '../report/events.js';
 
@@ -72,15 +72,17 @@ export interface LoadOptions {
    * no PCI network controller is present (a NIC on another bus comes with the rest).
    */
   onNetworkDrivers?: () => void | Promise<void>;
+  /** CPUs to plan for (default: os.availableParallelism()). */
+  cpus?: number;
 }
 
 /**
  * Loads the drivers for the hardware present (by modalias, as udev would), then the few modules every install needs.
  * The NICs' drivers come first (the network controllers'), then the rest and what the NICs' buses brought, at once,
  * so the network can start while the rest loads: disk controllers probe their buses for most of a second under
- * emulation. Two modprobe runs of one module at once are safe: the kernel loads it once and the other run sees it
- * loaded. (NIC drivers and the rest started at once were tried: on one emulated CPU the NIC was ready later, not
- * sooner; the NICs' buses and the rest in turn made the rest later by a process start.) Then new modaliases (a bus
+ * emulation. On several CPUs the rest starts with the NIC drivers (on one emulated CPU that made the NIC ready later,
+ * not sooner). Two modprobe runs of one module at once are safe: the kernel loads it once and the other run sees it
+ * loaded. Then new modaliases (a bus
  * driver such as virtio_pci brings new devices) are loaded until none is left, at most three more times. Loading
  * every module of the initrd instead took 10-14 s under emulation. Returns the number of modprobe requests.
  */
@@ -112,9 +114,13 @@ export async function loadInitrdModules(run: Runner, report: Reporter, opts: Loa
   const rest = first.filter((a) => !isNetworkControllerAlias(a));
   // DHCP's raw socket needs af_packet (built into most kernels) as much as a NIC driver.
   const forNetwork = always.filter((m) => NETWORK_MODULES.includes(m));
+  const loadRest = () => probe('first pass', rest, always.filter((m) => !forNetwork.includes(m)));
+  // On several CPUs the rest starts at once; on one it waits for the NIC drivers, so that they are not slowed down.
+  const parallel = (opts.cpus ?? availableParallelism()) > 1;
+  let others = parallel ? loadRest() : undefined;
   if (nics.length > 0 || forNetwork.length > 0) await probe('NIC drivers', nics, forNetwork);
-  // The rest loads while what the NIC drivers' buses brought does (virtio_net under virtio_pci; virtio_blk comes along).
-  const others = probe('first pass', rest, always.filter((m) => !forNetwork.includes(m)));
+  // What the NIC drivers' buses brought (virtio_net under virtio_pci; virtio_blk comes along) loads alongside the rest.
+  others ??= loadRest();
   await probe('NIC buses', nics.length > 0 ? fresh().filter((a) => !rest.includes(a)) : []);
   await opts.onNetworkDrivers?.();
   await others;

@@ -126,7 +126,7 @@ describe('the order the drivers load in', () => {
     writeFileSync(join(root, 'sys/bus', dir, 'modalias'), `${alias}\n`);
   };
 
-  it('NIC drivers (with af_packet) first; then the rest, and what their bus brought, after which the network is said ready', async () => {
+  it('one CPU: NIC drivers (with af_packet) first; then the rest, and what their bus brought, after which the network is said ready', async () => {
     const { loadInitrdModules } = await import('../../../agent/init/load-modules.js');
     const root = fakeRoot({ 'pci/devices/0000:00:03.0': NIC, 'pci/devices/0000:00:01.1': IDE });
     const calls: string[] = [];
@@ -140,7 +140,7 @@ describe('the order the drivers load in', () => {
       return { code: 0, stdout: '', stderr: '' } as Awaited<ReturnType<Runner>>;
     };
     try {
-      const asked = await loadInitrdModules(run, new Reporter(), { root: `${root}/`, onNetworkDrivers: () => void calls.push('network ready') });
+      const asked = await loadInitrdModules(run, new Reporter(), { root: `${root}/`, cpus: 1, onNetworkDrivers: () => void calls.push('network ready') });
       expect(calls).toEqual([
         `modprobe -a -q af_packet ${NIC}`,
         `modprobe -a -q sd_mod sr_mod ${IDE}`,
@@ -166,9 +166,31 @@ describe('the order the drivers load in', () => {
       return { code: 0, stdout: '', stderr: '' } as Awaited<ReturnType<Runner>>;
     };
     try {
-      await loadInitrdModules(run, new Reporter(), { root: `${root}/`, onNetworkDrivers: () => void calls.push('network ready') });
+      await loadInitrdModules(run, new Reporter(), { root: `${root}/`, cpus: 1, onNetworkDrivers: () => void calls.push('network ready') });
       // Said ready as the rest starts loading, not after it.
       expect(calls).toEqual([`modprobe -a -q sd_mod ${IDE}`, 'network ready']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('several CPUs: the rest starts with the NIC drivers', async () => {
+    const { loadInitrdModules } = await import('../../../agent/init/load-modules.js');
+    const root = fakeRoot({ 'pci/devices/0000:00:03.0': NIC, 'pci/devices/0000:00:01.1': IDE });
+    const calls: string[] = [];
+    const run: Runner = async (tool, args) => {
+      calls.push([tool, ...args].join(' '));
+      await new Promise((r) => setTimeout(r, 5));
+      loadNamed(root, args);
+      if (args.includes(NIC)) addDevice(root, 'virtio/devices/virtio0', VNET);
+      if (args.includes(IDE)) addDevice(root, 'scsi/devices/1:0:0:0', CD);
+      return { code: 0, stdout: '', stderr: '' } as Awaited<ReturnType<Runner>>;
+    };
+    try {
+      await loadInitrdModules(run, new Reporter(), { root: `${root}/`, cpus: 4, onNetworkDrivers: () => void calls.push('network ready') });
+      expect(calls.slice(0, 2)).toEqual([`modprobe -a -q sd_mod sr_mod ${IDE}`, `modprobe -a -q af_packet ${NIC}`]);
+      expect(calls.indexOf(`modprobe -a -q ${VNET}`)).toBeLessThan(calls.indexOf('network ready'));
+      expect(calls.filter((c) => c.includes(CD))).toHaveLength(1);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

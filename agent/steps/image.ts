@@ -73,9 +73,21 @@ export const imageStep: Step = {
       return;
     }
     const started = Date.now();
-    const via = await layImageDown(ctx, module);
+    // rsync puts each file in place whole, so ssh-keygen can be tried while the image still comes; the other
+    // transports extract in place, and it starts once the image is down.
+    const whole = !imageOverMulticast(ctx) && !imageOverBittorrent(ctx);
+    let laidDown: (ok: boolean) => void = () => undefined;
+    if (whole) startHostKeys(ctx, new Promise<void>((res, rej) => (laidDown = (ok) => (ok ? res() : rej(new Error('image not laid down'))))));
+    let via: string;
+    try {
+      via = await layImageDown(ctx, module);
+    } catch (err) {
+      laidDown(false);
+      throw err;
+    }
+    laidDown(true);
+    if (!whole) startHostKeys(ctx);
     ctx.report.info(`image ${module} laid down${via} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    startHostKeys(ctx);
   },
 };
 
@@ -96,12 +108,12 @@ async function layImageDown(ctx: Ctx, module: string): Promise<string> {
 }
 
 /**
- * The image's ssh-keygen starts making the new SSH host keys now, beside overrides and configuration (it is the
+ * The image's ssh-keygen makes the new SSH host keys beside the copy's end, overrides and configuration (it is the
  * longest thing configuring does, and random: RSA); the configure step puts them in place.
  */
-function startHostKeys(ctx: Ctx): void {
-  const job = startEarlyKeygenFor(ctx.state, { run: ctx.run, report: ctx.report, sysroot: ctx.opts.sysroot, signal: ctx.signal });
-  if (!job) return;
+function startHostKeys(ctx: Ctx, imageDown?: Promise<void>): void {
+  const t = { run: ctx.run, report: ctx.report, sysroot: ctx.opts.sysroot, signal: ctx.signal };
+  const job = startEarlyKeygenFor(ctx.state, t, imageDown ? { imageDown } : {});
   // However the flow ends, ssh-keygen is not left running (the configure step has awaited it when all went well).
   ctx.state.cleanups.push(async () => {
     job.abort();

@@ -38,24 +38,57 @@ export function needsHostKeys(root: string): string[] | undefined {
   return view.list('/etc/ssh').some(isHostKeyName) || findProgram(view, 'sshd') ? keygen : undefined;
 }
 
+/** Options of startEarlyKeygen. */
+export interface EarlyKeygenOptions {
+  /**
+   * Resolves once the image is laid down. Until then ssh-keygen is tried every tryEveryMs, as soon as it is in the
+   * target (a try fails quickly while a library it needs has not arrived); then once more if no try has worked yet.
+   * Only for a copy that puts each file in place whole (rsync renames a finished file into place). Absent: the image
+   * is down, one try now.
+   */
+  imageDown?: Promise<unknown>;
+  tryEveryMs?: number;
+}
+
 /**
  * Starts the image's `ssh-keygen -A -f PREFIX` in the target, chrooted (no /dev, /proc or /sys bound: the image's
  * own /dev must do). An older ssh-keygen whose -A ignores -f writes missing key types into /etc/ssh itself: those go
  * with the golden client's keys, the prefix holds none, placeEarlyHostKeys says so and the keys are made the usual
- * way, as is done when this run fails for any reason. Undefined when the image needs no keys or its /etc/ssh is not a plain directory.
+ * way, as when no try works (or the image needs no keys, or its /etc/ssh is not a plain directory).
  */
-export function startEarlyKeygen(t: TargetCtx): EarlyKeygen | undefined {
-  const keygen = needsHostKeys(t.sysroot);
-  if (!keygen || !isRealDir(t.sysroot, '/etc') || !isRealDir(t.sysroot, '/etc/ssh')) return undefined;
-  const prefix = join(t.sysroot, KEYGEN_PREFIX);
-  rmSync(prefix, { recursive: true, force: true });
-  mkdirSync(join(prefix, 'etc/ssh'), { recursive: true, mode: 0o700 });
+export function startEarlyKeygen(t: TargetCtx, opts: EarlyKeygenOptions = {}): EarlyKeygen {
   const stop = new AbortController();
   const signal = t.signal ? AbortSignal.any([t.signal, stop.signal]) : stop.signal;
-  const done = runInTarget({ ...t, signal }, [...keygen, '-f', KEYGEN_PREFIX], { timeout: 5 * 60 * 1000 }).then(
-    () => ({ ok: true as const }),
-    (err: Error) => ({ ok: false as const, why: err.message.split('\n')[0]! }),
+  let down = opts.imageDown === undefined;
+  // An image that was not laid down ends the tries: the install has failed.
+  const imageDown = (opts.imageDown ?? Promise.resolve()).then(
+    () => void (down = true),
+    () => stop.abort(),
   );
+  const tryOnce = async (final: boolean): Promise<{ ok: true } | { ok: false; why: string }> => {
+    const keygen = needsHostKeys(t.sysroot);
+    if (!keygen) return { ok: false, why: 'the image has no ssh-keygen, or no SSH server nor host keys' };
+    if (!isRealDir(t.sysroot, '/etc') || !isRealDir(t.sysroot, '/etc/ssh')) return { ok: false, why: '/etc/ssh is not a directory' };
+    const prefix = join(t.sysroot, KEYGEN_PREFIX);
+    rmSync(prefix, { recursive: true, force: true });
+    mkdirSync(join(prefix, 'etc/ssh'), { recursive: true, mode: 0o700 });
+    try {
+      // Tries while the image is still coming are logged at debug level: most of them fail, as expected.
+      await runInTarget({ ...t, signal }, [...keygen, '-f', KEYGEN_PREFIX], { timeout: 5 * 60 * 1000, quiet: !final });
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, why: (err as Error).message.split('\n')[0]! };
+    }
+  };
+  const done = (async () => {
+    for (;;) {
+      const final = down;
+      if (signal.aborted) return { ok: false as const, why: 'stopped' };
+      const r = await tryOnce(final);
+      if (r.ok || final || signal.aborted) return r;
+      await Promise.race([imageDown, new Promise((res) => setTimeout(res, opts.tryEveryMs ?? 500).unref())]);
+    }
+  })();
   return { done, abort: () => stop.abort() };
 }
 
@@ -85,9 +118,9 @@ export async function placeEarlyHostKeys(t: TargetCtx, job: EarlyKeygen): Promis
 const jobs = new WeakMap<object, EarlyKeygen>();
 
 /** Starts the early keygen for an install (owner: its flow state) and remembers it for takeEarlyKeygen. */
-export function startEarlyKeygenFor(owner: object, t: TargetCtx): EarlyKeygen | undefined {
-  const job = startEarlyKeygen(t);
-  if (job) jobs.set(owner, job);
+export function startEarlyKeygenFor(owner: object, t: TargetCtx, opts: EarlyKeygenOptions = {}): EarlyKeygen {
+  const job = startEarlyKeygen(t, opts);
+  jobs.set(owner, job);
   return job;
 }
 

@@ -1,7 +1,7 @@
 // rsync transport: fetch the scripts module and single files, list modules, tell the server imaging is complete.
 
 import { CONNECT_TIMEOUT_S, explainUnknownModule } from './rsync-modules.js';
-import { runRsync, type TransportCtx } from './rsync-run.js';
+import { runRsync, SOCKOPTS, type TransportCtx } from './rsync-run.js';
 import { isSafeName, rsyncUrl } from './rsync-url.js';
 
 export type { TransportCtx, XattrMode } from './rsync-run.js';
@@ -43,7 +43,7 @@ export async function notifyImagingComplete(ctx: TransportCtx, server: string, p
     // The file does not exist: the request itself, in the daemon's log, is the message. --ignore-missing-args spares
     // the daemon its error path (it waits 0.1 s before hanging up on an error); a daemon older than rsync 3.1 does
     // not know the option, and is asked again without it (then exit 23 is normal).
-    const ask = (args: string[]) => ctx.run('rsync', [`--contimeout=${CONNECT_TIMEOUT_S}`, ...args, url], { timeout: 30_000, allowFail: true, signal: ctx.signal });
+    const ask = (args: string[]) => ctx.run('rsync', [SOCKOPTS, `--contimeout=${CONNECT_TIMEOUT_S}`, ...args, url], { timeout: 30_000, allowFail: true, signal: ctx.signal });
     let r = await ask(['--ignore-missing-args']);
     if (r.code !== 0 && /ignore-missing-args/.test(r.stderr)) r = await ask([]);
     if (r.code !== 0 && r.code !== 23) {

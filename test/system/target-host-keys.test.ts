@@ -2,7 +2,7 @@
 // in place when that did not work; either way fresh keys of exactly the types that ssh-keygen makes by default.
 
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +111,39 @@ describe.skipIf(!isRoot)('SSH host keys of a cloned Debian (root)', () => {
     const chroots = ctx.events.filter((e) => e.type === 'command' && e.argv.includes('-A'));
     expect(chroots).toHaveLength(1); // the early run only, no second ssh-keygen
     expect(ctx.events.some((e) => e.type === 'log' && /made ahead/.test(e.message))).toBe(true);
+  }, 120_000);
+
+  it('while the image still comes: tries fail until what ssh-keygen needs has arrived, then one works before the copy ends', async (t) => {
+    if (!cache.root) return t.skip();
+    target = overlayOf(cache.root);
+    const lib = join(target.root, 'usr/lib/x86_64-linux-gnu/libcrypto.so.3');
+    renameSync(lib, `${lib}.not-yet`);
+    const ctx = targetCtx(target.root);
+    let laidDown = () => undefined as void;
+    const job = startEarlyKeygen(ctx, { imageDown: new Promise<void>((r) => (laidDown = r)), tryEveryMs: 30 });
+    let settled = false;
+    void job.done.then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe(false); // ssh-keygen cannot load without libcrypto: tried, failed, tried again
+    renameSync(`${lib}.not-yet`, lib);
+    expect(await job.done).toEqual({ ok: true }); // before the image is down
+    laidDown();
+    await resetCloneIdentity(ctx, job);
+    expectFreshKeys(target.root, golden, expected);
+    // The failed tries were quiet (debug), the one that worked too: none is a command event of its own.
+    expect(ctx.events.filter((e) => e.type === 'log' && e.level === 'debug' && /run: chroot .* -A -f/.test(e.message)).length).toBeGreaterThan(2);
+  }, 120_000);
+
+  it('an image that was not laid down ends the tries', async (t) => {
+    if (!cache.root) return t.skip();
+    target = overlayOf(cache.root);
+    const ctx = targetCtx(target.root);
+    chmodSync(join(target.root, 'usr/bin/ssh-keygen'), 0o644);
+    let failed = (_: Error) => undefined as void;
+    const job = startEarlyKeygen(ctx, { imageDown: new Promise<void>((_, rej) => (failed = rej)), tryEveryMs: 30 });
+    await new Promise((r) => setTimeout(r, 100));
+    failed(new Error('image not laid down'));
+    expect(await job.done).toMatchObject({ ok: false });
   }, 120_000);
 
   it('an early run that made nothing (an ssh-keygen whose -A ignores -f) or failed: the keys are made in place', async (t) => {

@@ -1,6 +1,7 @@
 // Reads local.cfg from LAST_ROOT's root and from removable media (SPEC 2): each device mounted read-only, read, unmounted.
 
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Runner } from '../exec/runner.js';
 import { fsModules } from '../disk/kernel-modules.js';
@@ -164,9 +165,9 @@ export function readBlockFacts(sysBlock = systemPaths().sysBlock): BlockFacts[] 
  */
 const LINUX_ENOMEDIUM = 123;
 
-export function noMedium(dev: string): boolean {
+export async function noMedium(dev: string): Promise<boolean> {
   try {
-    closeSync(openSync(dev, 'r'));
+    await (await open(dev, 'r')).close();
     return false;
   } catch (err) {
     // libuv has no name for ENOMEDIUM: Node reports errno -123 (Linux) as an unknown system error.
@@ -174,12 +175,40 @@ export function noMedium(dev: string): boolean {
   }
 }
 
+/**
+ * Each removable candidate's answer to noMedium, asked once. In the initrd the search watches for candidates while the
+ * drivers still load and asks each as it appears (an emulated CD drive takes a good part of a second to answer);
+ * the search then takes the answers.
+ */
+export class MediumProbe {
+  private readonly answers = new Map<string, Promise<boolean>>();
+
+  ask(dev: string): Promise<boolean> {
+    let answer = this.answers.get(dev);
+    if (!answer) {
+      answer = noMedium(dev);
+      this.answers.set(dev, answer);
+    }
+    return answer;
+  }
+
+  /** Asks every candidate that shows up, every 50 ms, until `until` settles. */
+  async watch(until: Promise<unknown>, sysBlock?: string): Promise<void> {
+    let done = false;
+    void until.finally(() => (done = true));
+    while (!done) {
+      for (const name of removableCandidates(readBlockFacts(sysBlock))) if (existsSync(`/dev/${name}`)) void this.ask(`/dev/${name}`);
+      await Promise.race([until.catch(() => undefined), new Promise((r) => setTimeout(r, 50))]);
+    }
+  }
+}
+
 /** The first removable or USB device whose filesystem holds local.cfg at its root (SPEC 2), logging what was looked at. */
-export async function readRemovableCfg(io: SearchIo, blocks: readonly BlockFacts[] = readBlockFacts()): Promise<FoundCfg | undefined> {
+export async function readRemovableCfg(io: SearchIo, blocks: readonly BlockFacts[] = readBlockFacts(), media = new MediumProbe()): Promise<FoundCfg | undefined> {
   for (const name of removableCandidates(blocks)) {
     const dev = `/dev/${name}`;
     if (!existsSync(dev)) continue;
-    if (noMedium(dev)) {
+    if (await media.ask(dev)) {
       io.report.info(`local.cfg search: ${dev} holds no medium`);
       continue;
     }

@@ -9,7 +9,7 @@ import { parseLocalCfg } from '../params/local-cfg.js';
 import { decideSearch } from '../params/local-cfg-places.js';
 import type { Params } from '../params/types.js';
 import type { Ctx, Step } from './context.js';
-import { readBlockFacts, readLastRootCfg, readRemovableCfg, usbStoragePresent, type FoundCfg, type SearchIo } from './local-cfg-search.js';
+import { MediumProbe, readBlockFacts, readLastRootCfg, readRemovableCfg, usbStoragePresent, type FoundCfg, type SearchIo } from './local-cfg-search.js';
 import { removableCandidates } from '../params/local-cfg-places.js';
 import { waitForBootStage } from '../init/boot-stages.js';
 import { resolveDeviceByMac } from './device-by-mac.js';
@@ -72,18 +72,23 @@ async function searchDevices(ctx: Ctx, initrdCfgs: readonly { file: string; text
   const found: FoundCfg[] = [];
   // In the initrd the storage drivers load in PID 1 while this worker starts: the devices are waited for here. A USB
   // stick or LAST_ROOT's disk may come up after its driver loads: then the list of block devices must settle too.
-  await waitForBootStage('modules', ctx.report);
+  const removable = ctx.opts.mode === 'init' || process.env.SI_SEARCH_REMOVABLE === '1';
+  // Removable drives are asked whether they hold a medium as they appear, while the rest of the drivers load.
+  const media = new MediumProbe();
+  const modules = waitForBootStage('modules', ctx.report);
+  if (removable) await media.watch(modules);
+  await modules;
   if (decision.lastRoot || usbStoragePresent()) await waitForBootStage('devices', ctx.report);
   if (decision.lastRoot) {
     const cfg = await readLastRootCfg(io, decision.lastRoot.value, decision.lastRoot.source);
     if (cfg) found.push(cfg);
   }
   // Only init looks at removable media unasked: install and plan on a workstation leave its sticks alone.
-  if (ctx.opts.mode === 'init' || process.env.SI_SEARCH_REMOVABLE === '1') {
+  if (removable) {
     const blocks = readBlockFacts();
-    const media = removableCandidates(blocks);
-    ctx.report.info(`local.cfg search: ${media.length ? `removable media ${media.map((m) => `/dev/${m}`).join(' ')}` : 'no removable medium'}`);
-    const cfg = await readRemovableCfg(io, blocks);
+    const candidates = removableCandidates(blocks);
+    ctx.report.info(`local.cfg search: ${candidates.length ? `removable media ${candidates.map((m) => `/dev/${m}`).join(' ')}` : 'no removable medium'}`);
+    const cfg = await readRemovableCfg(io, blocks, media);
     if (cfg) {
       ctx.report.info(`local.cfg found on removable media ${cfg.file.replace(/^removable:/, '')}`);
       found.push(cfg);

@@ -1,0 +1,54 @@
+// Unit: the removable-media probe of the local.cfg search. Whether a drive holds a medium is asked by opening it (an
+// empty CD drive answers ENOMEDIUM; that case is proven in QEMU, test/boot/boot-dhcp-tap.test.ts); each drive is asked
+// once, and the watch asks the drives that show up while the drivers still load.
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MediumProbe, noMedium } from '../../../agent/steps/local-cfg-search.js';
+
+describe('noMedium', () => {
+  it('a device or file that opens holds something; one that does not exist is no ENOMEDIUM either', async () => {
+    await expect(noMedium('/dev/null')).resolves.toBe(false);
+    await expect(noMedium('/nonexistent/sr9')).resolves.toBe(false);
+  });
+});
+
+describe('MediumProbe', () => {
+  it('asks each drive once', () => {
+    const p = new MediumProbe();
+    expect(p.ask('/dev/null')).toBe(p.ask('/dev/null'));
+  });
+
+  it('the watch asks a removable drive that appears while it waits, and stops when the wait ends', async () => {
+    const sys = mkdtempSync(join(tmpdir(), 'si-media-'));
+    try {
+      const p = new MediumProbe();
+      const asked: string[] = [];
+      const ask = p.ask.bind(p);
+      p.ask = (dev: string) => {
+        asked.push(dev);
+        return ask(dev);
+      };
+      let end!: () => void;
+      const until = new Promise<void>((r) => (end = r));
+      const watching = p.watch(until, sys);
+      await new Promise((r) => setTimeout(r, 120));
+      expect(asked).toEqual([]);
+      // A removable drive named like a device node that exists here (/dev/null), as sysfs would show it.
+      mkdirSync(join(sys, 'null'));
+      writeFileSync(join(sys, 'null', 'removable'), '1\n');
+      writeFileSync(join(sys, 'null', 'size'), '8\n');
+      await new Promise((r) => setTimeout(r, 120));
+      expect(asked).toContain('/dev/null');
+      end();
+      await watching;
+      const n = asked.length;
+      await new Promise((r) => setTimeout(r, 120));
+      expect(asked.length).toBe(n);
+    } finally {
+      rmSync(sys, { recursive: true, force: true });
+    }
+  });
+});

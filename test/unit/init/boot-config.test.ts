@@ -125,20 +125,24 @@ describe('the order the drivers load in', () => {
     mkdirSync(join(root, 'sys/bus', dir), { recursive: true });
     writeFileSync(join(root, 'sys/bus', dir, 'modalias'), `${alias}\n`);
   };
+  /**
+   * The kernel's side, as the runner sees it: each command is recorded in calls; a few ms later (while modprobe runs)
+   * the named modules are loaded and the devices a driver brings appear (virtio_pci's virtio NIC, the IDE's CD drive).
+   */
+  const fakeKernel = (root: string, calls: string[]): Runner => async (tool, args) => {
+    calls.push([tool, ...args].join(' '));
+    await new Promise((r) => setTimeout(r, 5));
+    loadNamed(root, args);
+    if (args.includes(NIC)) addDevice(root, 'virtio/devices/virtio0', VNET);
+    if (args.includes(IDE)) addDevice(root, 'scsi/devices/1:0:0:0', CD);
+    return { code: 0, stdout: '', stderr: '' } as Awaited<ReturnType<Runner>>;
+  };
 
   it('one CPU: NIC drivers (with af_packet) first; then the rest, and what their bus brought, after which the network is said ready', async () => {
     const { loadInitrdModules } = await import('../../../agent/init/load-modules.js');
     const root = fakeRoot({ 'pci/devices/0000:00:03.0': NIC, 'pci/devices/0000:00:01.1': IDE });
     const calls: string[] = [];
-    // The kernel's side, as the runner sees it: each driver's devices appear once it is loaded.
-    const run: Runner = async (tool, args) => {
-      calls.push([tool, ...args].join(' '));
-      await new Promise((r) => setTimeout(r, 5)); // the devices come while modprobe runs
-      loadNamed(root, args);
-      if (args.includes(NIC)) addDevice(root, 'virtio/devices/virtio0', VNET);
-      if (args.includes(IDE)) addDevice(root, 'scsi/devices/1:0:0:0', CD);
-      return { code: 0, stdout: '', stderr: '' } as Awaited<ReturnType<Runner>>;
-    };
+    const run = fakeKernel(root, calls);
     try {
       const asked = await loadInitrdModules(run, new Reporter(), { root: `${root}/`, cpus: 1, onNetworkDrivers: () => void calls.push('network ready') });
       expect(calls).toEqual([
@@ -160,11 +164,7 @@ describe('the order the drivers load in', () => {
     rmSync(join(root, 'lib/modules', release(), 'modules.dep'));
     writeFileSync(join(root, 'lib/modules', release(), 'modules.dep'), 'kernel/drivers/scsi/sd_mod.ko:\n');
     const calls: string[] = [];
-    const run: Runner = async (tool, args) => {
-      calls.push([tool, ...args].join(' '));
-      loadNamed(root, args);
-      return { code: 0, stdout: '', stderr: '' } as Awaited<ReturnType<Runner>>;
-    };
+    const run = fakeKernel(root, calls);
     try {
       await loadInitrdModules(run, new Reporter(), { root: `${root}/`, cpus: 1, onNetworkDrivers: () => void calls.push('network ready') });
       // Said ready as the rest starts loading, not after it.
@@ -178,14 +178,7 @@ describe('the order the drivers load in', () => {
     const { loadInitrdModules } = await import('../../../agent/init/load-modules.js');
     const root = fakeRoot({ 'pci/devices/0000:00:03.0': NIC, 'pci/devices/0000:00:01.1': IDE });
     const calls: string[] = [];
-    const run: Runner = async (tool, args) => {
-      calls.push([tool, ...args].join(' '));
-      await new Promise((r) => setTimeout(r, 5));
-      loadNamed(root, args);
-      if (args.includes(NIC)) addDevice(root, 'virtio/devices/virtio0', VNET);
-      if (args.includes(IDE)) addDevice(root, 'scsi/devices/1:0:0:0', CD);
-      return { code: 0, stdout: '', stderr: '' } as Awaited<ReturnType<Runner>>;
-    };
+    const run = fakeKernel(root, calls);
     try {
       await loadInitrdModules(run, new Reporter(), { root: `${root}/`, cpus: 4, onNetworkDrivers: () => void calls.push('network ready') });
       expect(calls.slice(0, 2)).toEqual([`modprobe -a -q sd_mod sr_mod ${IDE}`, `modprobe -a -q af_packet ${NIC}`]);

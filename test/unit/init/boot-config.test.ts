@@ -168,7 +168,7 @@ describe('the order the drivers load in', () => {
     try {
       await loadInitrdModules(run, new Reporter(), { root: `${root}/`, cpus: 1, onNetworkDrivers: () => void calls.push('network ready') });
       // Said ready as the rest starts loading, not after it.
-      expect(calls).toEqual([`modprobe -a -q sd_mod ${IDE}`, 'network ready']);
+      expect(calls).toEqual([`modprobe -a -q sd_mod ${IDE}`, 'network ready', `modprobe -a -q ${CD}`]);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

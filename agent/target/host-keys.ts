@@ -65,27 +65,29 @@ export function startEarlyKeygen(t: TargetCtx, opts: EarlyKeygenOptions = {}): E
     () => void (down = true),
     () => stop.abort(),
   );
-  const tryOnce = async (final: boolean): Promise<{ ok: true } | { ok: false; why: string }> => {
+  type Result = { ok: true } | { ok: false; why: string };
+  // A try: undefined when there is nothing to run yet (no ssh-keygen in the target so far, or no need for keys).
+  const tryOnce = async (final: boolean): Promise<Result | undefined> => {
     const keygen = needsHostKeys(t.sysroot);
-    if (!keygen) return { ok: false, why: 'the image has no ssh-keygen, or no SSH server nor host keys' };
-    if (!isRealDir(t.sysroot, '/etc') || !isRealDir(t.sysroot, '/etc/ssh')) return { ok: false, why: '/etc/ssh is not a directory' };
+    if (!keygen || !isRealDir(t.sysroot, '/etc') || !isRealDir(t.sysroot, '/etc/ssh')) return undefined;
     const prefix = join(t.sysroot, KEYGEN_PREFIX);
     rmSync(prefix, { recursive: true, force: true });
     mkdirSync(join(prefix, 'etc/ssh'), { recursive: true, mode: 0o700 });
     try {
-      // Tries while the image is still coming are logged at debug level: most of them fail, as expected.
+      // Tries while the image is still coming are logged at debug level: the first ones may fail, as expected.
       await runInTarget({ ...t, signal }, [...keygen, '-f', KEYGEN_PREFIX], { timeout: 5 * 60 * 1000, quiet: !final });
       return { ok: true };
     } catch (err) {
       return { ok: false, why: (err as Error).message.split('\n')[0]! };
     }
   };
-  const done = (async () => {
+  const done = (async (): Promise<Result> => {
     for (;;) {
       const final = down;
-      if (signal.aborted) return { ok: false as const, why: 'stopped' };
+      if (signal.aborted) return { ok: false, why: 'stopped' };
       const r = await tryOnce(final);
-      if (r.ok || final || signal.aborted) return r;
+      if (r?.ok || final || signal.aborted) return r ?? { ok: false, why: 'the image needs no new host keys, or its /etc/ssh is not a directory' };
+      if (r) t.report.debug(`SSH host keys ahead: not yet, the image is still coming (${r.why}); trying again`);
       await Promise.race([imageDown, new Promise((res) => setTimeout(res, opts.tryEveryMs ?? 500).unref())]);
     }
   })();

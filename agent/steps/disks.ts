@@ -15,12 +15,11 @@ import { applyDiskPlan, DiskApplyError } from '../disk/apply.js';
 import { planWithFstabUuids } from '../disk/fstab-uuid.js';
 import { loadPlanModules } from '../disk/kernel-modules.js';
 import { rsyncFetch } from '../transport/rsync.js';
-import { readImageBytes } from '../transport/rsync-size.js';
-import { isSafeName } from '../transport/rsync-url.js';
 import { mountedCapacityMiB } from '../plan/disk-capacity.js';
 import { type Ctx, type Step, param, rsyncEndpoint } from './context.js';
-import { tmpfsOptions } from './image.js';
+import { imageSizeListing, sizeCheckApplies } from './image-size.js';
 import { getBool } from '../params/validate.js';
+import { tmpfsOptions } from './image.js';
 
 /** Reads the layout: scripts/disks-layouts/<X>.xml for the first X that exists, else the image's own autoinstallscript.conf. */
 async function loadLayoutText(ctx: Ctx): Promise<{ text: string; source: string }> {
@@ -39,47 +38,6 @@ async function loadLayoutText(ctx: Ctx): Promise<{ text: string; source: string 
     throw new SiError('E_LAYOUT', `no disk layout: none of scripts/disks-layouts/ fits this host and the image ${image} has no ${IMAGE_LAYOUT_PATH}`, { cause: err, details: (err as SiError).details });
   }
   return { text: readFileSync(dest, 'utf8'), source: `${image}:${IMAGE_LAYOUT_PATH}` };
-}
-
-/** The image size listing under way or done: for which image on which daemon, and its answer. */
-interface SizeListing {
-  key: string;
-  result: Promise<{ bytes: number | null; error?: string }>;
-}
-
-/** Whether the image-fits check applies: rsync-like transports that lay an image down. */
-function sizeCheckApplies(ctx: Ctx): boolean {
-  const t = ctx.state.transport;
-  return (t === 'rsync' || t === 'ssh' || t === 'sshd') && !getBool(ctx.params, 'NOSYNC');
-}
-
-/** The image's size listing (a dry run over the daemon), started now unless one for this image and daemon already is. */
-function imageSizeListing(ctx: Ctx, image: string): SizeListing {
-  const { server, port } = rsyncEndpoint(ctx);
-  const key = `${server}:${port}/${image}`;
-  const had = ctx.state.imageSizeListing as SizeListing | undefined;
-  if (had?.key === key) return had;
-  mkdirSync(ctx.opts.workdir, { recursive: true });
-  // Stopped when the flow ends, so an install that fails before using it does not wait for its retries.
-  const stop = new AbortController();
-  ctx.state.cleanups.push(async () => stop.abort());
-  const signal = AbortSignal.any([ctx.signal, stop.signal]);
-  const listing = { key, result: readImageBytes({ ...ctx, signal }, server, port, image, ctx.opts.workdir) };
-  // A listing started ahead and never used must not end the process as an unhandled rejection.
-  listing.result.catch(() => undefined);
-  ctx.state.imageSizeListing = listing;
-  return listing;
-}
-
-/**
- * Starts listing the image's size as soon as IMAGENAME is known (the dry run costs a daemon connection, 0.1-0.3 s),
- * so it runs alongside fetching the scripts and the steps before plan-disks; plan-disks waits for its answer before
- * any disk is written. A listing whose image changes afterwards is not used; nothing is said unless it is.
- */
-export function startImageSizeListing(ctx: Ctx): void {
-  const image = param(ctx, 'IMAGENAME');
-  if (!image || !isSafeName(image) || !sizeCheckApplies(ctx)) return;
-  imageSizeListing(ctx, image);
 }
 
 /** Refuses, before any write, an image the rsync daemon lists as larger than every filesystem the layout mounts. */

@@ -10,11 +10,26 @@ import { networkStep } from './network.js';
 import { reportingStep } from './reporting.js';
 import { clientAddressStep, fetchScriptsStep, identifyStep, chooseScriptStep } from './server-scripts.js';
 import { preInstallStep, postInstallStep } from './install-scripts.js';
-import { planDisksStep, partitionStep } from './disks.js';
-import { imageStep, overridesStep } from './image.js';
-import { configureStep } from './configure.js';
-import { finalizeStep, finishStep, postActionStep, releaseTarget } from './finish.js';
-import { seedStep, stopSeeding } from './bittorrent-session.js';
+
+/**
+ * A step whose code loads when it first runs. The steps from the disk plan on (the layout parser, disk, image, target
+ * and BitTorrent code: most of the agent) are not evaluated while the worker starts, before the network and the
+ * first image byte (a tenth of a second and more of an emulated boot). The name and title are the step's own; a
+ * unit test holds them to it.
+ */
+export function lazyStep(name: string, title: string, load: () => Promise<Step>): Step {
+  return { name, title, run: async (ctx) => (await load()).run(ctx) };
+}
+
+const planDisksStep = lazyStep('plan-disks', 'Checking the disk layout against the disks', async () => (await import('./disks.js')).planDisksStep);
+const partitionStep = lazyStep('partition', 'Partitioning, RAID, LVM, filesystems, mounts', async () => (await import('./disks.js')).partitionStep);
+const imageStep = lazyStep('image', 'Laying the image down', async () => (await import('./image.js')).imageStep);
+const overridesStep = lazyStep('overrides', 'Applying overrides', async () => (await import('./image.js')).overridesStep);
+const finalizeStep = lazyStep('finalize', 'Writing fstab and the image stamp', async () => (await import('./finish.js')).finalizeStep);
+const configureStep = lazyStep('configure', 'Configuring the installed system', async () => (await import('./configure.js')).configureStep);
+const seedStep = lazyStep('bittorrent-seed', 'Seeding the BitTorrent tarballs', async () => (await import('./bittorrent-session.js')).seedStep);
+const finishStep = lazyStep('finish', 'Unmounting and telling the image server', async () => (await import('./finish.js')).finishStep);
+const postActionStep = lazyStep('post-action', 'Post-install action', async () => (await import('./finish.js')).postActionStep);
 
 /** Steps of a real install, in SPEC 1 order (network bring-up is added in front by init). */
 export const INSTALL_STEPS: readonly Step[] = [
@@ -89,8 +104,8 @@ async function runStepsAndReport(ctx: Ctx, steps: readonly Step[]): Promise<Flow
       // Leave no mounts or active arrays behind on a machine that keeps running (a BitTorrent tarball staged on the
       // target's /tmp is held open by the peer: it stops first).
       try {
-        await stopSeeding(ctx);
-        await releaseTarget(ctx);
+        await (await import('./bittorrent-session.js')).stopSeeding(ctx);
+        await (await import('./finish.js')).releaseTarget(ctx);
       } catch (relErr) {
         ctx.report.warn(`could not release the target after the failure: ${(relErr as Error).message}`);
       }

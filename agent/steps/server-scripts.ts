@@ -17,7 +17,7 @@ import { type Ctx, type Step, param, rsyncEndpoint, setParam } from './context.j
 import { startSshTransport } from './ssh.js';
 import { imageOverMulticast, isMulticast, multicastImages, multicastScripts } from './multicast.js';
 import { imageOverBittorrent } from './bittorrent.js';
-import { startImageSizeListing } from './disks.js';
+import { startImageSizeListing } from './image-size.js';
 
 /** The image server, required from here on. */
 export function imageServer(ctx: Ctx): string {

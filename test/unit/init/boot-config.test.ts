@@ -1,7 +1,7 @@
 // Unit: the installed boot entry for kexec comes from grub.cfg's first entry, else the newest /boot kernel.
 
 import { describe, expect, it } from 'vitest';
-import { appendFileSync, mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Runner } from '../../../agent/exec/runner.js';
@@ -105,87 +105,87 @@ describe('the order the drivers load in', () => {
   const IDE = 'pci:v00008086d00007010sv00001AF4sd00001100bc01sc01i80';
   const VNET = 'virtio:d00000001v00001AF4';
   const CD = 'scsi:t-0x05';
+  const ALL = ['sd_mod', 'sr_mod', 'af_packet', 'virtio_net'];
 
-  /** A fake initrd root: modules.dep naming the always-needed modules, and a /sys/bus with the given devices. */
-  function fakeRoot(devices: Record<string, string>): string {
+  /** A fake initrd root: modules.dep naming these modules, a /sys/bus with the given devices, an empty /proc/modules. */
+  function fakeRoot(devices: Record<string, string>, carried = ALL): string {
     const root = mkdtempSync(join(tmpdir(), 'si-mods-'));
     const dep = join(root, 'lib/modules', release());
     mkdirSync(dep, { recursive: true });
-    writeFileSync(join(dep, 'modules.dep'), 'kernel/drivers/scsi/sd_mod.ko:\nkernel/drivers/scsi/sr_mod.ko:\nkernel/net/packet/af_packet.ko:\n');
+    writeFileSync(join(dep, 'modules.dep'), carried.map((m) => `kernel/drivers/${m}.ko:\n`).join(''));
     for (const [dir, alias] of Object.entries(devices)) addDevice(root, dir, alias);
     mkdirSync(join(root, 'proc'));
     writeFileSync(join(root, 'proc/modules'), '');
+    mkdirSync(join(root, 'sys/class/net'), { recursive: true });
     return root;
   }
-  /** What modprobe of module names (not aliases) leaves in /proc/modules. */
-  const loadNamed = (root: string, args: readonly string[]) => {
-    for (const m of args.filter((a) => !a.startsWith('-') && !a.includes(':'))) appendFileSync(join(root, 'proc/modules'), `${m} 16384 0 - Live 0x0\n`);
-  };
   const addDevice = (root: string, dir: string, alias: string) => {
     mkdirSync(join(root, 'sys/bus', dir), { recursive: true });
     writeFileSync(join(root, 'sys/bus', dir, 'modalias'), `${alias}\n`);
   };
+  const loaded = (root: string, m: string) => readFileSync(join(root, 'proc/modules'), 'utf8').split('\n').some((l) => l.startsWith(`${m} `));
+  /** A device gets its driver: a `driver` entry, and for the virtio NIC its link. */
+  const bind = (root: string, dir: string) => {
+    mkdirSync(join(root, 'sys/bus', dir, 'driver'), { recursive: true });
+    if (dir.startsWith('virtio/')) mkdirSync(join(root, 'sys/class/net/eth0'), { recursive: true });
+  };
+
   /**
    * The kernel's side, as the runner sees it: each command is recorded in calls; a few ms later (while modprobe runs)
-   * the named modules are loaded and the devices a driver brings appear (virtio_pci's virtio NIC, the IDE's CD drive).
+   * the named modules are loaded, and the devices a driver brings appear, bound when their driver is loaded: the
+   * virtio NIC under virtio_pci (virtio_net), the CD drive under the IDE controller (sr_mod).
    */
   const fakeKernel = (root: string, calls: string[]): Runner => async (tool, args) => {
     calls.push([tool, ...args].join(' '));
     await new Promise((r) => setTimeout(r, 5));
-    loadNamed(root, args);
-    if (args.includes(NIC)) addDevice(root, 'virtio/devices/virtio0', VNET);
-    if (args.includes(IDE)) addDevice(root, 'scsi/devices/1:0:0:0', CD);
+    for (const m of args.filter((a) => !a.startsWith('-') && !a.includes(':'))) appendFileSync(join(root, 'proc/modules'), `${m} 16384 0 - Live 0x0\n`);
+    if (args.includes(NIC)) {
+      addDevice(root, 'virtio/devices/virtio0', VNET);
+      if (loaded(root, 'virtio_net')) bind(root, 'virtio/devices/virtio0');
+    }
+    if (args.includes(VNET)) bind(root, 'virtio/devices/virtio0');
+    if (args.includes(IDE)) {
+      addDevice(root, 'scsi/devices/1:0:0:0', CD);
+      if (loaded(root, 'sr_mod')) bind(root, 'scsi/devices/1:0:0:0');
+    }
+    if (args.includes(CD)) bind(root, 'scsi/devices/1:0:0:0');
     return { code: 0, stdout: '', stderr: '' } as Awaited<ReturnType<Runner>>;
   };
 
-  it('one CPU: NIC drivers (with af_packet) first; then the rest, and what their bus brought, after which the network is said ready', async () => {
+  const load = async (root: string, cpus: number) => {
     const { loadInitrdModules } = await import('../../../agent/init/load-modules.js');
-    const root = fakeRoot({ 'pci/devices/0000:00:03.0': NIC, 'pci/devices/0000:00:01.1': IDE });
     const calls: string[] = [];
-    const run = fakeKernel(root, calls);
     try {
-      const asked = await loadInitrdModules(run, new Reporter(), { root: `${root}/`, cpus: 1, onNetworkDrivers: () => void calls.push('network ready') });
-      expect(calls).toEqual([
-        `modprobe -a -q af_packet ${NIC}`,
-        `modprobe -a -q sd_mod sr_mod ${IDE}`,
-        `modprobe -a -q ${VNET}`,
-        'network ready',
-        `modprobe -a -q ${CD}`,
-      ]);
-      expect(asked).toBe(7);
+      const asked = await loadInitrdModules(fakeKernel(root, calls), new Reporter(), { root: `${root}/`, cpus, onNetworkDrivers: () => void calls.push('network ready') });
+      return { calls, asked };
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  };
+
+  it('one CPU: the NIC drivers first (af_packet, virtio_net for a virtio NIC), then the rest; a bound device needs no pass', async () => {
+    const { calls, asked } = await load(fakeRoot({ 'pci/devices/0000:00:03.0': NIC, 'pci/devices/0000:00:01.1': IDE }), 1);
+    expect(calls).toEqual([`modprobe -a -q af_packet virtio_net ${NIC}`, `modprobe -a -q sd_mod sr_mod ${IDE}`, 'network ready']);
+    expect(asked).toBe(5);
   });
 
-  it('no PCI NIC: the network is said ready as the rest starts (a NIC on another bus comes with the rest)', async () => {
-    const { loadInitrdModules } = await import('../../../agent/init/load-modules.js');
-    const root = fakeRoot({ 'pci/devices/0000:00:01.1': IDE });
-    rmSync(join(root, 'lib/modules', release(), 'modules.dep'));
-    writeFileSync(join(root, 'lib/modules', release(), 'modules.dep'), 'kernel/drivers/scsi/sd_mod.ko:\n');
-    const calls: string[] = [];
-    const run = fakeKernel(root, calls);
-    try {
-      await loadInitrdModules(run, new Reporter(), { root: `${root}/`, cpus: 1, onNetworkDrivers: () => void calls.push('network ready') });
-      // Said ready as the rest starts loading, not after it.
-      expect(calls).toEqual([`modprobe -a -q sd_mod ${IDE}`, 'network ready', `modprobe -a -q ${CD}`]);
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+  it('a NIC behind a bus whose driver is not known: what the bus brought loads before the network is said ready', async () => {
+    const { calls } = await load(fakeRoot({ 'pci/devices/0000:00:03.0': NIC, 'pci/devices/0000:00:01.1': IDE }, ['sd_mod', 'sr_mod', 'af_packet']), 1);
+    expect(calls).toEqual([`modprobe -a -q af_packet ${NIC}`, `modprobe -a -q sd_mod sr_mod ${IDE}`, `modprobe -a -q ${VNET}`, 'network ready']);
+  });
+
+  it('no PCI NIC: the network is said ready as the rest starts; a device left without a driver gets a pass of its own', async () => {
+    const { calls } = await load(fakeRoot({ 'pci/devices/0000:00:01.1': IDE }, ['sd_mod']), 1);
+    expect(calls).toEqual([`modprobe -a -q sd_mod ${IDE}`, 'network ready', `modprobe -a -q ${CD}`]);
   });
 
   it('several CPUs: the rest starts with the NIC drivers', async () => {
-    const { loadInitrdModules } = await import('../../../agent/init/load-modules.js');
-    const root = fakeRoot({ 'pci/devices/0000:00:03.0': NIC, 'pci/devices/0000:00:01.1': IDE });
-    const calls: string[] = [];
-    const run = fakeKernel(root, calls);
-    try {
-      await loadInitrdModules(run, new Reporter(), { root: `${root}/`, cpus: 4, onNetworkDrivers: () => void calls.push('network ready') });
-      expect(calls.slice(0, 2)).toEqual([`modprobe -a -q sd_mod sr_mod ${IDE}`, `modprobe -a -q af_packet ${NIC}`]);
-      expect(calls.indexOf(`modprobe -a -q ${VNET}`)).toBeLessThan(calls.indexOf('network ready'));
-      expect(calls.filter((c) => c.includes(CD))).toHaveLength(1);
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    const { calls } = await load(fakeRoot({ 'pci/devices/0000:00:03.0': NIC, 'pci/devices/0000:00:01.1': IDE }), 4);
+    expect(calls).toEqual([`modprobe -a -q sd_mod sr_mod ${IDE}`, `modprobe -a -q af_packet virtio_net ${NIC}`, 'network ready']);
+  });
+
+  it('names the virtio drivers the virtio PCI devices need, legacy and modern ids', async () => {
+    const { virtioChildModules } = await import('../../../agent/init/load-modules.js');
+    expect(virtioChildModules([NIC, 'pci:v00001AF4d00001042sv00001AF4sd00001100bc01sc00i00', IDE, 'pci:v00001AF4d00001005sv00001AF4sd00000004bc00sc00i00'])).toEqual(['virtio_net', 'virtio_blk']);
   });
 });

@@ -97,16 +97,22 @@ export function readKernelLog(path = '/dev/kmsg'): string {
   return records.join('');
 }
 
-/** Loads the drivers (the NICs' first), then lets the block devices settle, marking each stage for the worker. */
-async function prepareDevices(run: ReturnType<typeof createRunner>, reporter: Reporter): Promise<void> {
+/**
+ * Loads the drivers (the NICs' first), then lets the block devices settle, marking each stage for the worker; withNics
+ * runs alongside the rest of the drivers, and is done before the worker hears of "modules".
+ */
+async function prepareDevices(run: ReturnType<typeof createRunner>, reporter: Reporter, withNics: () => Promise<void>): Promise<void> {
   try {
+    let alongside: Promise<void> = Promise.resolve();
     // The worker brings the links up and runs DHCP as soon as the NIC drivers are there (agent/steps/early-network.ts).
     const n = await loadInitrdModules(run, reporter, {
       onNetworkDrivers: () => {
         markBootStage('network');
         reporter.info(`boot: NIC drivers loaded at +${sinceStart()} s`);
+        alongside = withNics();
       },
     });
+    await alongside;
     markBootStage('modules', { modules: n });
     const loaded = loadedModules();
     reporter.info(`boot: modules loaded at +${sinceStart()} s (${n} modprobe request(s), ${loaded.length} module(s) in the kernel)`);
@@ -146,10 +152,12 @@ export async function runPid1(): Promise<never> {
   // The worker starts now and loads its code while the drivers load here; it waits for a stage only where it needs one.
   const worker = runWorker(workerArgv(process.execPath, tini), reporter);
   reporter.info(`boot: worker started at +${sinceStart()} s`);
-  // What the worker's first steps do not need comes after its start: /dev/pts and lo.
-  const more = await mountNestedAndLoopback(run);
-  reporter.info(`si-agent PID 1: mounted ${[...mounted, ...more].join(' ') || '(all were mounted)'}`);
-  await prepareDevices(run, reporter);
+  // What the worker's steps up to the network do not need comes once the NIC drivers are in, and before the worker
+  // is told all modules are: /dev/pts and lo (an SSH tunnel's local end, the SSH server's sessions).
+  await prepareDevices(run, reporter, async () => {
+    const more = await mountNestedAndLoopback(run);
+    reporter.info(`si-agent PID 1: mounted ${[...mounted, ...more].join(' ') || '(all were mounted)'}`);
+  });
   const { code, signal } = await worker;
   const direct = code === 0 ? takeDirectbootRequest() : undefined;
   if (direct) await switchRoot(reporter, direct.root, direct.init);

@@ -12,6 +12,7 @@ import { systemPaths } from '../exec/tools.js';
 import { performPostAction } from '../init/post-action.js';
 import { keepRootForDirectboot, loadKexecKernel } from '../init/prepare-action.js';
 import { type Ctx, type Step, param, rsyncEndpoint, runCleanups } from './context.js';
+import { stopFlushing } from './image.js';
 
 export const finalizeStep: Step = {
   name: 'finalize',
@@ -64,6 +65,8 @@ export const finishStep: Step = {
     // The server is told while the target is being unmounted: notifying never fails the install.
     const ip = ctx.state.clientIp ?? param(ctx, 'IPADDR');
     const notified = ip ? notifyImagingComplete(ctx, rsyncEndpoint(ctx).server, rsyncEndpoint(ctx).port, ip) : Promise.resolve();
+    // The unmount writes what is left: the image step's flusher starts no more syncs alongside it.
+    stopFlushing(ctx);
     try {
       if (action === 'directboot') await keepRootForDirectboot(ctx);
       else await releaseTarget(ctx);

@@ -41,14 +41,23 @@ function onImageProgress(ctx: Ctx) {
 /** Pause between two flushes while the image comes in. */
 export const FLUSH_PAUSE_MS = 600;
 
+/** The flusher of each install (by its flow state), for stopFlushing. */
+const flushers = new WeakMap<object, () => void>();
+
+/** Starts no more flushes (the target is about to be unmounted, which writes what is left); one under way goes on. */
+export function stopFlushing(ctx: Ctx): void {
+  flushers.get(ctx.state)?.();
+}
+
 /**
  * Sends the image's data on to the disk while the rest is still coming: `sync`, over and over, from the start of the
- * copy until the flow ends (the target is unmounted before that). With much RAM the kernel keeps it all in the page
- * cache and writes it only when asked, so the sync before unmounting would wait for the whole image; this way the disk
- * writes while the network, overrides and configuring keep the rest busy. Returns the stop function.
+ * copy until the finish step unmounts the target (stopFlushing) or the flow ends. With much RAM the kernel keeps it
+ * all in the page cache and writes it only when asked, so the sync before unmounting would wait for the whole image;
+ * this way the disk writes while the network, overrides and configuring keep the rest busy. Returns the stop function.
  */
 export function startFlushing(ctx: Ctx): () => void {
   const stop = new AbortController();
+  flushers.set(ctx.state, () => stop.abort());
   const loop = (async () => {
     while (!stop.signal.aborted) {
       await sleepAbortable(FLUSH_PAUSE_MS, stop.signal).catch(() => undefined);

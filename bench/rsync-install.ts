@@ -15,7 +15,7 @@
 //   `ratio <agent/baseline>`: the figure, the agent's whole install against the baseline, both wall time.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { makeImageServer, startRsyncd } from '../fixtures/image-server/make-image-server.ts';
@@ -57,6 +57,20 @@ function addCpuPerStep(t: Timeline, eventsText: string, cpu: Array<[number, numb
     if (e.type === 'step-start') starts.set(e.step!, e.ts);
     if (e.type === 'step-end' && starts.has(e.step!)) addTime(t, `  ${e.step}: agent process CPU`, at(e.ts) - at(starts.get(e.step!)!));
   }
+}
+
+/** Names of QEMU processes running now (another benchmark or boot test on this machine makes the figures noisy). */
+function qemusRunning(): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      if (comm.startsWith('qemu-system')) out.push(`${comm} (${pid})`);
+    } catch {
+      // gone
+    }
+  }
+  return out;
 }
 
 /** Steps of the agent the baseline has no part of (see the header). */
@@ -107,8 +121,10 @@ async function main(): Promise<void> {
   const baseLines: Timeline[] = [];
   let peakRss = 0;
   const loops: string[] = [];
+  const busy = new Set<string>();
   try {
     for (let i = 0; i < rounds; i++) {
+      for (const q of qemusRunning()) busy.add(q);
       // Alternate which goes first so caches favour neither.
       const order = i % 2 === 0 ? ['agent', 'baseline'] : ['baseline', 'agent'];
       for (const who of order) {
@@ -151,6 +167,7 @@ async function main(): Promise<void> {
   const a = median(agentTimes);
   const b = median(baseTimes);
   console.log(`image: ${imageArg ?? 'fixture image'} (${imageMiB} MiB on disk), disk ${diskMiB} MiB, rounds ${rounds}`);
+  if (busy.size > 0) console.log(`note: ${[...busy].join(', ')} ran during the rounds: the figures are noisy (2 CPUs)`);
   console.log(`agent    s: ${agentTimes.map((t) => t.toFixed(2)).join(' ')}  median ${a.toFixed(2)}`);
   console.log(`baseline s: ${baseTimes.map((t) => t.toFixed(2)).join(' ')}  median ${b.toFixed(2)}`);
   for (const l of formatTimelines('agent timeline', agentLines)) console.log(l);

@@ -197,7 +197,8 @@ export class MediumProbe {
     let done = false;
     void until.finally(() => (done = true));
     while (!done) {
-      for (const name of removableCandidates(readBlockFacts(sysBlock))) if (existsSync(`/dev/${name}`)) void this.ask(`/dev/${name}`);
+      // Any removable disk as soon as its node is there: its size may still read 0 while the drive is probed.
+      for (const b of readBlockFacts(sysBlock)) if ((b.removable || b.usb) && b.name === b.disk && existsSync(`/dev/${b.name}`)) void this.ask(`/dev/${b.name}`);
       await Promise.race([until.catch(() => undefined), new Promise((r) => setTimeout(r, 50))]);
     }
   }

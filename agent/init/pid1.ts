@@ -102,8 +102,8 @@ export function readKernelLog(path = '/dev/kmsg'): string {
  * runs alongside the rest of the drivers, and is done before the worker hears of "modules".
  */
 async function prepareDevices(run: ReturnType<typeof createRunner>, reporter: Reporter, withNics: () => Promise<void>): Promise<void> {
+  let alongside: Promise<void> | undefined;
   try {
-    let alongside: Promise<void> = Promise.resolve();
     // The worker brings the links up and runs DHCP as soon as the NIC drivers are there (agent/steps/early-network.ts).
     const n = await loadInitrdModules(run, reporter, {
       onNetworkDrivers: () => {
@@ -121,8 +121,9 @@ async function prepareDevices(run: ReturnType<typeof createRunner>, reporter: Re
     markBootStage('devices', { devices });
     reporter.info(`boot: block devices settled at +${sinceStart()} s: ${devices.join(' ') || '(none)'}`);
   } catch (err) {
-    // The worker must not wait for a stage that never comes: mark them all and say why.
+    // The worker must not wait for a stage that never comes: mark them all and say why (after what withNics does).
     reporter.warn(`boot: preparing devices failed: ${(err as Error).message}`);
+    await (alongside ?? withNics()).catch((e: Error) => reporter.warn(`boot: ${e.message}`));
     try {
       for (const stage of ['network', 'modules', 'devices'] as const) markBootStage(stage, { error: (err as Error).message });
     } catch (e) {

@@ -8,7 +8,7 @@ import { getString, getUint } from '../params/validate.js';
 import { runDhcpOnLinks, type DhcpRunOptions } from './dhcp-client.js';
 import { leaseToAssignments, describeDhcpAssignments, type DhcpAssignment, type Lease } from './dhcp-options.js';
 import { classfulPrefix, maskToPrefix } from './dhcp-values.js';
-import { bringUp, listEthernetLinks, setAddress, setDefaultRoute, waitForCarrier, writeResolvConf, type LinkInfo } from './links.js';
+import { bringUp, configureInterface, listEthernetLinks, waitForCarrier, writeResolvConf, type LinkInfo } from './links.js';
 import { sleepAbortable } from './retry.js';
 
 export interface ConfigureOptions {
@@ -108,9 +108,11 @@ async function configureStatic(opts: ConfigureOptions, ip: string, iface: string
   }
   const broadcast = getString(params, 'BROADCAST') || undefined;
   report.info(`static network: ${ip}/${prefix} on ${iface}`);
-  await setAddress(opts.run, iface, ip, prefix, broadcast);
   const gw = getString(params, 'GATEWAY') || undefined;
-  if (gw) await setDefaultRoute(opts.run, gw, getString(params, 'GATEWAYDEV') || iface);
+  const gatewayDev = getString(params, 'GATEWAYDEV') || undefined;
+  const r = await configureInterface(opts.run, { iface, ip, prefix, ...(broadcast ? { broadcast } : {}), ...(gw ? { gateway: gw } : {}), ...(gatewayDev ? { gatewayDev } : {}) });
+  if (r.defaultRouteError) throw new SiError('E_NETWORK', `GATEWAY=${gw}: cannot set the default route via ${gw} on ${gatewayDev ?? iface}: ${r.defaultRouteError}`);
+  if (r.subnetRouteError) report.warn(`the route to ${ip}/${prefix} on ${iface} keeps its delayed ACKs: ${r.subnetRouteError}`);
   // DNS_SERVERS (as `si-agent stage` writes it): the static network's name servers, for the install and the installed system.
   const dns = (getString(params, 'DNS_SERVERS') || '').split(/[\s,]+/).filter((d) => d !== '');
   if (dns.length > 0) await writeResolvConf(opts.resolvConfPath, dns, getString(params, 'DOMAINNAME') || undefined);
@@ -118,11 +120,10 @@ async function configureStatic(opts: ConfigureOptions, ip: string, iface: string
 }
 
 async function applyLease(opts: ConfigureOptions, lease: Lease): Promise<void> {
-  await setAddress(opts.run, lease.iface, lease.ip, lease.prefix, lease.broadcast);
   const gw = lease.routers[0];
-  if (gw) {
-    // A router the kernel refuses (off the subnet) is the server's mistake: the image server may still be on-link.
-    await setDefaultRoute(opts.run, gw, lease.iface).catch((err: unknown) => opts.report.warn(`DHCP router ${gw} not usable: ${(err as Error).message.split('\n')[0]}`));
-  }
+  const r = await configureInterface(opts.run, { iface: lease.iface, ip: lease.ip, prefix: lease.prefix, ...(lease.broadcast ? { broadcast: lease.broadcast } : {}), ...(gw ? { gateway: gw } : {}) });
+  // A router the kernel refuses (off the subnet) is the server's mistake: the image server may still be on-link.
+  if (r.defaultRouteError) opts.report.warn(`DHCP router ${gw} not usable: ${r.defaultRouteError}`);
+  if (r.subnetRouteError) opts.report.warn(`the route to ${lease.ip}/${lease.prefix} on ${lease.iface} keeps its delayed ACKs: ${r.subnetRouteError}`);
   if (lease.dns.length > 0) await writeResolvConf(opts.resolvConfPath, lease.dns, lease.domain);
 }

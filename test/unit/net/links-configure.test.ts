@@ -29,7 +29,8 @@ function fakeRunner(codes: (argv: string[]) => number = () => 0): { run: Runner;
   const calls: string[][] = [];
   const run: Runner = async (tool: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> => {
     const argv = [tool, ...args];
-    calls.push(argv);
+    // A batch read from standard input is recorded with its lines.
+    calls.push(opts.input !== undefined ? [...argv, ...String(opts.input).trim().split('\n')] : argv);
     const code = codes(argv);
     if (code !== 0 && !opts.allowFail) throw new Error(`${tool} failed`);
     return { argv, code, signal: null, stdout: '', stderr: '', ms: 1 };
@@ -62,15 +63,17 @@ describe('links', () => {
 });
 
 describe('configureNetwork (static)', () => {
-  it('sets the address and the default route from the parameters, with ip argv arrays', async () => {
+  it('sets the address, its route and the default route from the parameters, in one ip batch', async () => {
     const sys = fakeSys({ eth0: { carrier: '1' }, eth1: { carrier: '1' } });
     const { run, calls } = fakeRunner();
     const res = await configureNetwork({ params: params({ DEVICE: 'eth1', IPADDR: '10.213.5.9', NETMASK: '255.255.255.0', BROADCAST: '10.213.5.255', GATEWAY: '10.213.5.1' }), run, report: new Reporter(), resolvConfPath: join(root, 'r'), sysClassNet: sys });
     expect(res).toEqual({ mode: 'static', iface: 'eth1', ip: '10.213.5.9', dhcp: [] });
     expect(calls).toEqual([
       ['ip', 'link', 'set', 'dev', 'eth1', 'up'],
-      ['ip', 'addr', 'replace', '10.213.5.9/24', 'broadcast', '10.213.5.255', 'dev', 'eth1'],
-      ['ip', 'route', 'replace', 'default', 'via', '10.213.5.1', 'dev', 'eth1'],
+      ['ip', '-force', '-batch', '-',
+        'addr replace 10.213.5.9/24 broadcast 10.213.5.255 dev eth1',
+        'route replace 10.213.5.0/24 dev eth1 proto kernel scope link src 10.213.5.9 quickack 1',
+        'route replace default via 10.213.5.1 dev eth1 quickack 1'],
     ]);
   });
 
@@ -82,8 +85,10 @@ describe('configureNetwork (static)', () => {
     report.addSink((e) => events.push(e));
     const res = await configureNetwork({ params: params({ IPADDR: '192.168.7.9', GATEWAY: '192.168.7.1', GATEWAYDEV: 'eth0' }), run, report, resolvConfPath: join(root, 'r'), sysClassNet: sys, carrierWaitMs: 100 });
     expect(res.iface).toBe('eth1');
-    expect(calls).toContainEqual(['ip', 'addr', 'replace', '192.168.7.9/24', 'broadcast', '+', 'dev', 'eth1']);
-    expect(calls).toContainEqual(['ip', 'route', 'replace', 'default', 'via', '192.168.7.1', 'dev', 'eth0']);
+    expect(calls.at(-1)).toEqual(['ip', '-force', '-batch', '-',
+      'addr replace 192.168.7.9/24 broadcast + dev eth1',
+      'route replace 192.168.7.0/24 dev eth1 proto kernel scope link src 192.168.7.9 quickack 1',
+      'route replace default via 192.168.7.1 dev eth0 quickack 1']);
     expect(events.some((e) => e.type === 'log' && /classful \/24/.test(e.message))).toBe(true);
   });
 

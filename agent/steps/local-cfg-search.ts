@@ -165,13 +165,17 @@ export function readBlockFacts(sysBlock = systemPaths().sysBlock): BlockFacts[] 
  */
 const LINUX_ENOMEDIUM = 123;
 
-export async function noMedium(dev: string): Promise<boolean> {
+export async function noMedium(dev: string, timeoutMs = 30_000): Promise<boolean> {
+  // A drive that does not answer in time is looked at as one with a medium: blkid then has its own time limit.
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs).unref()));
   try {
-    await (await open(dev, 'r')).close();
-    return false;
+    return await Promise.race([late, open(dev, 'r').then(async (h) => (await h.close(), false))]);
   } catch (err) {
     // libuv has no name for ENOMEDIUM: Node reports errno -123 (Linux) as an unknown system error.
     return (err as NodeJS.ErrnoException).errno === -LINUX_ENOMEDIUM || (err as NodeJS.ErrnoException).code === 'ENOMEDIUM';
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -2,7 +2,8 @@
 // empty CD drive answers ENOMEDIUM; that case is proven in QEMU, test/boot/boot-dhcp-tap.test.ts); each drive is asked
 // once, and the watch asks the drives that show up while the drivers still load.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +13,19 @@ describe('noMedium', () => {
   it('a device or file that opens holds something; one that does not exist is no ENOMEDIUM either', async () => {
     await expect(noMedium('/dev/null')).resolves.toBe(false);
     await expect(noMedium('/nonexistent/sr9')).resolves.toBe(false);
+  });
+
+  it('a drive that does not answer in time counts as one with a medium (blkid has its own time limit)', async () => {
+    // A FIFO with no writer: its open blocks, as a hung drive's would.
+    const dir = mkdtempSync(join(tmpdir(), 'si-media-'));
+    const fifo = join(dir, 'hung');
+    execFileSync('mkfifo', [fifo]);
+    try {
+      await expect(noMedium(fifo, 100)).resolves.toBe(false);
+    } finally {
+      closeSync(openSync(fifo, constants.O_WRONLY)); // lets the blocked open finish (and close)
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

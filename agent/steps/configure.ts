@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { systemPaths } from '../exec/tools.js';
 import type { DiskPlan } from '../plan/disk-plan-types.js';
 import { configureTarget } from '../target/configure-target.js';
-import { takeEarlyKeygen } from '../target/host-keys.js';
+import type { EarlyKeygen } from '../target/host-keys.js';
 import { chooseBootMode, hasEfivars } from '../target/install-bootloader.js';
 import { resolveNetSettings } from '../target/net-settings.js';
 import { readNicFacts } from '../target/nic-facts.js';
@@ -40,7 +40,8 @@ export const configureStep: Step = {
       boot = { mode, efivars: hasEfivars(sysDir()) };
     }
     // SSH host keys the image's ssh-keygen has been making since the image was laid down (agent/steps/image.ts).
-    const hostKeys = takeEarlyKeygen(ctx.state);
+    const hostKeys = ctx.state.earlyKeygen as EarlyKeygen | undefined;
+    ctx.state.earlyKeygen = undefined;
     const unbind = await bindSystemDirs(ctx);
     try {
       await configureTarget(

@@ -63,6 +63,10 @@ export interface FlowState {
   transportInfo?: Record<string, string>;
   /** Work to stop when the flow ends, however it ends (tunnels, SSH server, seeding clients), last added first. */
   cleanups: Array<() => Promise<void>>;
+  /** SSH host keys the image's ssh-keygen makes while the image comes (agent/target/host-keys.ts), until configure takes them. */
+  earlyKeygen?: unknown;
+  /** Stops the image step's flushing (agent/steps/image.ts): finish calls it before it unmounts. */
+  stopFlushing?: () => void;
   /** The network bring-up started while the local.cfg search ran (agent/steps/early-network.ts). */
   earlyNetwork?: unknown;
   /** The BitTorrent peer and its staged tarballs while it seeds (agent/steps/bittorrent-session.ts). */

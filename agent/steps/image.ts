@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { getBool } from '../params/validate.js';
 import { sleepAbortable } from '../net/retry.js';
-import { startEarlyKeygenFor } from '../target/host-keys.js';
+import { startEarlyKeygen } from '../target/host-keys.js';
 import { ParamError, type Problem } from '../errors.js';
 import { rsyncImage, applyOverrides, stageViaTmpfs } from '../transport/rsync.js';
 import { type Ctx, type Step, param, rsyncEndpoint } from './context.js';
@@ -41,12 +41,9 @@ function onImageProgress(ctx: Ctx) {
 /** Pause between two flushes while the image comes in. */
 export const FLUSH_PAUSE_MS = 600;
 
-/** The flusher of each install (by its flow state), for stopFlushing. */
-const flushers = new WeakMap<object, () => void>();
-
 /** Starts no more flushes (the target is about to be unmounted, which writes what is left); one under way goes on. */
 export function stopFlushing(ctx: Ctx): void {
-  flushers.get(ctx.state)?.();
+  ctx.state.stopFlushing?.();
 }
 
 /**
@@ -57,7 +54,7 @@ export function stopFlushing(ctx: Ctx): void {
  */
 export function startFlushing(ctx: Ctx): () => void {
   const stop = new AbortController();
-  flushers.set(ctx.state, () => stop.abort());
+  ctx.state.stopFlushing = () => stop.abort();
   const loop = (async () => {
     while (!stop.signal.aborted) {
       await sleepAbortable(FLUSH_PAUSE_MS, stop.signal).catch(() => undefined);
@@ -122,7 +119,8 @@ async function layImageDown(ctx: Ctx, module: string): Promise<string> {
  */
 function startHostKeys(ctx: Ctx, imageDown?: Promise<void>): void {
   const t = { run: ctx.run, report: ctx.report, sysroot: ctx.opts.sysroot, signal: ctx.signal };
-  const job = startEarlyKeygenFor(ctx.state, t, imageDown ? { imageDown } : {});
+  const job = startEarlyKeygen(t, imageDown ? { imageDown } : {});
+  ctx.state.earlyKeygen = job;
   // However the flow ends, ssh-keygen is not left running (the configure step has awaited it when all went well).
   ctx.state.cleanups.push(async () => {
     job.abort();

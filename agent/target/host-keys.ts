@@ -115,20 +115,3 @@ export async function placeEarlyHostKeys(t: TargetCtx, job: EarlyKeygen): Promis
     rmSync(join(t.sysroot, KEYGEN_PREFIX), { recursive: true, force: true });
   }
 }
-
-/** Early keygen jobs by the install they belong to (its flow state); see startEarlyKeygenFor. */
-const jobs = new WeakMap<object, EarlyKeygen>();
-
-/** Starts the early keygen for an install (owner: its flow state) and remembers it for takeEarlyKeygen. */
-export function startEarlyKeygenFor(owner: object, t: TargetCtx, opts: EarlyKeygenOptions = {}): EarlyKeygen {
-  const job = startEarlyKeygen(t, opts);
-  jobs.set(owner, job);
-  return job;
-}
-
-/** The install's early keygen, if one was started and not yet taken; the caller then owns it. */
-export function takeEarlyKeygen(owner: object): EarlyKeygen | undefined {
-  const job = jobs.get(owner);
-  jobs.delete(owner);
-  return job;
-}

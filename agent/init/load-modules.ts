@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, release } from 'node:os';
 import type { Runner } from '../exec/runner.js';
 import type { Reporter } from '../report/events.js';
+import { sleepAbortable } from '../net/retry.js';
 
 /** Module names in a modules.dep text (`kernel/drivers/x/y.ko.zst: deps`), in file order. */
 export function moduleNamesFromDep(text: string): string[] {
@@ -102,15 +103,16 @@ export interface LoadOptions {
 }
 
 /**
- * Loads the drivers for the hardware present (by modalias, as udev would), then the few modules every install needs.
- * The NICs' drivers come first (the network controllers', with virtio_net for a virtio NIC), then the rest, so the
- * network can start while the rest loads: disk controllers probe their buses for most of a second under emulation.
- * A NIC that gives no link by then sits behind a bus of its own: what that bus brought loads next. On several CPUs
- * the rest starts with the NIC drivers (on one emulated CPU that made the NIC ready later, not sooner). Two modprobe
- * runs of one module at once are safe: the kernel loads it once and the other run sees it loaded. Then the
- * modaliases of new devices no driver has yet (a bus driver such as ata_piix brings new devices) are loaded until
- * none is left, at most three more times. Loading every module of the initrd instead took 10-14 s under emulation.
- * Returns the number of modprobe requests.
+ * Loads the drivers for the hardware present (by modalias, as udev would), then the few modules every install needs,
+ * saying when the NICs' drivers are in (onNetworkDrivers) so the network can start while disk controllers still
+ * probe their buses (most of a second under emulation). On one CPU, one modprobe run with the NICs' drivers first
+ * in it (af_packet, and virtio_net for a virtio NIC, which virtio_pci alone would only ask for later): the network is
+ * said ready once every PCI network controller has its driver and a link. On several, the NICs' modprobe and the
+ * rest's run at once (on one emulated CPU that made the NIC ready later, and each process start costs a tenth of a
+ * second there). Two modprobe runs of one module at once are safe: the kernel loads it once and the other run sees
+ * it loaded. Then the modaliases of new devices no driver has yet (a bus driver such as ata_piix brings new devices)
+ * are loaded until none is left, at most three more times. Loading every module of the initrd instead took 10-14 s
+ * under emulation. Returns the number of modprobe requests.
  */
 export async function loadInitrdModules(run: Runner, report: Reporter, opts: LoadOptions = {}): Promise<number> {
   const root = opts.root ?? '/';
@@ -126,13 +128,16 @@ export async function loadInitrdModules(run: Runner, report: Reporter, opts: Loa
   const seen = new Set<string>();
   // After the first pass, only devices no driver has: a virtio device whose driver came along needs no pass of its own.
   const fresh = (unboundOnly = true) => collectModaliases(`${root}sys/bus`, { unboundOnly }).filter((a) => !seen.has(a));
-  const probe = async (label: string, aliases: string[], extra: readonly string[] = []): Promise<void> => {
+  /** One modprobe run: the module names and aliases of each group, in order (a NIC group first loads first). */
+  const probe = async (label: string, groups: Array<{ names?: readonly string[]; aliases?: readonly string[] }>): Promise<void> => {
+    const aliases = groups.flatMap((g) => g.aliases ?? []);
     aliases.forEach((a) => seen.add(a));
     asked += aliases.length;
-    if (aliases.length === 0 && extra.length === 0) return;
+    const argv = groups.flatMap((g) => [...(g.names ?? []), ...(g.aliases ?? [])]);
+    if (argv.length === 0) return;
     const t0 = Date.now();
     // -q: an alias no module of the initrd serves is not an error (an always-needed module missing is, below).
-    await run('modprobe', ['-a', '-q', ...extra, ...aliases], { allowFail: true, quiet: true, timeout: 120_000 });
+    await run('modprobe', ['-a', '-q', ...argv], { allowFail: true, quiet: true, timeout: 120_000 });
     const kinds = [...new Set(aliases.map((a) => a.split(':')[0]))].join(' ');
     report.info(`boot: modprobe ${label}: ${aliases.length} alias(es) (${kinds || 'none'}) in ${((Date.now() - t0) / 1000).toFixed(2)} s`);
   };
@@ -140,22 +145,40 @@ export async function loadInitrdModules(run: Runner, report: Reporter, opts: Loa
   const nics = first.filter(isNetworkControllerAlias);
   const rest = first.filter((a) => !isNetworkControllerAlias(a));
   // DHCP's raw socket needs af_packet (built into most kernels) as much as a NIC driver; a virtio NIC, virtio_net.
-  const forNetwork = [...always.filter((m) => NETWORK_MODULES.includes(m)), ...virtioChildModules(nics).filter((m) => carried.has(m))];
-  const forRest = [...always.filter((m) => !NETWORK_MODULES.includes(m)), ...virtioChildModules(rest).filter((m) => carried.has(m))];
-  const loadRest = () => probe('first pass', rest, forRest);
-  // On several CPUs the rest starts at once; on one it waits for the NIC drivers, so that they are not slowed down.
-  const parallel = (opts.cpus ?? availableParallelism()) > 1;
-  let others = parallel ? loadRest() : undefined;
-  if (nics.length > 0 || forNetwork.length > 0) await probe('NIC drivers', nics, forNetwork);
-  others ??= loadRest();
-  // A NIC behind a bus of its own whose driver is not known here (no link yet): what that bus brought, now.
-  if (nics.length > 0 && networkLinks(root).length === 0) await probe('NIC buses', fresh().filter((a) => !rest.includes(a)));
-  await opts.onNetworkDrivers?.();
-  await others;
+  const nicGroup = { names: [...always.filter((m) => NETWORK_MODULES.includes(m)), ...virtioChildModules(nics).filter((m) => carried.has(m))], aliases: nics };
+  const restGroup = { names: [...always.filter((m) => !NETWORK_MODULES.includes(m)), ...virtioChildModules(rest).filter((m) => carried.has(m))], aliases: rest };
+  let networkSaid = false;
+  const sayNetwork = async () => {
+    if (networkSaid) return;
+    networkSaid = true;
+    await opts.onNetworkDrivers?.();
+  };
+  if ((opts.cpus ?? availableParallelism()) > 1) {
+    // Several CPUs: the NICs' modprobe and the rest's at once.
+    const others = probe('first pass', [restGroup]);
+    await probe('NIC drivers', [nicGroup]);
+    // A NIC behind a bus of its own whose driver is not known here (no link yet): what that bus brought, now.
+    if (nics.length > 0 && networkLinks(root).length === 0) await probe('NIC buses', [{ aliases: fresh().filter((a) => !rest.includes(a)) }]);
+    await sayNetwork();
+    await others;
+  } else {
+    // One CPU: one modprobe, the NICs' first in it (each process start costs a tenth of a second emulated); the
+    // network is said ready as soon as every NIC has its driver and link, while the rest still loads.
+    const controllers = networkControllers(root);
+    const stop = new AbortController();
+    const watch = (async () => {
+      while (!stop.signal.aborted && !nicsReady(root, controllers)) await sleepAbortable(25, stop.signal).catch(() => undefined);
+      if (!stop.signal.aborted) await sayNetwork();
+    })();
+    await probe('first pass', [nicGroup, restGroup]);
+    stop.abort();
+    await watch;
+    await sayNetwork();
+  }
   for (let pass = 2; pass <= 4; pass++) {
     const more = fresh();
     if (more.length === 0) break;
-    await probe(`pass ${pass}`, more);
+    await probe(`pass ${pass}`, [{ aliases: more }]);
   }
   const loaded = new Set(loadedModules(root));
   const missing = always.filter((m) => !loaded.has(m) && !builtinNames(root).has(m));
@@ -164,6 +187,28 @@ export async function loadInitrdModules(run: Runner, report: Reporter, opts: Loa
     if (r.code !== 0) report.warn(`some modules did not load: ${r.stderr.trim().split('\n').slice(-3).join('; ')}`);
   }
   return asked;
+}
+
+/** The PCI network controllers (class 02xxxx) present: their /sys/bus/pci/devices entries. */
+export function networkControllers(root = '/'): string[] {
+  const dir = `${root}sys/bus/pci/devices`;
+  try {
+    return readdirSync(dir).filter((d) => {
+      try {
+        return /^0x02/.test(readFileSync(`${dir}/${d}/class`, 'utf8').trim());
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** Every PCI network controller has its driver, and there are at least as many network links (but lo) as them. */
+export function nicsReady(root: string, controllers: readonly string[]): boolean {
+  if (controllers.length === 0) return true;
+  return controllers.every((d) => existsSync(`${root}sys/bus/pci/devices/${d}/driver`)) && networkLinks(root).length >= controllers.length;
 }
 
 /** The network links the kernel has now, but lo (<root>sys/class/net). */

@@ -106,6 +106,8 @@ describe('the order the drivers load in', () => {
   const VNET = 'virtio:d00000001v00001AF4';
   const CD = 'scsi:t-0x05';
   const ALL = ['sd_mod', 'sr_mod', 'af_packet', 'virtio_net'];
+  const NIC_DEV = 'pci/devices/0000:00:03.0';
+  const IDE_DEV = 'pci/devices/0000:00:01.1';
 
   /** A fake initrd root: modules.dep naming these modules, a /sys/bus with the given devices, an empty /proc/modules. */
   function fakeRoot(devices: Record<string, string>, carried = ALL): string {
@@ -113,7 +115,10 @@ describe('the order the drivers load in', () => {
     const dep = join(root, 'lib/modules', release());
     mkdirSync(dep, { recursive: true });
     writeFileSync(join(dep, 'modules.dep'), carried.map((m) => `kernel/drivers/${m}.ko:\n`).join(''));
-    for (const [dir, alias] of Object.entries(devices)) addDevice(root, dir, alias);
+    for (const [dir, alias] of Object.entries(devices)) {
+      addDevice(root, dir, alias);
+      writeFileSync(join(root, 'sys/bus', dir, 'class'), alias === NIC ? '0x020000\n' : '0x010180\n');
+    }
     mkdirSync(join(root, 'proc'));
     writeFileSync(join(root, 'proc/modules'), '');
     mkdirSync(join(root, 'sys/class/net'), { recursive: true });
@@ -140,11 +145,13 @@ describe('the order the drivers load in', () => {
     await new Promise((r) => setTimeout(r, 5));
     for (const m of args.filter((a) => !a.startsWith('-') && !a.includes(':'))) appendFileSync(join(root, 'proc/modules'), `${m} 16384 0 - Live 0x0\n`);
     if (args.includes(NIC)) {
+      bind(root, NIC_DEV);
       addDevice(root, 'virtio/devices/virtio0', VNET);
       if (loaded(root, 'virtio_net')) bind(root, 'virtio/devices/virtio0');
     }
     if (args.includes(VNET)) bind(root, 'virtio/devices/virtio0');
     if (args.includes(IDE)) {
+      bind(root, IDE_DEV);
       addDevice(root, 'scsi/devices/1:0:0:0', CD);
       if (loaded(root, 'sr_mod')) bind(root, 'scsi/devices/1:0:0:0');
     }
@@ -163,24 +170,41 @@ describe('the order the drivers load in', () => {
     }
   };
 
-  it('one CPU: the NIC drivers first (af_packet, virtio_net for a virtio NIC), then the rest; a bound device needs no pass', async () => {
-    const { calls, asked } = await load(fakeRoot({ 'pci/devices/0000:00:03.0': NIC, 'pci/devices/0000:00:01.1': IDE }), 1);
-    expect(calls).toEqual([`modprobe -a -q af_packet virtio_net ${NIC}`, `modprobe -a -q sd_mod sr_mod ${IDE}`, 'network ready']);
+  it('one CPU: one modprobe, the NIC drivers first in it (af_packet, virtio_net for a virtio NIC); a bound device needs no pass', async () => {
+    const { calls, asked } = await load(fakeRoot({ [NIC_DEV]: NIC, [IDE_DEV]: IDE }), 1);
+    expect(calls).toEqual([`modprobe -a -q af_packet virtio_net ${NIC} sd_mod sr_mod ${IDE}`, 'network ready']);
     expect(asked).toBe(5);
   });
 
-  it('a NIC behind a bus whose driver is not known: what the bus brought loads before the network is said ready', async () => {
-    const { calls } = await load(fakeRoot({ 'pci/devices/0000:00:03.0': NIC, 'pci/devices/0000:00:01.1': IDE }, ['sd_mod', 'sr_mod', 'af_packet']), 1);
-    expect(calls).toEqual([`modprobe -a -q af_packet ${NIC}`, `modprobe -a -q sd_mod sr_mod ${IDE}`, `modprobe -a -q ${VNET}`, 'network ready']);
+  it('one CPU: the network is said ready while the modprobe still runs, once the NIC has its driver and link', async () => {
+    const { nicsReady, networkControllers } = await import('../../../agent/init/load-modules.js');
+    const root = fakeRoot({ [NIC_DEV]: NIC, [IDE_DEV]: IDE });
+    try {
+      const nics = networkControllers(`${root}/`);
+      expect(nics).toEqual(['0000:00:03.0']);
+      expect(nicsReady(`${root}/`, nics)).toBe(false);
+      bind(root, NIC_DEV);
+      expect(nicsReady(`${root}/`, nics)).toBe(false); // virtio_pci has it, virtio_net not yet: no link
+      bind(root, 'virtio/devices/virtio0');
+      expect(nicsReady(`${root}/`, nics)).toBe(true);
+      expect(nicsReady(`${root}/`, [])).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
-  it('no PCI NIC: the network is said ready as the rest starts; a device left without a driver gets a pass of its own', async () => {
-    const { calls } = await load(fakeRoot({ 'pci/devices/0000:00:01.1': IDE }, ['sd_mod']), 1);
-    expect(calls).toEqual([`modprobe -a -q sd_mod ${IDE}`, 'network ready', `modprobe -a -q ${CD}`]);
+  it('a NIC behind a bus whose driver is not known: what the bus brought loads in a pass of its own', async () => {
+    const { calls } = await load(fakeRoot({ [NIC_DEV]: NIC, [IDE_DEV]: IDE }, ['sd_mod', 'sr_mod', 'af_packet']), 1);
+    expect(calls).toEqual([`modprobe -a -q af_packet ${NIC} sd_mod sr_mod ${IDE}`, 'network ready', `modprobe -a -q ${VNET}`]);
   });
 
-  it('several CPUs: the rest starts with the NIC drivers', async () => {
-    const { calls } = await load(fakeRoot({ 'pci/devices/0000:00:03.0': NIC, 'pci/devices/0000:00:01.1': IDE }), 4);
+  it('no PCI NIC: the network is said ready at once; a device left without a driver gets a pass of its own', async () => {
+    const { calls } = await load(fakeRoot({ [IDE_DEV]: IDE }, ['sd_mod']), 1);
+    expect(calls).toEqual(['network ready', `modprobe -a -q sd_mod ${IDE}`, `modprobe -a -q ${CD}`]);
+  });
+
+  it('several CPUs: the NICs modprobe and the rest at once; the network said ready after the NICs', async () => {
+    const { calls } = await load(fakeRoot({ [NIC_DEV]: NIC, [IDE_DEV]: IDE }), 4);
     expect(calls).toEqual([`modprobe -a -q sd_mod sr_mod ${IDE}`, `modprobe -a -q af_packet virtio_net ${NIC}`, 'network ready']);
   });
 

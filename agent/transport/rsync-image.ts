@@ -3,7 +3,6 @@
 import { SiError } from '../errors.js';
 import { createProgressTracker, type RsyncProgress } from './rsync-progress.js';
 import { explainNoSpace } from './rsync-errors.js';
-import { watchDiskProgress } from './rsync-disk-usage.js';
 import { explainUnknownModule, CONNECT_TIMEOUT_S } from './rsync-modules.js';
 import { runRsyncWithXattrs, type TransportCtx, type XattrMode } from './rsync-run.js';
 import { checkName, rsyncUrl } from './rsync-url.js';
@@ -20,9 +19,9 @@ export interface ImageOptions {
   /** Progress updates; when absent they go to the reporter as `progress` events, phase `image`. */
   onProgress?: (p: RsyncProgress) => void;
   /**
-   * The image's size in bytes when a listing made before knows it (the size check's dry run): progress is the space
-   * used on dest's filesystems counted against it, and rsync need not list the whole image before it starts copying
-   * (--no-inc-recursive costs about 5 % of a local copy of a system image) nor print progress.
+   * The image's size in bytes when a listing made before knows it (the size check's dry run): progress is counted
+   * against it, and rsync need not list the whole image before it starts copying (--no-inc-recursive costs about 5 %
+   * of a local copy of a system image).
    */
   totalBytes?: number;
   /** Delete target files that the image does not have (excluded paths are kept). */
@@ -72,17 +71,13 @@ export async function rsyncImage(ctx: TransportCtx, opts: ImageOptions): Promise
   const known = opts.totalBytes !== undefined && opts.totalBytes > 0 ? opts.totalBytes : undefined;
   const newTracker = () => createProgressTracker(sink, undefined, undefined, known);
   let tracker = newTracker();
-  // With the size known, progress is the target's used space against it (watchDiskProgress): rsync's progress2 prints
-  // a line per file, and reading those costs the agent about a tenth of the copy's time in CPU on a system image.
-  // Without it, rsync's own count (it lists the whole image first, to know the total).
   const args = [
     '-aHS', '--numeric-ids', ...IMAGE_EXCLUDES,
-    ...(known ? [] : ['--info=progress2', '--no-inc-recursive']), '--stats', `--contimeout=${CONNECT_TIMEOUT_S}`, `--timeout=${IO_TIMEOUT_S}`, '--partial',
+    '--info=progress2', ...(known ? [] : ['--no-inc-recursive']), '--stats', `--contimeout=${CONNECT_TIMEOUT_S}`, `--timeout=${IO_TIMEOUT_S}`, '--partial',
     ...(opts.deleteExtra ? ['--delete'] : []),
     ...(opts.extraArgs ?? []),
     url, withSlash(opts.dest),
   ];
-  const stopWatching = known ? watchDiskProgress(opts.dest, (bytes, speedKBs) => tracker.observe(bytes, speedKBs)) : () => undefined;
   try {
     const call = {
       what: `lay down image ${module} from ${url}`,
@@ -96,11 +91,9 @@ export async function rsyncImage(ctx: TransportCtx, opts: ImageOptions): Promise
       onStdout: (chunk: string) => tracker.feed(chunk),
     };
     const { xattrsKept } = await runRsyncWithXattrs(ctx, call, opts.xattrs ?? 'auto', 1);
-    stopWatching();
     const bytes = tracker.finish();
     return { bytes, seconds: (Date.now() - started) / 1000, xattrsKept };
   } catch (err) {
-    stopWatching();
     explainNoSpace(err, opts.dest);
     try {
       return await explainUnknownModule(ctx, err, opts.server, opts.port);

@@ -46,8 +46,6 @@ export function parseRsyncStats(text: string): { totalFileSize: number | null; t
 export interface ProgressTracker {
   /** Feeds a chunk of rsync's stdout (chunks may split updates anywhere). */
   feed(chunk: string): void;
-  /** A count of bytes done from elsewhere than rsync's output (the target's used space, see rsync-disk-usage.ts). */
-  observe(bytesDone: number, speedKBs: number): void;
   /** Ends the stream: emits the final 100% update using the `--stats` total when known; returns the bytes counted. */
   finish(): number;
 }
@@ -72,16 +70,14 @@ export function createProgressTracker(onProgress: (p: RsyncProgress) => void, mi
     lastAt = now();
     onProgress(p);
   };
-  const update = (bytesDone: number, rsyncPercent: number, speedKBs: number) => {
-    // Without a known total it is estimated from the integer percent until --stats gives the exact number at the end.
-    const bytesTotal = knownTotal ?? (rsyncPercent > 0 ? Math.round((bytesDone * 100) / rsyncPercent) : null);
-    const percent = knownTotal ? Math.min(99, Math.floor((bytesDone * 100) / knownTotal)) : rsyncPercent;
-    const etaS = bytesTotal !== null && speedKBs > 0 ? Math.max(0, Math.round((bytesTotal - bytesDone) / 1024 / speedKBs)) : null;
-    emit({ bytesDone, bytesTotal, percent, speedKBs: Math.round(speedKBs), etaS }, false);
-  };
   const take = (line: string) => {
     const u = parseProgress2Line(line);
-    if (u) update(u.bytesDone, u.percent, u.speedKBs);
+    if (!u) return;
+    // Without a known total it is estimated from the integer percent until --stats gives the exact number at the end.
+    const bytesTotal = knownTotal ?? (u.percent > 0 ? Math.round((u.bytesDone * 100) / u.percent) : null);
+    const percent = knownTotal ? Math.min(99, Math.floor((u.bytesDone * 100) / knownTotal)) : u.percent;
+    const etaS = bytesTotal !== null && u.speedKBs > 0 ? Math.max(0, Math.round((bytesTotal - u.bytesDone) / 1024 / u.speedKBs)) : null;
+    emit({ bytesDone: u.bytesDone, bytesTotal, percent, speedKBs: Math.round(u.speedKBs), etaS }, false);
   };
   return {
     feed(chunk) {
@@ -91,9 +87,6 @@ export function createProgressTracker(onProgress: (p: RsyncProgress) => void, mi
       const parts = (partial + chunk).split(/[\r\n]/);
       partial = parts.pop() ?? '';
       parts.forEach(take);
-    },
-    observe(bytesDone, speedKBs) {
-      update(Math.max(bytesDone, last?.bytesDone ?? 0), 0, speedKBs);
     },
     finish() {
       if (partial) take(partial);

@@ -70,23 +70,33 @@ export function createProgressTracker(onProgress: (p: RsyncProgress) => void, mi
     lastAt = now();
     onProgress(p);
   };
-  const take = (line: string) => {
+  /** Takes one line; false when it is not a progress update. */
+  const take = (line: string): boolean => {
     const u = parseProgress2Line(line);
-    if (!u) return;
+    if (!u) return false;
     // Without a known total it is estimated from the integer percent until --stats gives the exact number at the end.
     const bytesTotal = knownTotal ?? (u.percent > 0 ? Math.round((u.bytesDone * 100) / u.percent) : null);
     const percent = knownTotal ? Math.min(99, Math.floor((u.bytesDone * 100) / knownTotal)) : u.percent;
     const etaS = bytesTotal !== null && u.speedKBs > 0 ? Math.max(0, Math.round((bytesTotal - u.bytesDone) / 1024 / u.speedKBs)) : null;
     emit({ bytesDone: u.bytesDone, bytesTotal, percent, speedKBs: Math.round(u.speedKBs), etaS }, false);
+    return true;
   };
   return {
     feed(chunk) {
       tail.push(chunk);
       tailSize += chunk.length;
       while (tail.length > 1 && tailSize - tail[0]!.length >= 65536) tailSize -= tail.shift()!.length;
-      const parts = (partial + chunk).split(/[\r\n]/);
-      partial = parts.pop() ?? '';
-      parts.forEach(take);
+      // The updates are cumulative: of a chunk's complete lines only the last update counts, so the lines are read
+      // from the end back to the first one that is an update (a system image prints one per file, thousands).
+      const text = partial + chunk;
+      const lineStart = (before: number) => Math.max(text.lastIndexOf('\r', before), text.lastIndexOf('\n', before)) + 1;
+      const end = lineStart(text.length - 1) - 1;
+      partial = text.slice(end + 1);
+      for (let stop = end; stop > 0; ) {
+        const start = lineStart(stop - 1);
+        if (take(text.slice(start, stop))) break;
+        stop = start - 1;
+      }
     },
     finish() {
       if (partial) take(partial);

@@ -37,11 +37,22 @@ describe('progress2 parsing', () => {
     let t = 0;
     const tr = createProgressTracker((p) => seen.push(p), 500, () => (t += 1000), 200_000);
     // Incremental recursion: rsync's percent is of the files listed so far (90% here while a quarter is done).
-    tr.feed('\r     50,000  90%  100.00kB/s    0:00:01\r    200,000 100%  100.00kB/s    0:00:01\n');
+    tr.feed('\r     50,000  90%  100.00kB/s    0:00:01\r');
+    tr.feed('    200,000 100%  100.00kB/s    0:00:01\n');
     expect(seen.map((p) => [p.percent, p.bytesTotal])).toEqual([[25, 200_000], [99, 200_000]]);
     tr.feed('Total file size: 200,000 bytes\nTotal transferred file size: 200,000 bytes\n');
     expect(tr.finish()).toBe(200_000);
     expect(seen.at(-1)).toMatchObject({ percent: 100, bytesDone: 200_000, bytesTotal: 200_000 });
+  });
+
+  it('of the updates in one chunk only the last counts (they are cumulative), past lines that are not updates', () => {
+    const seen: RsyncProgress[] = [];
+    let t = 0;
+    const tr = createProgressTracker((p) => seen.push(p), 500, () => (t += 1000));
+    tr.feed('\r  1,000  10%  1.00kB/s    0:00:09\r  5,000  50%  1.00kB/s    0:00:05 (xfr#1, to-chk=1/2)\nsome/file\n  7,0');
+    expect(seen.map((p) => [p.bytesDone, p.percent])).toEqual([[5_000, 50]]);
+    tr.feed('00  70%  1.00kB/s    0:00:03\r');
+    expect(seen.map((p) => [p.bytesDone, p.percent])).toEqual([[5_000, 50], [7_000, 70]]);
   });
 
   it('reads --stats totals', () => {

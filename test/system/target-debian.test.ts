@@ -9,6 +9,7 @@ import { type Ctx, newFlowState } from '../../agent/steps/context.js';
 import { configureStep } from '../../agent/steps/configure.js';
 import type { DiskPlan, PlannedMount } from '../../agent/plan/disk-plan-types.js';
 import { createLoopLab, mountsUnder, readBlkid, type LoopLab } from './disk-helpers.js';
+import { debianRoot } from './lib/debian-root.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -18,17 +19,6 @@ function kernelHasVfat(): boolean {
   spawnSync('modprobe', ['vfat']);
   return /\tvfat$/m.test(readFileSync('/proc/filesystems', 'utf8'));
 }
-const CACHE = join(__dirname, '../../.cache/debootstrap');
-const BUILD = join(__dirname, '../../fixtures/target/build-debian-root.sh');
-
-/** The cached Debian root (built once, about 3 minutes), or why it cannot be had. */
-function debianRoot(): { root?: string; why?: string } {
-  if (!isRoot) return { why: 'needs root' };
-  if (!existsSync('/usr/sbin/debootstrap')) return { why: 'debootstrap is not installed (apt-get install -y debootstrap)' };
-  const r = spawnSync(BUILD, [CACHE], { encoding: 'utf8', timeout: 15 * 60 * 1000 });
-  return r.status === 0 ? { root: r.stdout.trim() } : { why: `could not build the Debian cache: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}` };
-}
-
 /** A fake install environment for SI_ROOT: eth0 a virtio NIC at PCI 0000:00:05.0 and a resolv.conf. */
 function makeInstallEnv(dir: string): void {
   const pci = join(dir, 'sys/devices/pci0000:00/0000:00:05.0');

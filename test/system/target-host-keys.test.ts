@@ -11,19 +11,9 @@ import { Reporter, type SiEvent } from '../../agent/report/events.js';
 import { resetCloneIdentity } from '../../agent/target/configure-target.js';
 import { KEYGEN_PREFIX, startEarlyKeygen, type EarlyKeygen } from '../../agent/target/host-keys.js';
 import type { TargetCtx } from '../../agent/target/target-ctx.js';
+import { debianRoot } from './lib/debian-root.js';
 
 const isRoot = process.getuid?.() === 0;
-const CACHE = join(__dirname, '../../.cache/debootstrap');
-const BUILD = join(__dirname, '../../fixtures/target/build-debian-root.sh');
-
-/** The cached Debian root (built once, about 3 minutes), or why it cannot be had. */
-function debianRoot(): { root?: string; why?: string } {
-  if (!isRoot) return { why: 'needs root' };
-  if (!existsSync('/usr/sbin/debootstrap')) return { why: 'debootstrap is not installed (apt-get install -y debootstrap)' };
-  const r = spawnSync(BUILD, [CACHE], { encoding: 'utf8', timeout: 15 * 60 * 1000 });
-  return r.status === 0 ? { root: r.stdout.trim() } : { why: `could not build the Debian cache: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}` };
-}
-
 const sh = (cmd: string, args: string[]) => {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);

@@ -85,11 +85,6 @@ export function collectModaliases(sysBus = '/sys/bus', opts: { unboundOnly?: boo
   return [...found].sort();
 }
 
-/** Whether a modalias is a PCI network controller's (base class 02: Ethernet, InfiniBand and the rest). */
-export function isNetworkControllerAlias(alias: string): boolean {
-  return /^pci:.*bc02sc[0-9A-F]{2}i[0-9A-F]{2}$/i.test(alias);
-}
-
 export interface LoadOptions {
   root?: string;
   /**
@@ -142,8 +137,11 @@ export async function loadInitrdModules(run: Runner, report: Reporter, opts: Loa
     report.info(`boot: modprobe ${label}: ${aliases.length} alias(es) (${kinds || 'none'}) in ${((Date.now() - t0) / 1000).toFixed(2)} s`);
   };
   const first = fresh(false);
-  const nics = first.filter(isNetworkControllerAlias);
-  const rest = first.filter((a) => !isNetworkControllerAlias(a));
+  // The PCI network controllers (class 02: Ethernet, InfiniBand and the rest): their drivers go first.
+  const controllers = networkControllers(root);
+  const nicAliases = new Set(controllers.map((d) => sysRead(`${root}sys/bus/pci/devices/${d}/modalias`)));
+  const nics = first.filter((a) => nicAliases.has(a));
+  const rest = first.filter((a) => !nicAliases.has(a));
   // DHCP's raw socket needs af_packet (built into most kernels) as much as a NIC driver; a virtio NIC, virtio_net.
   const nicGroup = { names: [...always.filter((m) => NETWORK_MODULES.includes(m)), ...virtioChildModules(nics).filter((m) => carried.has(m))], aliases: nics };
   const restGroup = { names: [...always.filter((m) => !NETWORK_MODULES.includes(m)), ...virtioChildModules(rest).filter((m) => carried.has(m))], aliases: rest };
@@ -164,7 +162,6 @@ export async function loadInitrdModules(run: Runner, report: Reporter, opts: Loa
   } else {
     // One CPU: one modprobe, the NICs' first in it (each process start costs a tenth of a second emulated); the
     // network is said ready as soon as every NIC has its driver and link, while the rest still loads.
-    const controllers = networkControllers(root);
     const stop = new AbortController();
     const watch = (async () => {
       while (!stop.signal.aborted && !nicsReady(root, controllers)) await sleepAbortable(25, stop.signal).catch(() => undefined);
@@ -189,17 +186,20 @@ export async function loadInitrdModules(run: Runner, report: Reporter, opts: Loa
   return asked;
 }
 
+/** A sysfs file's text, trimmed; '' when unreadable. */
+function sysRead(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
 /** The PCI network controllers (class 02xxxx) present: their /sys/bus/pci/devices entries. */
 export function networkControllers(root = '/'): string[] {
   const dir = `${root}sys/bus/pci/devices`;
   try {
-    return readdirSync(dir).filter((d) => {
-      try {
-        return /^0x02/.test(readFileSync(`${dir}/${d}/class`, 'utf8').trim());
-      } catch {
-        return false;
-      }
-    });
+    return readdirSync(dir).filter((d) => /^0x02/.test(sysRead(`${dir}/${d}/class`)));
   } catch {
     return [];
   }

@@ -19,11 +19,6 @@ import { isMacAddress, resolveDeviceByMac } from './device-by-mac.js';
 /** Every parameter configureNetwork reads: equal values give an equal bring-up. */
 export const NETWORK_PARAMS: readonly string[] = ['DEVICE', 'IPADDR', 'NETMASK', 'BROADCAST', 'GATEWAY', 'GATEWAYDEV', 'DNS_SERVERS', 'DOMAINNAME', 'ETHER_SLEEP', 'HOSTNAME'];
 
-/** The network parameters' values (not their sources), as one comparable text. */
-export function networkSettings(params: Params): string {
-  return JSON.stringify(NETWORK_PARAMS.map((k) => params.get(k)?.value ?? ''));
-}
-
 /** The names of the network parameters whose values differ. */
 export function changedNetworkParams(a: Params, b: Params): string[] {
   return NETWORK_PARAMS.filter((k) => (a.get(k)?.value ?? '') !== (b.get(k)?.value ?? ''));

@@ -12,7 +12,6 @@ import { systemPaths } from '../exec/tools.js';
 import { performPostAction } from '../init/post-action.js';
 import { keepRootForDirectboot, loadKexecKernel } from '../init/prepare-action.js';
 import { type Ctx, type Step, param, rsyncEndpoint, runCleanups } from './context.js';
-import { stopFlushing } from './image.js';
 
 export const finalizeStep: Step = {
   name: 'finalize',
@@ -66,7 +65,7 @@ export const finishStep: Step = {
     const ip = ctx.state.clientIp ?? param(ctx, 'IPADDR');
     const notified = ip ? notifyImagingComplete(ctx, rsyncEndpoint(ctx).server, rsyncEndpoint(ctx).port, ip) : Promise.resolve();
     // The unmount writes what is left: the image step's flusher starts no more syncs alongside it.
-    stopFlushing(ctx);
+    ctx.state.stopFlushing?.();
     try {
       if (action === 'directboot') await keepRootForDirectboot(ctx);
       else await releaseTarget(ctx);

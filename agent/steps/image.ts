@@ -39,20 +39,15 @@ function onImageProgress(ctx: Ctx) {
 }
 
 /** Pause between two flushes while the image comes in. */
-export const FLUSH_PAUSE_MS = 600;
-
-/** Starts no more flushes (the target is about to be unmounted, which writes what is left); one under way goes on. */
-export function stopFlushing(ctx: Ctx): void {
-  ctx.state.stopFlushing?.();
-}
+const FLUSH_PAUSE_MS = 600;
 
 /**
  * Sends the image's data on to the disk while the rest is still coming: `sync`, over and over, from the start of the
- * copy until the finish step unmounts the target (stopFlushing) or the flow ends. With much RAM the kernel keeps it
- * all in the page cache and writes it only when asked, so the sync before unmounting would wait for the whole image;
- * this way the disk writes while the network, overrides and configuring keep the rest busy. Returns the stop function.
+ * copy until the finish step unmounts the target (ctx.state.stopFlushing) or the flow ends. With much RAM the kernel
+ * keeps it all in the page cache and writes it only when asked, so the sync before unmounting would wait for the
+ * whole image; this way the disk writes while the network, overrides and configuring keep the rest busy.
  */
-export function startFlushing(ctx: Ctx): () => void {
+function startFlushing(ctx: Ctx): void {
   const stop = new AbortController();
   ctx.state.stopFlushing = () => stop.abort();
   const loop = (async () => {
@@ -66,7 +61,6 @@ export function startFlushing(ctx: Ctx): () => void {
     stop.abort();
     await loop;
   });
-  return () => stop.abort();
 }
 
 export const imageStep: Step = {

@@ -1,7 +1,10 @@
 // The only place that spawns processes: argv arrays, no shell, logged, with timeouts that kill the process group.
 
-import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { CommandError } from '../errors.js';
 import type { Reporter } from '../report/events.js';
 import { toolPath } from './tools.js';
@@ -27,6 +30,13 @@ export interface RunOptions {
   stdin?: NodeJS.ReadableStream;
   /** Hands the child's raw stdout to the caller (binary streaming); the runner then neither decodes nor keeps it. */
   takeStdout?: (stdout: Readable) => void;
+  /**
+   * Output of which only the newest lines matter (progress): stdout goes to an unlinked file instead of a pipe, and
+   * the file's last `tailBytes` are handed over every `everyMs` and once at the end (`final`), with everything then
+   * in the file. The child never waits on a reader, and a copy that prints a line per file costs a few reads a
+   * second instead of one per line. Lines between two reads are skipped; past 1 MiB the file starts over.
+   */
+  stdoutPoll?: { everyMs: number; tailBytes?: number; onTail: (text: string, final: boolean) => void };
 }
 
 export interface RunResult {
@@ -46,6 +56,25 @@ export function createRunner(reporter: Reporter | null): Runner {
 }
 
 /** Keeps the last `max` characters of a stream as chunks, without rebuilding one big string per chunk. */
+/** The file behind `stdoutPoll`: read from the end, started over when it grows past `restartAt`. */
+function createPolledFile(restartAt = 1024 * 1024) {
+  const path = join(tmpdir(), `si-agent-out-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+  const fd = openSync(path, 'ax+', 0o600);
+  // Unlinked at once: nothing is left behind whatever happens, and the child writes through its own descriptor.
+  unlinkSync(path);
+  const readEnd = (max: number): string => {
+    const size = fstatSync(fd).size;
+    const n = Math.min(size, max);
+    if (n === 0) return '';
+    const buf = Buffer.allocUnsafe(n);
+    const got = readSync(fd, buf, 0, n, size - n);
+    // The child's writes are O_APPEND: after a truncation they land at the new end.
+    if (size > restartAt) ftruncateSync(fd, 0);
+    return buf.toString('utf8', 0, got);
+  };
+  return { fd, readEnd, close: () => closeSync(fd) };
+}
+
 function createTail(max: number) {
   const chunks: string[] = [];
   let size = 0;
@@ -77,13 +106,28 @@ async function runCommand(reporter: Reporter | null, tool: string, args: readonl
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;
     let settled = false;
-    const child = spawn(file, args, {
-      shell: false,
-      cwd: opts.cwd,
-      env: opts.env ?? process.env,
-      detached: true, // own process group, so a timeout kills the whole tree
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const polled = opts.stdoutPoll ? createPolledFile() : null;
+    let pollTimer: NodeJS.Timeout | undefined;
+    let child: ChildProcessByStdio<Writable, Readable | null, Readable>;
+    try {
+      child = spawn(file, args, {
+        shell: false,
+        cwd: opts.cwd,
+        env: opts.env ?? process.env,
+        detached: true, // own process group, so a timeout kills the whole tree
+        stdio: ['pipe', polled ? polled.fd : 'pipe', 'pipe'],
+      }) as ChildProcessByStdio<Writable, Readable | null, Readable>;
+    } catch (e) {
+      polled?.close();
+      throw e;
+    }
+    if (polled && opts.stdoutPoll) {
+      const { everyMs, tailBytes = 16384, onTail } = opts.stdoutPoll;
+      pollTimer = setInterval(() => {
+        const text = polled.readEnd(tailBytes);
+        if (text) onTail(text, false);
+      }, everyMs);
+    }
     const killGroup = (sig: NodeJS.Signals) => {
       try {
         if (child.pid) process.kill(-child.pid, sig);
@@ -107,10 +151,10 @@ async function runCommand(reporter: Reporter | null, tool: string, args: readonl
       killTimer = setTimeout(() => killGroup('SIGKILL'), 5000);
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    if (opts.takeStdout) opts.takeStdout(child.stdout);
-    else {
-      child.stdout.setEncoding('utf8');
-      child.stdout.on('data', (d: string) => {
+    if (opts.takeStdout) opts.takeStdout(child.stdout!);
+    else if (!polled) {
+      child.stdout!.setEncoding('utf8');
+      child.stdout!.on('data', (d: string) => {
         out.push(d);
         opts.onStdout?.(d);
       });
@@ -135,6 +179,13 @@ async function runCommand(reporter: Reporter | null, tool: string, args: readonl
       if (timer) clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       opts.signal?.removeEventListener('abort', onAbort);
+      if (polled) {
+        clearInterval(pollTimer);
+        const text = polled.readEnd(max);
+        polled.close();
+        out.push(text);
+        opts.stdoutPoll!.onTail(text, true);
+      }
       const ms = Date.now() - started;
       const stdout = out.text();
       const stderr = err.text();

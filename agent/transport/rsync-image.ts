@@ -88,7 +88,8 @@ export async function rsyncImage(ctx: TransportCtx, opts: ImageOptions): Promise
       onAttempt: (n: number) => {
         if (n > 1) tracker = newTracker();
       },
-      onStdout: (chunk: string) => tracker.feed(chunk),
+      // A system image prints a progress line per file, thousands a second: read them four times a second.
+      stdoutPoll: { everyMs: 250, onTail: (text: string, final: boolean) => tracker.feedTail(text, final) },
     };
     const { xattrsKept } = await runRsyncWithXattrs(ctx, call, opts.xattrs ?? 'auto', 1);
     const bytes = tracker.finish();

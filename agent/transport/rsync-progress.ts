@@ -46,6 +46,11 @@ export function parseRsyncStats(text: string): { totalFileSize: number | null; t
 export interface ProgressTracker {
   /** Feeds a chunk of rsync's stdout (chunks may split updates anywhere). */
   feed(chunk: string): void;
+  /**
+   * Takes the newest part of the output, read from its end (the runner's stdoutPoll): not continued from the last
+   * call, so the newest update counts even without its line end. `final` is everything up to the end, --stats too.
+   */
+  feedTail(text: string, final: boolean): void;
   /** Ends the stream: emits the final 100% update using the `--stats` total when known; returns the bytes counted. */
   finish(): number;
 }
@@ -97,6 +102,12 @@ export function createProgressTracker(onProgress: (p: RsyncProgress) => void, mi
         if (take(text.slice(start, stop))) break;
         stop = start - 1;
       }
+    },
+    feedTail(text, final) {
+      partial = '';
+      if (final) tail.push(text);
+      const lines = text.split(/[\r\n]/);
+      for (let i = lines.length - 1; i >= 0; i--) if (take(lines[i]!)) break;
     },
     finish() {
       if (partial) take(partial);

@@ -1,6 +1,6 @@
 // Runs one rsync command through the runner, retrying connection failures, with the -A/-X fallback for 'auto'.
 
-import type { RunResult, Runner } from '../exec/runner.js';
+import type { RunOptions, RunResult, Runner } from '../exec/runner.js';
 import { type RetryPolicy, withRetry } from '../net/retry.js';
 import type { Reporter } from '../report/events.js';
 import { isRetryableRsyncError, isXattrRefusal } from './rsync-errors.js';
@@ -21,6 +21,8 @@ export interface RsyncCall {
   args: string[];
   timeoutMs?: number;
   onStdout?: (chunk: string) => void;
+  /** Instead of onStdout: the newest output every `everyMs`, and all of its end (the runner's stdoutPoll). */
+  stdoutPoll?: RunOptions['stdoutPoll'];
   /** Called before each attempt (progress trackers start over). */
   onAttempt?: (attempt: number) => void;
   /** Overrides ctx.retry for this call. */
@@ -40,7 +42,7 @@ export async function runRsync(ctx: TransportCtx, call: RsyncCall): Promise<RunR
   return await withRetry(
     (attempt) => {
       call.onAttempt?.(attempt);
-      return ctx.run('rsync', [SOCKOPTS, ...call.args], { timeout: call.timeoutMs ?? 0, onStdout: call.onStdout, signal: ctx.signal });
+      return ctx.run('rsync', [SOCKOPTS, ...call.args], { timeout: call.timeoutMs ?? 0, onStdout: call.onStdout, stdoutPoll: call.stdoutPoll, signal: ctx.signal });
     },
     { what: call.what, ...policy, report: ctx.report, signal: ctx.signal, retryIf: isRetryableRsyncError },
   );

@@ -55,6 +55,21 @@ describe('progress2 parsing', () => {
     expect(seen.map((p) => [p.bytesDone, p.percent])).toEqual([[5_000, 50], [7_000, 70]]);
   });
 
+  it('feedTail: the newest update of a read from the end counts even without its line end; the final read gives --stats', () => {
+    const seen: RsyncProgress[] = [];
+    let t = 0;
+    const tr = createProgressTracker((p) => seen.push(p), 500, () => (t += 1000));
+    // A read from the middle of the output: a cut line first, the newest update last and not yet ended.
+    tr.feedTail('00  10%  1.00kB/s    0:00:09\r  5,000  50%  1.00kB/s    0:00:05 (xfr#1, to-chk=1/2)\r  6,000  60%  1.00kB/s    0:00:04', false);
+    expect(seen.map((p) => [p.bytesDone, p.percent])).toEqual([[6_000, 60]]);
+    // The next read is not glued to the last one's end.
+    tr.feedTail('0  70%  1.00kB/s    0:00:03\r  8,000  80%  1.00kB/s    0:00:02\r  9,0', false);
+    expect(seen.map((p) => [p.bytesDone, p.percent])).toEqual([[6_000, 60], [8_000, 80]]);
+    tr.feedTail('  10,000 100%  1.00kB/s    0:00:10 (xfr#2, to-chk=0/2)\n\nTotal file size: 10,000 bytes\nTotal transferred file size: 9,000 bytes\n', true);
+    expect(tr.finish()).toBe(9_000);
+    expect(seen.at(-1)).toMatchObject({ percent: 100, bytesDone: 10_000, bytesTotal: 10_000 });
+  });
+
   it('reads --stats totals', () => {
     expect(parseRsyncStats('Total file size: 74,644,099 bytes\nTotal transferred file size: 38 bytes\n')).toEqual({ totalFileSize: 74644099, transferredSize: 38 });
   });

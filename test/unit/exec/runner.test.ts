@@ -1,5 +1,7 @@
 // Unit: the one command runner spawns argv arrays without a shell, logs them, and explains failures and timeouts.
 
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { createRunner } from '../../../agent/exec/runner.js';
 import { CommandError } from '../../../agent/errors.js';
@@ -61,5 +63,41 @@ describe('runner', () => {
     const r = await run('cat', [], { input: 'hello\n', onStdout: (c) => chunks.push(c) });
     expect(r.stdout).toBe('hello\n');
     expect(chunks.join('')).toBe('hello\n');
+  });
+
+  it('stdoutPoll: the newest output every few ms and all of its end, from a file nobody sees, the child never waiting', async () => {
+    const { run } = collecting();
+    const calls: Array<{ text: string; final: boolean }> = [];
+    const before = new Set(readdirSync(tmpdir()));
+    // About 2.3 MB in lines, slowly enough that several reads come in between: the file starts over past 1 MiB.
+    const script = 'for i in $(seq 1 6); do seq $(( (i - 1) * 50000 + 1 )) $(( i * 50000 )); sleep 0.1; done; echo end';
+    const r = await run('sh', ['-c', script], { stdoutPoll: { everyMs: 40, tailBytes: 64, onTail: (text, final) => calls.push({ text, final }) } });
+    const final = calls.at(-1)!;
+    expect(final.final).toBe(true);
+    expect(calls.filter((c) => c.final)).toHaveLength(1);
+    expect(calls.length).toBeGreaterThan(2);
+    // Each read hands over at most tailBytes, from the end.
+    for (const c of calls.slice(0, -1)) expect(Buffer.byteLength(c.text)).toBeLessThanOrEqual(64);
+    expect(final.text.endsWith('300000\nend\n')).toBe(true);
+    // The file started over: the end is not the whole 2.3 MB.
+    expect(final.text.length).toBeLessThan(1024 * 1024);
+    expect(final.text.startsWith('1\n')).toBe(false);
+    expect(r.stdout).toBe(final.text);
+    // Every number a read saw is one the command printed, in order: reads go forward.
+    const lastNumbers = calls.slice(0, -1).map((c) => Number(c.text.trim().split('\n').at(-1)));
+    for (let i = 1; i < lastNumbers.length; i++) expect(lastNumbers[i]!).toBeGreaterThanOrEqual(lastNumbers[i - 1]!);
+    // Nothing left behind in the temporary directory.
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith('si-agent-out-') && !before.has(f))).toEqual([]);
+  });
+
+  it('stdoutPoll: a program that cannot start still ends in a clear error, the file closed', async () => {
+    const { run } = collecting();
+    const calls: string[] = [];
+    const fds = readdirSync('/proc/self/fd').length;
+    const err = await run('/nonexistent/tool', [], { stdoutPoll: { everyMs: 10, onTail: (t) => calls.push(t) } }).catch((e: unknown) => e);
+    expect((err as CommandError).message).toBe('tool could not be started (not found): /nonexistent/tool');
+    // Node closes the child's pipes a moment after the error; then nothing of this run is open.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(readdirSync('/proc/self/fd').length).toBe(fds);
   });
 });

@@ -111,9 +111,17 @@ async function packArchive(root: string, paths: readonly string[], c: Compressio
   }
 }
 
-/** Removes all but the newest CACHE_KEEP archives of the cache directory. */
+/**
+ * Removes all but the newest CACHE_KEEP archives of the cache directory, and what a build that was killed while it
+ * compressed left (`*.tmp` an hour old: no compression of one part takes that long).
+ */
 function pruneCache(dir: string): void {
-  const files = readdirSync(dir)
+  const names = readdirSync(dir);
+  for (const f of names.filter((n) => n.endsWith('.tmp'))) {
+    const st = statSync(join(dir, f), { throwIfNoEntry: false });
+    if (st && Date.now() - st.mtimeMs > 3600_000) rmSync(join(dir, f), { force: true });
+  }
+  const files = names
     .filter((f) => f.endsWith('.cpio.zst') || f.endsWith('.cpio.xz'))
     .map((f) => ({ f, t: statSync(join(dir, f), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
     .sort((a, b) => b.t - a.t);

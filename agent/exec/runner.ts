@@ -192,11 +192,11 @@ async function runCommand(reporter: Reporter | null, tool: string, args: readonl
       if (spawnErr) {
         const code = (spawnErr as NodeJS.ErrnoException).code ?? spawnErr.message;
         const e = new CommandError(argv, null, null, '', `cannot run ${file}: ${spawnErr.message}`, false, code === 'ENOENT' ? 'not found' : code);
-        reporter?.emit({ type: 'command-end', argv, code: null, signal: null, ms });
+        reporter?.emit({ type: 'command-end', argv, code: null, signal: null, ms, ...(opts.quiet ? { quiet: true } : {}) });
         reject(e);
         return;
       }
-      reporter?.emit({ type: 'command-end', argv, code, signal: sig, ms });
+      reporter?.emit({ type: 'command-end', argv, code, signal: sig, ms, ...(opts.quiet ? { quiet: true } : {}) });
       const res: RunResult = { argv, code, signal: sig, stdout, stderr, ms };
       if (timedOut) reject(new CommandError(argv, code, sig, stdout, stderr, true));
       else if (code !== 0 && !opts.allowFail) reject(new CommandError(argv, code, sig, stdout, stderr));

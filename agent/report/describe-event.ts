@@ -25,7 +25,7 @@ export function describeEvent(e: SiEvent): Described {
       return { level: 'info', text: `$ ${quoteArgv(e.argv)}` };
     case 'command-end': {
       const how = e.code === null ? `killed by ${e.signal ?? 'signal'}` : `exit ${e.code}`;
-      return { level: e.code === 0 ? 'debug' : 'info', text: `${how} after ${formatDuration(e.ms)}: ${e.argv[0] ?? ''}` };
+      return { level: e.code === 0 || e.quiet ? 'debug' : 'info', text: `${how} after ${formatDuration(e.ms)}: ${e.argv[0] ?? ''}` };
     }
     case 'progress':
       return { level: 'info', text: formatProgressLine(e) };

@@ -6,7 +6,8 @@ export type SiEvent =
   | { type: 'step-start'; step: string; title: string }
   | { type: 'step-end'; step: string; ok: boolean; ms: number; error?: string }
   | { type: 'command'; argv: string[] }
-  | { type: 'command-end'; argv: string[]; code: number | null; signal: string | null; ms: number }
+  /** quiet: a probe run with RunOptions.quiet, whose failure is expected and logged at debug level only. */
+  | { type: 'command-end'; argv: string[]; code: number | null; signal: string | null; ms: number; quiet?: boolean }
   | { type: 'progress'; phase: string; percent: number; bytesDone: number; bytesTotal: number | null; speedKBs: number; etaS: number | null; extra?: string }
   | { type: 'retry'; what: string; attempt: number; delayMs: number; error: string }
   | { type: 'log'; level: Level; message: string }

@@ -57,6 +57,16 @@ describe('runner', () => {
     expect((err as CommandError).details.join('\n')).toMatch(/cannot run \/nonexistent\/tool/);
   });
 
+  it('a quiet run logs its command at debug level and marks its end quiet', async () => {
+    const { run, events } = collecting();
+    await run('sh', ['-c', 'exit 4'], { quiet: true, allowFail: true });
+    expect(events.find((e) => e.type === 'command')).toBeUndefined();
+    expect(events.find((e) => e.type === 'log')).toMatchObject({ level: 'debug', message: 'run: sh -c exit 4' });
+    expect(events.find((e) => e.type === 'command-end')).toMatchObject({ code: 4, quiet: true });
+    await run('sh', ['-c', 'exit 4'], { allowFail: true });
+    expect(events.filter((e) => e.type === 'command-end').at(-1)).not.toHaveProperty('quiet');
+  });
+
   it('feeds stdin and streams output to callbacks', async () => {
     const { run } = collecting();
     const chunks: string[] = [];

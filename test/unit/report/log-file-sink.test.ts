@@ -20,6 +20,9 @@ describe('formatLogLines', () => {
     expect(formatLogLines(at({ type: 'log', level: 'warn', message: 'a\nb' }))).toEqual(['2026-11-25T21:00:00.123Z WARN a', '2026-11-25T21:00:00.123Z WARN   b']);
     expect(formatLogLines(at({ type: 'command', argv: ['mkfs.xfs', '-f', '-L', 'my data', '/dev/loop3p2'] }))[0]).toBe("2026-11-25T21:00:00.123Z INFO $ mkfs.xfs -f -L 'my data' /dev/loop3p2");
     expect(formatLogLines(at({ type: 'step-end', step: 'image', ok: false, ms: 2000, error: 'boom' }))[0]).toBe('2026-11-25T21:00:00.123Z ERROR <== image FAILED after 2.0s: boom');
+    // A failed command is worth an INFO line; a quiet probe's expected failure only a DEBUG one.
+    expect(formatLogLines(at({ type: 'command-end', argv: ['blkid', '/dev/sr0'], code: 2, signal: null, ms: 30 }))[0]).toBe('2026-11-25T21:00:00.123Z INFO exit 2 after 0.0s: blkid');
+    expect(formatLogLines(at({ type: 'command-end', argv: ['blkid', '/dev/sr0'], code: 2, signal: null, ms: 30, quiet: true }))[0]).toBe('2026-11-25T21:00:00.123Z DEBUG exit 2 after 0.0s: blkid');
   });
 });
 

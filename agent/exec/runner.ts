@@ -55,7 +55,6 @@ export function createRunner(reporter: Reporter | null): Runner {
   return (tool, args, opts = {}) => runCommand(reporter, tool, args, opts);
 }
 
-/** Keeps the last `max` characters of a stream as chunks, without rebuilding one big string per chunk. */
 /** The file behind `stdoutPoll`: read from the end, started over when it grows past `restartAt`. */
 function createPolledFile(restartAt = 1024 * 1024) {
   const path = join(tmpdir(), `si-agent-out-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
@@ -75,6 +74,7 @@ function createPolledFile(restartAt = 1024 * 1024) {
   return { fd, readEnd, close: () => closeSync(fd) };
 }
 
+/** Keeps the last `max` characters of a stream as chunks, without rebuilding one big string per chunk. */
 function createTail(max: number) {
   const chunks: string[] = [];
   let size = 0;
@@ -106,7 +106,8 @@ async function runCommand(reporter: Reporter | null, tool: string, args: readonl
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;
     let settled = false;
-    const polled = opts.stdoutPoll ? createPolledFile() : null;
+    const poll = opts.stdoutPoll;
+    const polled = poll ? createPolledFile() : null;
     let pollTimer: NodeJS.Timeout | undefined;
     let child: ChildProcessByStdio<Writable, Readable | null, Readable>;
     try {
@@ -121,12 +122,11 @@ async function runCommand(reporter: Reporter | null, tool: string, args: readonl
       polled?.close();
       throw e;
     }
-    if (polled && opts.stdoutPoll) {
-      const { everyMs, tailBytes = 16384, onTail } = opts.stdoutPoll;
+    if (polled && poll) {
       pollTimer = setInterval(() => {
-        const text = polled.readEnd(tailBytes);
-        if (text) onTail(text, false);
-      }, everyMs);
+        const text = polled.readEnd(poll.tailBytes ?? 16384);
+        if (text) poll.onTail(text, false);
+      }, poll.everyMs);
     }
     const killGroup = (sig: NodeJS.Signals) => {
       try {
@@ -179,24 +179,25 @@ async function runCommand(reporter: Reporter | null, tool: string, args: readonl
       if (timer) clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       opts.signal?.removeEventListener('abort', onAbort);
-      if (polled) {
+      if (polled && poll) {
         clearInterval(pollTimer);
         const text = polled.readEnd(max);
         polled.close();
         out.push(text);
-        opts.stdoutPoll!.onTail(text, true);
+        poll.onTail(text, true);
       }
+      const quiet = opts.quiet ? { quiet: true } : {};
       const ms = Date.now() - started;
       const stdout = out.text();
       const stderr = err.text();
       if (spawnErr) {
         const code = (spawnErr as NodeJS.ErrnoException).code ?? spawnErr.message;
         const e = new CommandError(argv, null, null, '', `cannot run ${file}: ${spawnErr.message}`, false, code === 'ENOENT' ? 'not found' : code);
-        reporter?.emit({ type: 'command-end', argv, code: null, signal: null, ms, ...(opts.quiet ? { quiet: true } : {}) });
+        reporter?.emit({ type: 'command-end', argv, code: null, signal: null, ms, ...quiet });
         reject(e);
         return;
       }
-      reporter?.emit({ type: 'command-end', argv, code, signal: sig, ms, ...(opts.quiet ? { quiet: true } : {}) });
+      reporter?.emit({ type: 'command-end', argv, code, signal: sig, ms, ...quiet });
       const res: RunResult = { argv, code, signal: sig, stdout, stderr, ms };
       if (timedOut) reject(new CommandError(argv, code, sig, stdout, stderr, true));
       else if (code !== 0 && !opts.allowFail) reject(new CommandError(argv, code, sig, stdout, stderr));

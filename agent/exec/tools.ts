@@ -1,6 +1,6 @@
 // The table of external tools and system paths; tests and odd systems override entries by environment, never by code.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 /** Tool name -> default program (looked up in PATH when not absolute). */
 const TOOLS: Record<string, string> = {
@@ -54,6 +54,15 @@ export function toolPath(tool: string): string {
 export function ipCommand(args: readonly string[], env: NodeJS.ProcessEnv = process.env, busybox = '/usr/bin/busybox'): [string, string[]] {
   if ((env.SI_PID1 === '1' || process.pid === 1) && existsSync(busybox)) return [busybox, ['ip', ...args]];
   return ['ip', [...args]];
+}
+
+/** A sysfs (or proc) file's text, trimmed; undefined when it cannot be read. */
+export function readSysfs(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 /** System paths the agent reads and writes; SI_ROOT prefixes the initrd-side ones for tests. */

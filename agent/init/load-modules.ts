@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, release } from 'node:os';
 import type { Runner } from '../exec/runner.js';
+import { readSysfs } from '../exec/tools.js';
 import type { Reporter } from '../report/events.js';
 import { sleepAbortable } from '../net/retry.js';
 
@@ -139,7 +140,7 @@ export async function loadInitrdModules(run: Runner, report: Reporter, opts: Loa
   const first = fresh(false);
   // The PCI network controllers (class 02: Ethernet, InfiniBand and the rest): their drivers go first.
   const controllers = networkControllers(root);
-  const nicAliases = new Set(controllers.map((d) => sysRead(`${root}sys/bus/pci/devices/${d}/modalias`)));
+  const nicAliases = new Set(controllers.map((d) => readSysfs(`${root}sys/bus/pci/devices/${d}/modalias`)));
   const nics = first.filter((a) => nicAliases.has(a));
   const rest = first.filter((a) => !nicAliases.has(a));
   // DHCP's raw socket needs af_packet (built into most kernels) as much as a NIC driver; a virtio NIC, virtio_net.
@@ -186,20 +187,11 @@ export async function loadInitrdModules(run: Runner, report: Reporter, opts: Loa
   return asked;
 }
 
-/** A sysfs file's text, trimmed; '' when unreadable. */
-function sysRead(path: string): string {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return '';
-  }
-}
-
 /** The PCI network controllers (class 02xxxx) present: their /sys/bus/pci/devices entries. */
 export function networkControllers(root = '/'): string[] {
   const dir = `${root}sys/bus/pci/devices`;
   try {
-    return readdirSync(dir).filter((d) => /^0x02/.test(sysRead(`${dir}/${d}/class`)));
+    return readdirSync(dir).filter((d) => readSysfs(`${dir}/${d}/class`)?.startsWith('0x02'));
   } catch {
     return [];
   }

@@ -64,7 +64,7 @@ export function decodePort(buf: Buffer): Decoded<string> {
   return { ok: true, value: String(n.value), form: n.form };
 }
 
-function strictIPv4(s: string): boolean {
+export function strictIPv4(s: string): boolean {
   return isIPv4(s) && !/(^|\.)0\d/.test(s);
 }
 
@@ -126,6 +126,15 @@ export function maskToPrefix(mask: string): number | undefined {
 export function prefixToMask(prefix: number): string {
   const n = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
   return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
+}
+
+/** Network and broadcast addresses of ip/prefix (dotted quads). */
+export function networkOf(ip: string, prefix: number): { network: string; broadcast: string } {
+  const n = ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const net = (n & mask) >>> 0;
+  const dot = (x: number) => [24, 16, 8, 0].map((s) => (x >>> s) & 255).join('.');
+  return { network: dot(net), broadcast: dot((net | (~mask >>> 0)) >>> 0) };
 }
 
 /** Classful prefix of an address (A /8, B /16, C /24): the RFC 2132 fallback when no mask is sent. */

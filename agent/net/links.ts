@@ -8,6 +8,7 @@ import type { Runner } from '../exec/runner.js';
 import { SiError } from '../errors.js';
 import { sleepAbortable } from './retry.js';
 import { parseMac } from './dhcp-packet.js';
+import { networkOf, strictIPv4 } from './dhcp-values.js';
 
 /*
  * Why `ip` through the runner and not netlink from Node: Node has no netlink
@@ -89,14 +90,6 @@ export async function waitForCarrier(iface: string, ms: number, opts: { sysClass
   }
 }
 
-/** The network address of ip/prefix (dotted quad). */
-export function networkOf(ip: string, prefix: number): string {
-  const n = ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  const net = (n & mask) >>> 0;
-  return [24, 16, 8, 0].map((s) => (net >>> s) & 255).join('.');
-}
-
 export interface InterfaceConfig {
   iface: string;
   ip: string;
@@ -123,17 +116,16 @@ export interface InterfaceResult {
  */
 export async function configureInterface(run: Runner, c: InterfaceConfig): Promise<InterfaceResult> {
   // ip's batch reader splits its lines into words: each value must be one word of the kind it claims to be.
-  const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/;
   const ifname = /^[A-Za-z0-9_.:@-]{1,15}$/;
   const bad = [
-    ...[c.ip, c.gateway, c.broadcast].filter((v) => v !== undefined && !ipv4.test(v)),
+    ...[c.ip, c.gateway, c.broadcast].filter((v) => v !== undefined && !strictIPv4(v)),
     ...[c.iface, c.gatewayDev].filter((v) => v !== undefined && !ifname.test(v)),
     ...(Number.isInteger(c.prefix) && c.prefix >= 0 && c.prefix <= 32 ? [] : [String(c.prefix)]),
   ];
   if (bad.length > 0) throw new SiError('E_NETWORK', `not an address, prefix or interface name: ${bad.map((v) => JSON.stringify(v)).join(', ')}`);
   const lines = [
     `addr replace ${c.ip}/${c.prefix} broadcast ${c.broadcast ?? '+'} dev ${c.iface}`,
-    `route replace ${networkOf(c.ip, c.prefix)}/${c.prefix} dev ${c.iface} proto kernel scope link src ${c.ip} quickack 1`,
+    `route replace ${networkOf(c.ip, c.prefix).network}/${c.prefix} dev ${c.iface} proto kernel scope link src ${c.ip} quickack 1`,
   ];
   if (c.gateway) lines.push(`route replace default via ${c.gateway} dev ${c.gatewayDev ?? c.iface} quickack 1`);
   const r = await run('ip', ['-force', '-batch', '-'], { input: lines.join('\n') + '\n', timeout: 10_000, allowFail: true });

@@ -1,5 +1,7 @@
 // The local.cfg that `si-agent stage --configure-from IFACE` writes, from the live settings of that interface; pure.
 
+import { networkOf, prefixToMask } from '../net/dhcp-values.js';
+
 /** What the running system says of the interface (ip, resolv.conf, hostname). */
 export interface LiveSettings {
   iface: string;
@@ -12,22 +14,6 @@ export interface LiveSettings {
   hostname?: string;
   /** True when the address was leased by DHCP (ip says `dynamic`). */
   dynamic: boolean;
-}
-
-/** Dotted netmask of a prefix length. */
-export function prefixToNetmask(prefix: number): string {
-  const bits = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return [24, 16, 8, 0].map((s) => (bits >>> s) & 0xff).join('.');
-}
-
-/** Network and broadcast addresses of ip/prefix. */
-function networkOf(ip: string, prefix: number): { network: string; broadcast: string } {
-  const n = ip.split('.').reduce((a, o) => ((a << 8) | Number(o)) >>> 0, 0);
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  const net = (n & mask) >>> 0;
-  const bc = (net | (~mask >>> 0)) >>> 0;
-  const dot = (x: number) => [24, 16, 8, 0].map((s) => (x >>> s) & 0xff).join('.');
-  return { network: dot(net), broadcast: dot(bc) };
 }
 
 /** Single-quotes a value for local.cfg when it has anything beyond plain characters. */
@@ -54,7 +40,7 @@ export function renderLocalCfg(s: LiveSettings, imageServer: string, when: strin
   if (s.ip && s.prefix !== undefined) {
     add('IP_ASSIGNMENT', s.dynamic ? 'dhcp' : 'static');
     add('IPADDR', s.ip);
-    add('NETMASK', prefixToNetmask(s.prefix));
+    add('NETMASK', prefixToMask(s.prefix));
     const { network, broadcast } = networkOf(s.ip, s.prefix);
     add('NETWORK', network);
     add('BROADCAST', broadcast);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Runner } from '../exec/runner.js';
 import { fsModules } from '../disk/kernel-modules.js';
 import type { Reporter } from '../report/events.js';
-import { systemPaths } from '../exec/tools.js';
+import { readSysfs, systemPaths } from '../exec/tools.js';
 import { deviceSourceLabel, MEDIA_FS, parseDeviceSpec, removableCandidates, type BlockFacts, type DeviceSpec } from '../params/local-cfg-places.js';
 
 export interface SearchIo {
@@ -118,18 +118,9 @@ export async function readLastRootCfg(io: SearchIo, value: string, setBy: string
 /** Whether a USB mass-storage interface (class 08) is present: its disk appears a while after its driver loads. */
 export function usbStoragePresent(sysUsb = '/sys/bus/usb/devices'): boolean {
   try {
-    return readdirSync(sysUsb).some((d) => sysRead(join(sysUsb, d, 'bInterfaceClass')) === '08');
+    return readdirSync(sysUsb).some((d) => readSysfs(join(sysUsb, d, 'bInterfaceClass')) === '08');
   } catch {
     return false;
-  }
-}
-
-/** Reads one number or flag from a sysfs file; undefined when absent. */
-function sysRead(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return undefined;
   }
 }
 
@@ -149,11 +140,11 @@ export function readBlockFacts(sysBlock = systemPaths().sysBlock): BlockFacts[] 
         /* no link: not on a bus */
       }
     }
-    const removable = sysRead(join(dir, 'removable')) === '1';
+    const removable = readSysfs(join(dir, 'removable')) === '1';
     const usb = /\/usb\d*\//.test(devpath);
     const parts = readdirSync(dir).filter((n) => n.startsWith(disk) && existsSync(join(dir, n, 'partition')));
-    out.push({ name: disk, disk, removable, usb, sectors: Number(sysRead(join(dir, 'size')) ?? 0), hasPartitions: parts.length > 0 });
-    for (const p of parts) out.push({ name: p, disk, removable, usb, sectors: Number(sysRead(join(dir, p, 'size')) ?? 0), hasPartitions: false });
+    out.push({ name: disk, disk, removable, usb, sectors: Number(readSysfs(join(dir, 'size')) ?? 0), hasPartitions: parts.length > 0 });
+    for (const p of parts) out.push({ name: p, disk, removable, usb, sectors: Number(readSysfs(join(dir, p, 'size')) ?? 0), hasPartitions: false });
   }
   return out;
 }

@@ -44,11 +44,9 @@ export function parseRsyncStats(text: string): { totalFileSize: number | null; t
 }
 
 export interface ProgressTracker {
-  /** Feeds a chunk of rsync's stdout (chunks may split updates anywhere). */
-  feed(chunk: string): void;
   /**
-   * Takes the newest part of the output, read from its end (the runner's stdoutPoll): not continued from the last
-   * call, so the newest update counts even without its line end. `final` is everything up to the end, --stats too.
+   * Takes the newest part of rsync's stdout, read from its end (the runner's stdoutPoll): the updates are cumulative,
+   * so only the newest one counts, even without its line end. `final` is everything up to the end, --stats too.
    */
   feedTail(text: string, final: boolean): void;
   /** Ends the stream: emits the final 100% update using the `--stats` total when known; returns the bytes counted. */
@@ -61,11 +59,8 @@ export interface ProgressTracker {
  * recursion counts only the files listed so far; the last 100% comes from finish().
  */
 export function createProgressTracker(onProgress: (p: RsyncProgress) => void, minIntervalMs = 500, now: () => number = Date.now, knownTotal?: number): ProgressTracker {
-  let partial = '';
-  // The last 64 KiB of output, for --stats at the end: kept as chunks, so a long transfer's thousands of updates
-  // do not each copy the whole tail.
-  const tail: string[] = [];
-  let tailSize = 0;
+  // The output's end, for --stats.
+  let finalText = '';
   let last: RsyncProgress | null = null;
   let lastAt = 0;
   const emit = (p: RsyncProgress, force: boolean) => {
@@ -87,32 +82,13 @@ export function createProgressTracker(onProgress: (p: RsyncProgress) => void, mi
     return true;
   };
   return {
-    feed(chunk) {
-      tail.push(chunk);
-      tailSize += chunk.length;
-      while (tail.length > 1 && tailSize - tail[0]!.length >= 65536) tailSize -= tail.shift()!.length;
-      // The updates are cumulative: of a chunk's complete lines only the last update counts, so the lines are read
-      // from the end back to the first one that is an update (a system image prints one per file, thousands).
-      const text = partial + chunk;
-      const lineStart = (before: number) => Math.max(text.lastIndexOf('\r', before), text.lastIndexOf('\n', before)) + 1;
-      const end = lineStart(text.length - 1) - 1;
-      partial = text.slice(end + 1);
-      for (let stop = end; stop > 0; ) {
-        const start = lineStart(stop - 1);
-        if (take(text.slice(start, stop))) break;
-        stop = start - 1;
-      }
-    },
     feedTail(text, final) {
-      partial = '';
-      if (final) tail.push(text);
+      if (final) finalText = text;
       const lines = text.split(/[\r\n]/);
       for (let i = lines.length - 1; i >= 0; i--) if (take(lines[i]!)) break;
     },
     finish() {
-      if (partial) take(partial);
-      partial = '';
-      const stats = parseRsyncStats(tail.join(''));
+      const stats = parseRsyncStats(finalText);
       const prev = last as RsyncProgress | null;
       const bytes = stats.transferredSize ?? prev?.bytesDone ?? 0;
       const total = stats.totalFileSize ?? prev?.bytesTotal ?? bytes;

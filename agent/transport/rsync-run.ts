@@ -20,8 +20,7 @@ export interface RsyncCall {
   what: string;
   args: string[];
   timeoutMs?: number;
-  onStdout?: (chunk: string) => void;
-  /** Instead of onStdout: the newest output every `everyMs`, and all of its end (the runner's stdoutPoll). */
+  /** The newest output every `everyMs`, and all of its end (the runner's stdoutPoll). */
   stdoutPoll?: RunOptions['stdoutPoll'];
   /** Called before each attempt (progress trackers start over). */
   onAttempt?: (attempt: number) => void;
@@ -42,7 +41,7 @@ export async function runRsync(ctx: TransportCtx, call: RsyncCall): Promise<RunR
   return await withRetry(
     (attempt) => {
       call.onAttempt?.(attempt);
-      return ctx.run('rsync', [SOCKOPTS, ...call.args], { timeout: call.timeoutMs ?? 0, onStdout: call.onStdout, stdoutPoll: call.stdoutPoll, signal: ctx.signal });
+      return ctx.run('rsync', [SOCKOPTS, ...call.args], { timeout: call.timeoutMs ?? 0, stdoutPoll: call.stdoutPoll, signal: ctx.signal });
     },
     { what: call.what, ...policy, report: ctx.report, signal: ctx.signal, retryIf: isRetryableRsyncError },
   );

@@ -5,7 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRunner, type Runner } from '../../agent/exec/runner.js';
-import { configureInterface, networkOf } from '../../agent/net/links.js';
+import { configureInterface } from '../../agent/net/links.js';
+import { networkOf } from '../../agent/net/dhcp-values.js';
 
 const isRoot = process.getuid?.() === 0;
 const NS = `siconf${process.pid}`;
@@ -23,10 +24,10 @@ const addrs = (dev: string) => execFileSync('ip', ['-n', NS, '-4', '-o', 'addr',
 
 describe('networkOf', () => {
   it('masks an address to its network', () => {
-    expect(networkOf('10.215.0.111', 24)).toBe('10.215.0.0');
-    expect(networkOf('172.16.5.200', 20)).toBe('172.16.0.0');
-    expect(networkOf('192.168.1.7', 32)).toBe('192.168.1.7');
-    expect(networkOf('192.168.1.7', 0)).toBe('0.0.0.0');
+    expect(networkOf('10.215.0.111', 24).network).toBe('10.215.0.0');
+    expect(networkOf('172.16.5.200', 20).network).toBe('172.16.0.0');
+    expect(networkOf('192.168.1.7', 32).network).toBe('192.168.1.7');
+    expect(networkOf('192.168.1.7', 0).network).toBe('0.0.0.0');
   });
 });
 

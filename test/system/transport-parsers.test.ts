@@ -19,13 +19,14 @@ describe('progress2 parsing', () => {
     expect(parseProgress2Line('Number of files: 60 (reg: 30, dir: 20)')).toBeNull();
   });
 
-  it('splits \\r-separated chunks anywhere, never goes backwards and ends at 100% with the --stats totals', () => {
+  it('reads from the end never go backwards, and the end is 100% with the --stats totals', () => {
     const seen: RsyncProgress[] = [];
     let t = 0;
     const tr = createProgressTracker((p) => seen.push(p), 500, () => (t += 1000));
-    const out = '\r     10,000  10%  100.00kB/s    0:00:01\r     50,0' + '00  50%  100.00kB/s    0:00:01 (xfr#1, to-chk=1/2)\r     40,000  40%  1.00kB/s 0:00:00\n'
-      + '\nNumber of files: 3\nTotal file size: 100,000 bytes\nTotal transferred file size: 100,000 bytes\n';
-    for (const ch of out.match(/[\s\S]{1,7}/g)!) tr.feed(ch);
+    tr.feedTail('\r     10,000  10%  100.00kB/s    0:00:01', false);
+    tr.feedTail('\r     50,000  50%  100.00kB/s    0:00:01 (xfr#1, to-chk=1/2)', false);
+    tr.feedTail('\r     40,000  40%  1.00kB/s 0:00:00\n', false);
+    tr.feedTail('\nNumber of files: 3\nTotal file size: 100,000 bytes\nTotal transferred file size: 100,000 bytes\n', true);
     expect(tr.finish()).toBe(100000);
     expect(seen.map((p) => p.percent)).toEqual([10, 50, 50, 100]);
     expect(seen[0]).toMatchObject({ bytesDone: 10000, bytesTotal: 100000, etaS: 1 });
@@ -37,21 +38,21 @@ describe('progress2 parsing', () => {
     let t = 0;
     const tr = createProgressTracker((p) => seen.push(p), 500, () => (t += 1000), 200_000);
     // Incremental recursion: rsync's percent is of the files listed so far (90% here while a quarter is done).
-    tr.feed('\r     50,000  90%  100.00kB/s    0:00:01\r');
-    tr.feed('    200,000 100%  100.00kB/s    0:00:01\n');
+    tr.feedTail('\r     50,000  90%  100.00kB/s    0:00:01\r', false);
+    tr.feedTail('    200,000 100%  100.00kB/s    0:00:01\n', false);
     expect(seen.map((p) => [p.percent, p.bytesTotal])).toEqual([[25, 200_000], [99, 200_000]]);
-    tr.feed('Total file size: 200,000 bytes\nTotal transferred file size: 200,000 bytes\n');
+    tr.feedTail('Total file size: 200,000 bytes\nTotal transferred file size: 200,000 bytes\n', true);
     expect(tr.finish()).toBe(200_000);
     expect(seen.at(-1)).toMatchObject({ percent: 100, bytesDone: 200_000, bytesTotal: 200_000 });
   });
 
-  it('of the updates in one chunk only the last counts (they are cumulative), past lines that are not updates', () => {
+  it('of the updates in one read only the last counts (they are cumulative), past lines that are not updates', () => {
     const seen: RsyncProgress[] = [];
     let t = 0;
     const tr = createProgressTracker((p) => seen.push(p), 500, () => (t += 1000));
-    tr.feed('\r  1,000  10%  1.00kB/s    0:00:09\r  5,000  50%  1.00kB/s    0:00:05 (xfr#1, to-chk=1/2)\nsome/file\n  7,0');
+    tr.feedTail('\r  1,000  10%  1.00kB/s    0:00:09\r  5,000  50%  1.00kB/s    0:00:05 (xfr#1, to-chk=1/2)\nsome/file\n', false);
     expect(seen.map((p) => [p.bytesDone, p.percent])).toEqual([[5_000, 50]]);
-    tr.feed('00  70%  1.00kB/s    0:00:03\r');
+    tr.feedTail('  7,000  70%  1.00kB/s    0:00:03\r', false);
     expect(seen.map((p) => [p.bytesDone, p.percent])).toEqual([[5_000, 50], [7_000, 70]]);
   });
 

@@ -1,6 +1,8 @@
 // Benchmark: the agent's tar extractor against GNU tar (`tar --xattrs --acls -xpf`) on the same archive, into the same kind
 // of filesystem (a fresh ext4 on a loop device for every run), in the same run. Needs root.
-// Usage: node bench/extract.ts [IMAGE_DIR]   (default: the fixture image). Env BENCH_ROUNDS (default 3).
+// Usage: node bench/extract.ts [IMAGE_DIR]   (default: the Debian-size image, the debootstrapped bookworm root of
+// bench-lib's debianImageDir(); BENCH_SMALL=1: the fixture image). Env BENCH_ROUNDS (default 3), BENCH_CPU_PROF=DIR (the
+// agent's runs write a --cpu-prof profile there).
 // The archive is GNU tar's PAX format with xattrs, ACLs and sparse files, read from the page cache by both.
 // Prints each run, peak RSS of both, and last the line `ratio <agent/gnu-tar>` of the median wall times.
 
@@ -10,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { makeImageServer } from '../fixtures/image-server/make-image-server.ts';
+import { debianImageDir } from './bench-lib.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -64,7 +67,8 @@ function runGnu(archive: string, dest: string): { ms: number; maxRssKB: number }
  * extracts, so Node's start-up is not counted; it is printed apart), and its peak RSS (KB) including Node itself. */
 function runAgent(bundle: string, archive: string, dest: string): { ms: number; wallMs: number; maxRssKB: number; entries: number } {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [bundle, archive, dest], { encoding: 'utf8' });
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env.BENCH_CPU_PROF)] : [];
+  const r = spawnSync(process.execPath, [...prof, bundle, archive, dest], { encoding: 'utf8' });
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`agent extractor failed: ${r.stderr}`);
   const out = JSON.parse(r.stdout) as { ms: number; maxRssKB: number; entries: number };
@@ -76,7 +80,11 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'si-bench-extract-'));
   let teardown: (() => void) | null = null;
   try {
-    const image = process.argv[2] ? resolve(process.argv[2]) : (await makeImageServer(join(work, 'server'))).imageDir;
+    const image = process.argv[2]
+      ? resolve(process.argv[2])
+      : process.env.BENCH_SMALL === '1'
+        ? (await makeImageServer(join(work, 'server'))).imageDir
+        : debianImageDir();
     const archive = join(work, 'image.tar');
     sh('tar', ['--xattrs', '--xattrs-include=*', '--acls', '-S', '--format=posix', '-cpf', archive, '-C', image, '.']);
     const size = statSync(archive).size;

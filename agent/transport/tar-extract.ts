@@ -6,21 +6,29 @@ import type { Runner } from '../exec/runner.js';
 import type { Reporter } from '../report/events.js';
 import { TarError } from './tar-header.js';
 import { TarParser, type TarEntry, type TarEvent } from './tar-parse.js';
-import { TargetTree, clearPath, parentOf, safeRelPath } from './tar-paths.js';
-import { FileJob, WritePool, type MetaPolicy, type PoolLimits } from './tar-write.js';
-import { applyXattrs, eachLimited, fixDirectory, makeSpecial, xattrsFor } from './tar-finish.js';
+import { TargetTree, safeRelPath } from './tar-paths.js';
+import { applyXattrs, makeSpecial, xattrsFor } from './tar-finish.js';
 import { loadIdMaps } from './tar-acl.js';
 import { openTarSource, type Compression } from './tar-source.js';
-import { BatchWriter } from './tar-batch.js';
+import { F, K } from './tar-apply.js';
+import { WriteRing } from './tar-ring.js';
 
-/** Files up to this size go whole to the batch writer's workers; bigger (and sparse) ones are written as they stream. */
-const SMALL_FILE = 256 * 1024;
+/** Files up to this size go to the writer whole, in one record (one write); bigger and sparse ones in pieces as they come. */
+const SMALL_FILE = 512 * 1024;
+/** The ring of records between the parser and the writer: all the file data held in memory at once. */
+const RING_BYTES = 8 * 1024 * 1024;
 
 export { TarError } from './tar-header.js';
 
 export interface ExtractCtx {
   run: Runner;
   report?: Reporter;
+}
+
+/** Memory bounds: `bytes` of file data in flight (the writer's ring, at least 64 KiB); `tasks` is no longer used. */
+export interface PoolLimits {
+  tasks: number;
+  bytes: number;
 }
 
 export interface ExtractOptions {
@@ -30,7 +38,7 @@ export interface ExtractOptions {
   expectSha256?: string;
   signal?: AbortSignal;
   limits?: Partial<PoolLimits>;
-  /** Worker threads for small files and symlinks (default 2; 0 writes everything from the main thread). */
+  /** Writer threads (default 1; 0 writes everything from the main thread). */
   workers?: number;
   /** Entries to leave out (relative path, normalized); their data is read past. */
   skip?: (rel: string, type: TarEntry['type']) => boolean;
@@ -45,19 +53,29 @@ export interface ExtractResult {
   xattrs: number;
 }
 
+/** Ownership and mode work a new file needs after creation (root's own files in a new directory need no chown). */
+interface MetaPolicy {
+  isRoot: boolean;
+  umask: number;
+}
+
+/** The file whose data the parser is reading: a whole-file record being filled, or a file written in pieces. */
+type Current = { small: true; at: number } | { small: false; e: TarEntry; flags: number };
+
 interface Work {
   tree: TargetTree;
-  pool: WritePool;
+  ring: WriteRing;
   policy: MetaPolicy;
   dirs: Map<string, TarEntry>;
   run: Runner;
-  /** Chains of mknod runs (devices, FIFOs), a few at a time. */
+  /** Chains of mknod runs (devices, FIFOs), a few at a time, and the paths they are making. */
   lanes: Array<Promise<unknown>>;
+  specials: Map<string, Promise<void>>;
+  specialFailure: unknown;
   xattrs: Array<{ rel: string; e: TarEntry }>;
-  current: { push(buf: Buffer, pos: number): void; end(): void } | null;
+  current: Current | null;
   /** The target held nothing (but lost+found) at the start: what this run makes is new, owned by root, no inherited group. */
   fresh: boolean;
-  batch: BatchWriter | null;
   entries: number;
   skip?: ExtractOptions['skip'];
 }
@@ -65,39 +83,36 @@ interface Work {
 /** Extracts a tar stream into dest keeping owners, modes, times, links, devices, sparse files and xattrs; refuses escapes. */
 export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
   const isRoot = process.getuid?.() === 0;
+  const ring = new WriteRing(opts.limits?.bytes ?? RING_BYTES, (opts.workers ?? 1) > 0);
   const w: Work = {
     tree: new TargetTree(dest),
-    pool: new WritePool({ tasks: 64, bytes: 32 * 1024 * 1024, ...opts.limits }),
+    ring,
     policy: { isRoot, umask: currentUmask() },
     dirs: new Map(),
     run: ctx.run,
     lanes: [Promise.resolve(), Promise.resolve(), Promise.resolve(), Promise.resolve()],
+    specials: new Map(),
+    specialFailure: null,
     xattrs: [],
     current: null,
     fresh: false,
-    batch: null,
     entries: 0,
     skip: opts.skip,
   };
-  await fsp.mkdir(dest, { recursive: true });
-  w.fresh = (await fsp.readdir(dest)).every((n) => n === 'lost+found');
-  const workers = opts.workers ?? 2;
-  if (workers > 0) {
-    const batch = new BatchWriter(workers, (d) => (d > 0 ? w.pool.hold(d) : w.pool.release(-d)));
-    w.batch = batch;
-    // Send the batch being filled only when it is what is waited for, or when nothing else in flight would free room:
-    // flushing at every wait would send batches of one file.
-    w.pool.beforeWait = (rel) => {
-      if (rel !== undefined ? batch.holds(rel) : batch.inFlight === 0 || batch.filling >= 2 * 1024 * 1024) batch.flush();
-    };
-  }
+  // A path looked up on disk may be one the writer is still making: it catches up first.
+  w.tree.beforeProbe = () => ring.settle();
   const parser = new TarParser();
   let src: Awaited<ReturnType<typeof openTarSource>> | null = null;
   try {
+    await fsp.mkdir(dest, { recursive: true });
+    w.fresh = (await fsp.readdir(dest)).every((n) => n === 'lost+found');
     src = await openTarSource(ctx.run, input, opts.onBytes, opts.signal);
     for await (const chunk of src.chunks) {
       if (opts.signal?.aborted) throw new TarError('extraction aborted');
-      for (const ev of parser.feed(chunk as Buffer)) await onEvent(w, ev);
+      for (const ev of parser.feed(chunk as Buffer)) {
+        const p = onEvent(w, ev);
+        if (p) await p;
+      }
     }
     parser.end();
     await src.done;
@@ -108,14 +123,12 @@ export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string,
     }
     return { bytes: src.received(), sha256, entries: w.entries, compression: src.compression, xattrs: w.xattrs.length };
   } catch (err) {
-    w.current?.end();
     input.destroy();
-    w.batch?.flush();
-    await w.pool.drain().catch(() => undefined);
+    await Promise.allSettled(w.lanes);
     throw err;
   } finally {
     src?.close();
-    await w.batch?.close();
+    await ring.close();
   }
 }
 
@@ -125,25 +138,63 @@ function currentUmask(): number {
   return m;
 }
 
-async function onEvent(w: Work, ev: TarEvent): Promise<void> {
+/** Handles one parser event; returns a promise only when it has to wait (the ring is full, a path is looked up). */
+function onEvent(w: Work, ev: TarEvent): Promise<void> | void {
+  const cur = w.current;
   if (ev.kind === 'data') {
-    if (!w.current) return; // data of an entry that writes none (a dumpdir listing, a volume label)
-    w.current.push(ev.buf, ev.pos);
-    await w.pool.roomForBytes();
-    return;
+    if (!cur) return; // data of an entry that writes none (a dumpdir listing, a volume label)
+    if (cur.small) {
+      ev.buf.copy(w.ring.buf, cur.at + ev.pos);
+      return;
+    }
+    return pushData(w.ring, ev.buf, ev.pos);
   }
   if (ev.kind === 'entry-end') {
-    w.current?.end();
     w.current = null;
-    return;
+    if (!cur) return;
+    if (cur.small) return w.ring.commit();
+    const e = cur.e;
+    const at = w.ring.begin({ kind: K.close, flags: cur.flags | (e.sparse ? F.truncate : 0), mode: e.mode, uid: e.uid, gid: e.gid, atime: e.atime ?? e.mtime, mtime: e.mtime, num: e.size, path: '', name: '' }, 0);
+    if (typeof at === 'number') return w.ring.commit();
+    return at.then(() => w.ring.commit());
   }
-  if (ev.kind === 'entry') await onEntry(w, ev.entry);
+  if (ev.kind === 'entry') return onEntry(w, ev.entry);
+}
+
+/** Queues a piece of a large file's data, cut to what a record holds. */
+function pushData(ring: WriteRing, buf: Buffer, pos: number): Promise<void> | void {
+  const max = ring.maxRecord - 64;
+  let off = 0;
+  while (off < buf.length) {
+    const n = Math.min(max, buf.length - off);
+    const at = ring.begin({ kind: K.data, num: pos + off, path: '', name: '' }, n);
+    if (typeof at !== 'number') {
+      const rest = off;
+      return at.then((a) => {
+        buf.copy(ring.buf, a, rest, rest + n);
+        ring.commit();
+        return pushData(ring, buf.subarray(rest + n), pos + rest + n);
+      });
+    }
+    buf.copy(ring.buf, at, off, off + n);
+    ring.commit();
+    off += n;
+  }
+}
+
+/** Begins a record and commits it (records without data). */
+async function put(w: Work, h: Parameters<WriteRing['begin']>[0], data?: Buffer): Promise<void> {
+  let at = w.ring.begin(h, data?.length ?? 0);
+  if (typeof at !== 'number') at = await at;
+  data?.copy(w.ring.buf, at);
+  w.ring.commit();
 }
 
 async function onEntry(w: Work, e: TarEntry): Promise<void> {
   if (e.type === 'skip') return;
   const rel = safeRelPath(e.path, e.path);
   if (w.skip?.(rel, e.type)) return;
+  if (w.specialFailure !== null) throw w.specialFailure;
   w.entries++;
   if (e.xattrs.length > 0 || e.acl.access || e.acl.default) w.xattrs.push({ rel, e });
   if (rel === '') {
@@ -151,153 +202,78 @@ async function onEntry(w: Work, e: TarEntry): Promise<void> {
     w.dirs.set('', e);
     return;
   }
-  const { tree, pool } = w;
-  // A parent not seen yet is looked up on disk, after the directories being made: send them first.
-  if (tree.kindOf(parentOf(rel)) === undefined) w.batch?.flush();
+  const { tree, ring } = w;
   await tree.ensureParents(rel, e.path);
-  await pool.settled(rel);
+  // A device or FIFO being made at this path is made before what replaces it.
+  const special = w.specials.get(rel);
+  if (special) await special;
   const abs = tree.abs(rel);
   const parentNew = tree.parentIsNew(rel);
-  if (tree.kindOf(rel) === 'dir' || tree.kindOf(rel) === 'newdir') {
-    if (e.type !== 'dir') w.dirs.delete(rel);
-  }
+  const known = tree.kindOf(rel);
+  if ((known === 'dir' || known === 'newdir') && e.type !== 'dir') w.dirs.delete(rel);
+  const atime = e.atime ?? e.mtime;
+  const { isRoot, umask } = w.policy;
+  const chown = isRoot && (e.uid !== 0 || e.gid !== 0 || !parentNew);
   switch (e.type) {
     case 'dir':
-      startDir(w, rel, e);
       w.dirs.set(rel, e);
-      return;
+      if (known === 'dir' || known === 'newdir') return;
+      tree.set(rel, w.fresh ? 'newdir' : 'dir');
+      // Owner-writable until the end, when the archive's mode is set (a 0555 directory must still take its contents).
+      return put(w, { kind: K.dir, mode: (e.mode | 0o700) & 0o777, path: abs, name: e.path });
     case 'file': {
       tree.set(rel, 'other');
-      if (w.batch && !e.sparse && e.size <= SMALL_FILE) {
-        w.current = smallFile(w, w.batch, rel, abs, e, parentNew);
+      const flags = (chown ? F.chown : 0) | (chown || (e.mode & 0o7000) !== 0 || (e.mode & umask) !== 0 ? F.chmod : 0);
+      const h = { kind: K.file, flags, mode: e.mode, uid: e.uid, gid: e.gid, atime, mtime: e.mtime, path: abs, name: e.path };
+      if (!e.sparse && e.size <= Math.min(SMALL_FILE, ring.maxRecord >> 1)) {
+        let at = ring.begin(h, e.size);
+        if (typeof at !== 'number') at = await at;
+        w.current = { small: true, at };
         return;
       }
-      if (w.batch?.holds(parentOf(rel))) w.batch.flush(); // its directory must be on its way
-      await pool.room();
-      const job = new FileJob(abs, e, parentNew, pool, w.policy, tree.ready(parentOf(rel)));
-      tree.set(rel, 'other');
-      pool.start(rel, () => job.run());
-      w.current = job;
+      await put(w, { ...h, kind: K.open });
+      w.current = { small: false, e, flags };
       return;
     }
-    case 'symlink': {
+    case 'symlink':
       tree.set(rel, 'symlink');
-      const chown = w.policy.isRoot && (e.uid !== 0 || e.gid !== 0 || !parentNew);
-      if (w.batch) {
-        pool.track(rel, w.batch.addSymlink(rel, abs, e, chown, tree.ready(parentOf(rel))));
-        return;
-      }
-      await pool.room();
-      const ready = tree.ready(parentOf(rel));
-      pool.start(rel, async () => {
-        await ready;
-        await makeSymlink(abs, e, chown);
-      });
-      return;
-    }
+      return put(w, { kind: K.symlink, flags: chown ? F.chown : 0, uid: e.uid, gid: e.gid, atime, mtime: e.mtime, path: abs, name: e.path, link: e.linkname });
     case 'hardlink': {
       const target = safeRelPath(e.linkname, e.path, 'hard link target');
       if (target === '' || target === rel) throw new TarError(`hard link to ${JSON.stringify(e.linkname)} refused`, e.path);
-      if (tree.kindOf(parentOf(target)) === undefined) w.batch?.flush();
       await tree.ensureParents(target, e.path, false);
       tree.set(rel, 'other');
-      await pool.settled(target);
-      if (w.batch?.holds(parentOf(rel))) w.batch.flush();
-      await pool.room();
-      const ready = tree.ready(parentOf(rel));
-      pool.start(rel, async () => {
-        await ready;
-        await makeHardlink(tree.abs(target), abs, e);
-      });
-      return;
+      const special = w.specials.get(target);
+      if (special) await special;
+      return put(w, { kind: K.link, path: abs, name: e.path, link: tree.abs(target) }, Buffer.from(e.linkname));
     }
-    default:
+    default: {
       tree.set(rel, 'other');
-      // Devices and FIFOs need a process each (mknod); they are made while the stream goes on.
-      if (w.batch?.holds(parentOf(rel))) w.batch.flush();
-      const ready = tree.ready(parentOf(rel));
-      // Four lanes: a /dev full of nodes must not start hundreds of processes at once.
+      // Devices and FIFOs need a process each (mknod); they are made while the stream goes on, once the writer has made
+      // everything before them (their directory, what they replace).
+      const mark = ring.committed;
       const lane = w.entries % w.lanes.length;
-      const done = w.lanes[lane]!.then(() => ready).then(() => makeSpecial(w.run, abs, e, w.policy.isRoot));
-      w.lanes[lane] = done.catch(() => undefined);
-      pool.track(rel, done);
-  }
-}
-
-/** Collects a small file's data; at its end the whole file goes to the batch writer. */
-function smallFile(w: Work, batch: BatchWriter, rel: string, abs: string, e: TarEntry, parentNew: boolean) {
-  const data: Buffer[] = [];
-  return {
-    push(buf: Buffer): void {
-      data.push(buf);
-    },
-    end(): void {
-      const { isRoot, umask } = w.policy;
-      const chown = isRoot && (e.uid !== 0 || e.gid !== 0 || !parentNew);
-      const chmod = chown || (e.mode & 0o7000) !== 0 || (e.mode & umask) !== 0;
-      w.pool.track(rel, batch.addFile(rel, abs, e, data, chown, chmod, w.tree.ready(parentOf(rel))));
-    },
-  };
-}
-
-/**
- * Makes a directory in the background (after its parent): the parser goes on, and whatever is written inside waits for
- * it (file tasks await it, batches are sent only once every directory started before them exists).
- */
-function startDir(w: Work, rel: string, e: TarEntry): void {
-  const { tree } = w;
-  const k = tree.kindOf(rel);
-  if (k === 'dir' || k === 'newdir') return;
-  const parent = tree.ready(parentOf(rel));
-  tree.set(rel, w.fresh ? 'newdir' : 'dir');
-  const done = w.batch
-    ? w.batch.addDir(rel, tree.abs(rel), e, (e.mode | 0o700) & 0o777, parent)
-    : (parent ?? Promise.resolve()).then(() => createDir(tree.abs(rel), e));
-  tree.markMaking(rel, done);
-  w.pool.track(rel, done);
-}
-
-async function createDir(abs: string, e: TarEntry): Promise<void> {
-  // Owner-writable until the end, when the archive's mode is set (a 0555 directory must still take its contents).
-  const mode = (e.mode | 0o700) & 0o777;
-  try {
-    await fsp.mkdir(abs, { mode });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    if ((await fsp.lstat(abs)).isDirectory()) return;
-    // A symlink or file where the archive has a directory is replaced, as GNU tar and rsync do.
-    await clearPath(abs, e.path);
-    await fsp.mkdir(abs, { mode });
-  }
-}
-
-async function makeSymlink(abs: string, e: TarEntry, chown: boolean): Promise<void> {
-  try {
-    await fsp.symlink(e.linkname, abs);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    await clearPath(abs, e.path);
-    await fsp.symlink(e.linkname, abs);
-  }
-  if (chown) await fsp.lchown(abs, e.uid, e.gid);
-  await fsp.lutimes(abs, e.atime ?? e.mtime, e.mtime);
-}
-
-async function makeHardlink(target: string, abs: string, e: TarEntry): Promise<void> {
-  try {
-    await fsp.link(target, abs);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new TarError(`hard link to ${JSON.stringify(e.linkname)} failed: ${(err as Error).message}`, e.path);
-    await clearPath(abs, e.path);
-    await fsp.link(target, abs);
+      const done = w.lanes[lane]!.then(() => ring.settle(mark)).then(() => makeSpecial(w.run, abs, e, isRoot));
+      w.lanes[lane] = done.catch((err: unknown) => {
+        if (w.specialFailure === null) w.specialFailure = err;
+      });
+      const tracked = done.then(
+        () => undefined,
+        () => undefined,
+      );
+      w.specials.set(rel, tracked);
+      void tracked.then(() => {
+        if (w.specials.get(rel) === tracked) w.specials.delete(rel);
+      });
+    }
   }
 }
 
 /** After the stream: every write done, then xattrs in one run, then directories' owners, modes and times. */
 async function finishAll(ctx: ExtractCtx, w: Work): Promise<void> {
-  w.current?.end();
-  w.batch?.flush();
-  await w.pool.drain();
+  await Promise.all(w.lanes);
+  if (w.specialFailure !== null) throw w.specialFailure;
+  await w.ring.settle();
   const { tree } = w;
   if (w.xattrs.length > 0) {
     const needIds = w.xattrs.some(({ e }) => e.acl.access || e.acl.default);
@@ -305,7 +281,11 @@ async function finishAll(ctx: ExtractCtx, w: Work): Promise<void> {
     const items = w.xattrs.map(({ rel, e }) => ({ rel, attrs: xattrsFor(e, ids) })).filter((i) => i.attrs.length > 0);
     await applyXattrs(ctx.run, tree.root, items);
   }
-  // Setting a directory's owner, mode or times does not touch its parent's mtime: all can go at once.
-  const dirs = [...w.dirs].filter(([rel]) => rel === '' || tree.kindOf(rel) === 'dir' || tree.kindOf(rel) === 'newdir');
-  await eachLimited(dirs, 16, ([rel, e]) => fixDirectory(tree.abs(rel), e, w.policy.isRoot));
+  // Setting a directory's owner, mode or times does not touch its parent's mtime: any order will do.
+  for (const [rel, e] of w.dirs) {
+    const k = tree.kindOf(rel);
+    if (rel !== '' && k !== 'dir' && k !== 'newdir') continue;
+    await put(w, { kind: K.dirMeta, flags: w.policy.isRoot ? F.chown : 0, mode: e.mode & 0o7777, uid: e.uid, gid: e.gid, atime: e.atime ?? e.mtime, mtime: e.mtime, path: tree.abs(rel), name: e.path });
+  }
+  await w.ring.settle();
 }

@@ -6,15 +6,6 @@ import type { TarEntry } from './tar-entry.js';
 import { aclToXattr, type IdMaps } from './tar-acl.js';
 import { clearPath } from './tar-paths.js';
 
-/** Runs fn over items, at most n at a time. */
-export async function eachLimited<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-}
-
 /** Makes a device node or FIFO (Node has no mknod: busybox/coreutils mknod through the runner), then owner, mode, times. */
 export async function makeSpecial(run: Runner, abs: string, e: TarEntry, isRoot: boolean): Promise<void> {
   await clearPath(abs, e.path);
@@ -59,11 +50,4 @@ export async function applyXattrs(run: Runner, root: string, items: Array<{ rel:
   }
   await run('setfattr', ['-h', '--restore=-'], { cwd: root, input: parts.join(''), timeout: 600_000 });
   return n;
-}
-
-/** Sets a directory's owner, mode and times, after its contents are in place (creating them moved its mtime). */
-export async function fixDirectory(abs: string, e: TarEntry, isRoot: boolean): Promise<void> {
-  if (isRoot) await fsp.lchown(abs, e.uid, e.gid);
-  await fsp.chmod(abs, e.mode & 0o7777);
-  await fsp.utimes(abs, e.atime ?? e.mtime, e.mtime);
 }

@@ -26,8 +26,8 @@ export function parentOf(rel: string): string {
 export class TargetTree {
   readonly root: string;
   private kinds = new Map<string, Kind>([['', 'dir']]);
-  /** Directories being made (in the background), so work inside one can wait for it. */
-  private making = new Map<string, Promise<void>>();
+  /** Called before a path is looked up on disk: the writes queued so far must be done first (they may make it). */
+  beforeProbe: (() => Promise<void>) | null = null;
 
   constructor(root: string) {
     this.root = root;
@@ -46,16 +46,6 @@ export class TargetTree {
   /** Records what a path now is. */
   set(rel: string, kind: Kind): void {
     this.kinds.set(rel, kind);
-  }
-
-  /** Records that rel is being made; work inside it waits for ready(rel). */
-  markMaking(rel: string, done: Promise<void>): void {
-    this.making.set(rel, done);
-  }
-
-  /** Resolves when the directory rel (and so every directory above it) exists, if it is being made. */
-  ready(rel: string): Promise<void> | undefined {
-    return this.making.get(rel);
   }
 
   /** True when the parent directory was made by this extraction (its files start owned by us, no inherited group). */
@@ -83,7 +73,7 @@ export class TargetTree {
 
   /** Looks a path up on disk (lstat, never following a link); makes a missing directory. */
   private async probe(rel: string, create: boolean): Promise<Kind | undefined> {
-    await this.making.get(parentOf(rel));
+    await this.beforeProbe?.();
     let kind: Kind;
     try {
       const st = await fsp.lstat(this.abs(rel));

@@ -15,7 +15,7 @@ export interface TarSource {
   /** Bytes received so far (compressed, as sent) and the sha256 of all of them once the stream has ended. */
   received(): number;
   digest(): Promise<string>;
-  /** Stops the hashing worker. */
+  /** Releases the hash. */
   close(): void;
   /** Resolves when a decompressor process has exited (rejects when it failed). */
   done: Promise<void>;
@@ -44,8 +44,7 @@ export async function openTarSource(run: Runner, input: Readable, onBytes?: (n: 
   const counted = async function* (): AsyncGenerator<Buffer> {
     let chunk: Buffer | null = head;
     while (chunk !== null) {
-      const wait = hash.update(chunk);
-      if (wait) await wait;
+      hash.update(chunk);
       count += chunk.length;
       onBytes?.(count);
       yield chunk;

@@ -1,0 +1,240 @@
+// The extractor's one queue of writes: records (what to create, with its data) in a fixed ring of shared memory, applied
+// in archive order by one writer thread. The ring is the memory bound and the back-pressure: when it is full the parser
+// waits, and so does the stream. A small archive is written by the main thread itself (no thread is started for it).
+
+import * as fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { TarError } from './tar-header.js';
+import { APPLY_BODY, C, HEAD, WORKER_SOURCE } from './tar-apply.js';
+
+/** Until this many records (or bytes) have gone through, records are applied by the main thread, as they come. */
+const LOCAL_RECORDS = 512;
+const LOCAL_BYTES = 4 * 1024 * 1024;
+
+export interface RecordHead {
+  kind: number;
+  flags?: number;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  atime?: number;
+  mtime?: number;
+  /** Position in the file (data), size to truncate to (close). */
+  num?: number;
+  path: string;
+  name: string;
+  link?: string;
+}
+
+interface Applier {
+  next(): void;
+  holdsFile(): boolean;
+  close(): void;
+}
+
+/** Writes records into the ring and has them applied in order; the first failure is kept and thrown by every later call. */
+export class WriteRing {
+  readonly size: number;
+  private sab: SharedArrayBuffer;
+  readonly buf: Buffer;
+  private ctrl = new Int32Array(new SharedArrayBuffer(32));
+  private doneF = new Float64Array(new SharedArrayBuffer(8));
+  /** Bytes written (absolute, wrap skips included) and records committed. */
+  private produced = 0;
+  private seq = 0;
+  private exited: Promise<void> | null = null;
+  private local: Applier | null;
+  private localState = { done: 0, entry: 0, nameLen: 0, name: null as string | null };
+  private failure: unknown = null;
+  private failed: Promise<void> | null = null;
+
+  constructor(size: number, private useWorker: boolean) {
+    this.size = Math.max(64 * 1024, Math.floor(size / 8) * 8);
+    this.sab = new SharedArrayBuffer(this.size);
+    this.buf = Buffer.from(this.sab);
+    const make = new Function('fs', 'ring', 'size', 'state', APPLY_BODY) as (f: typeof fs, r: Buffer, s: number, st: object) => Applier;
+    this.local = make(fs, this.buf, this.size, this.localState);
+  }
+
+  /** The largest record a caller may ask for (data pieces are cut to fit). */
+  get maxRecord(): number {
+    return this.size >> 2;
+  }
+
+  private used(): number {
+    return this.produced - this.doneF[0]!;
+  }
+
+  /**
+   * Reserves a record with room for dataLen bytes of data and writes its header; returns the offset in buf where the data
+   * goes (the caller copies it, then calls commit), or a promise of it when the ring is full.
+   */
+  begin(h: RecordHead, dataLen: number): number | Promise<number> {
+    this.check();
+    const pl = Buffer.byteLength(h.path);
+    const nl = Buffer.byteLength(h.name);
+    const ll = h.link === undefined ? 0 : Buffer.byteLength(h.link);
+    const len = (HEAD + pl + nl + ll + dataLen + 7) & ~7;
+    if (len > this.size >> 1) throw new TarError(`internal: a record of ${len} bytes does not fit the ring`, h.name);
+    const at = this.room(len);
+    if (at >= 0) return this.head(at, len, h, pl, nl, ll, dataLen);
+    return this.roomLater(len).then((a) => this.head(a, len, h, pl, nl, ll, dataLen));
+  }
+
+  /** Where a record of len bytes can go now (-1: not yet); writes the wrap marker when it goes back to the start. */
+  private room(len: number): number {
+    const wp = this.produced % this.size;
+    const tail = this.size - wp;
+    const skip = tail >= len ? 0 : tail;
+    if (this.used() + skip + len > this.size) return -1;
+    if (skip > 0) {
+      if (skip >= HEAD) this.buf.writeUInt32LE(0, wp);
+      this.produced += skip;
+      return 0;
+    }
+    return wp;
+  }
+
+  private async roomLater(len: number): Promise<number> {
+    for (;;) {
+      await this.wait();
+      const at = this.room(len);
+      if (at >= 0) return at;
+    }
+  }
+
+  private head(at: number, len: number, h: RecordHead, pl: number, nl: number, ll: number, dl: number): number {
+    const b = this.buf;
+    b.writeUInt32LE(len, at);
+    b[at + 4] = h.kind;
+    b[at + 5] = h.flags ?? 0;
+    b.writeUInt32LE(h.mode ?? 0, at + 8);
+    b.writeUInt32LE(h.uid ?? 0, at + 12);
+    b.writeUInt32LE(h.gid ?? 0, at + 16);
+    b.writeUInt32LE(pl, at + 20);
+    b.writeDoubleLE(h.atime ?? 0, at + 24);
+    b.writeDoubleLE(h.mtime ?? 0, at + 32);
+    b.writeDoubleLE(h.num ?? 0, at + 40);
+    b.writeUInt32LE(nl, at + 48);
+    b.writeUInt32LE(ll, at + 52);
+    b.writeUInt32LE(dl, at + 56);
+    let o = at + HEAD;
+    o += b.write(h.path, o, 'utf8');
+    o += b.write(h.name, o, 'utf8');
+    if (ll > 0) o += b.write(h.link!, o, 'utf8');
+    this.produced += len;
+    return o;
+  }
+
+  /** Hands the record begun last to the writer. */
+  commit(): void {
+    this.seq++;
+    if (this.local) {
+      const st = this.localState;
+      try {
+        this.local.next();
+      } catch (err) {
+        this.failure = writerError(err as Error & { entry?: string });
+        throw this.failure;
+      }
+      this.doneF[0] = st.done;
+      Atomics.store(this.ctrl, C.applied, this.seq);
+      Atomics.store(this.ctrl, C.committed, this.seq);
+      if (this.useWorker && (this.seq >= LOCAL_RECORDS || this.produced >= LOCAL_BYTES) && !this.local.holdsFile()) this.startWorker();
+      return;
+    }
+    Atomics.store(this.ctrl, C.committed, this.seq);
+    if (Atomics.load(this.ctrl, C.asleep) !== 0) Atomics.notify(this.ctrl, C.committed, 1);
+  }
+
+  /** From here on records go to a writer thread (called between records: the main thread's applier holds no open file). */
+  private startWorker(): void {
+    this.local = null;
+    const w = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { sab: this.sab, size: this.size, ctrlSab: this.ctrl.buffer, doneSab: this.doneF.buffer },
+      // It allocates next to nothing: a small heap keeps the thread's memory small.
+      resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 8, stackSizeMb: 1 },
+      stdout: false,
+      stderr: false,
+    });
+    let gotMessage: () => void = () => undefined;
+    this.failed = new Promise<void>((r) => (gotMessage = r));
+    w.on('message', (m: { message: string; entry?: string; code?: string }) => {
+      if (this.failure === null) this.failure = writerError(Object.assign(new Error(m.message), { code: m.code, entry: m.entry }));
+      gotMessage();
+    });
+    w.on('error', (e) => {
+      if (this.failure === null) this.failure = e;
+      gotMessage();
+      Atomics.notify(this.ctrl, C.applied);
+    });
+    this.exited = new Promise<void>((r) =>
+      w.on('exit', () => {
+        if (this.failure === null && Atomics.load(this.ctrl, C.stop) === 0) this.failure = new TarError('the writer thread ended unexpectedly');
+        gotMessage();
+        Atomics.notify(this.ctrl, C.applied);
+        r();
+      }),
+    );
+    w.unref();
+  }
+
+  /** Waits until the writer has applied at least one more record (or failed). */
+  private async wait(): Promise<void> {
+    this.check();
+    const seen = Atomics.load(this.ctrl, C.applied);
+    if (seen === this.seq) return;
+    await this.waitApplied(seen);
+  }
+
+  /** Waits for the count of applied records to move from seen (the writer notifies only while this is flagged). */
+  private async waitApplied(seen: number): Promise<void> {
+    Atomics.add(this.ctrl, C.waiting, 1);
+    const r = waitAsync(this.ctrl, C.applied, seen, 500);
+    if (r.async) await r.value;
+    Atomics.sub(this.ctrl, C.waiting, 1);
+    await this.checkWriter();
+  }
+
+  /** Throws the first failure. */
+  check(): void {
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** Throws the first failure, waiting for the writer's message when it has flagged one. */
+  private async checkWriter(): Promise<void> {
+    // The writer's message with the details is sent before its flag is set, but arrives as a task of its own.
+    if (Atomics.load(this.ctrl, C.failed) !== 0) await this.failed;
+    this.check();
+  }
+
+  /** Records committed so far (for applied()). */
+  get committed(): number {
+    return this.seq;
+  }
+
+  /** Waits until every record committed up to mark (default: all) has been applied. */
+  async settle(mark = this.seq): Promise<void> {
+    while (Atomics.load(this.ctrl, C.applied) < mark) {
+      this.check();
+      await this.waitApplied(Atomics.load(this.ctrl, C.applied));
+    }
+    await this.checkWriter();
+  }
+
+  /** Stops the writer (after what it is applying) and closes any file left open. */
+  async close(): Promise<void> {
+    this.local?.close();
+    Atomics.store(this.ctrl, C.stop, 1);
+    Atomics.notify(this.ctrl, C.committed);
+    await this.exited;
+  }
+}
+
+// Atomics.waitAsync (Node 16+), not yet in TypeScript's ES2022 library.
+const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, ms: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
+
+function writerError(err: Error & { entry?: string }): TarError {
+  return err instanceof TarError ? err : new TarError(err.message, err.entry);
+}

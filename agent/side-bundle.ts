@@ -1,13 +1,13 @@
-// Loads a dependency kept out of the agent's main bundle: webtorrent and ssh2 are four fifths of the agent's code and
-// only their transports use them, yet every process start paid for their bytes (V8 reads the whole script and its
-// code cache: about 0.1 s per start, emulated). bundle.mjs builds each into its own CommonJS file beside the main one
+// Loads a dependency kept out of the agent's main bundle: ssh2 is most of the agent's code and only its transports
+// use it, yet every process start paid for its bytes (V8 reads the whole script and its
+// code cache: about 0.1 s per start, emulated). bundle.mjs builds it into its own CommonJS file beside the main one
 // (dist/si-agent-<name>.cjs); the single executable carries them as assets. Compiled when first required.
 
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
-export const SIDE_BUNDLES = ['webtorrent', 'ssh2'] as const;
+export const SIDE_BUNDLES = ['ssh2'] as const;
 export type SideBundle = (typeof SIDE_BUNDLES)[number];
 
 /** The file name of a side bundle, beside the main bundle in dist/ and as the executable's asset name. */

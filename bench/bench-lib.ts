@@ -1,6 +1,6 @@
 // What the install benchmarks share: a two-partition layout, loop disks, medians, a warm page cache.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, ftruncateSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -101,4 +101,13 @@ export function formatTimelines(title: string, runs: Timeline[]): string[] {
   const out = [`${title} (median ms over ${runs.length} runs)`];
   for (const n of names) out.push(`  ${n.padEnd(60)} ${median(runs.map((r) => r.get(n) ?? 0)).toFixed(0).padStart(7)}`);
   return out;
+}
+
+/** The Debian-size image the benches run on by default: the debootstrapped bookworm root the fixtures build once into
+ *  .cache/debootstrap (fixtures/target/build-debian-root.sh, about 3 minutes the first time; about 850 MB). */
+export function debianImageDir(): string {
+  const root = join(import.meta.dirname, '..');
+  const r = spawnSync('bash', [join(root, 'fixtures/target/build-debian-root.sh'), join(root, '.cache/debootstrap')], { encoding: 'utf8', timeout: 15 * 60 * 1000 });
+  if (r.status !== 0) throw new Error(`could not build the Debian image (.cache/debootstrap): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' / ')}`);
+  return r.stdout.trim();
 }

@@ -118,7 +118,7 @@ export async function buildBootPackage(o: PackageOptions): Promise<PackageResult
   return { dir, kernel, sea, initrd, manifest };
 }
 
-/** What bundle.mjs measured of the bundle (total, webtorrent's share), or undefined when it did not. */
+/** What bundle.mjs measured of the bundle (the main bundle's and each side bundle's bytes), or undefined when it did not. */
 function readAgentParts(projectDir: string): Record<string, number> | undefined {
   const f = join(projectDir, 'dist', 'si-agent.parts.json');
   return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as Record<string, number>) : undefined;

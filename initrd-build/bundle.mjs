@@ -1,16 +1,16 @@
 // Bundles the agent into CommonJS files: dist/si-agent.cjs, runnable as `node dist/si-agent.cjs ...`, and beside it one
-// file per side bundle (webtorrent, ssh2: agent/side-bundle.ts), which the main one loads when a transport needs it.
+// file per side bundle (ssh2: agent/side-bundle.ts), which the main one loads when a transport needs it.
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
-import { noNativeAddons, noWebRtc } from './bundle-plugins.mjs';
+import { noNativeAddons } from './bundle-plugins.mjs';
 import { readFileSync, chmodSync, renameSync, statSync, writeFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
-const SIDE = ['webtorrent', 'ssh2']; // agent/side-bundle.ts SIDE_BUNDLES
+const SIDE = ['ssh2']; // agent/side-bundle.ts SIDE_BUNDLES
 const sideLoader = fileURLToPath(new URL('../agent/side-bundle.ts', import.meta.url));
 
-// In the main bundle, `import x from 'webtorrent'` (or ssh2) becomes the side bundle's default, loaded on first use.
+// In the main bundle, `import x from 'ssh2'` becomes the side bundle's default, loaded on first use.
 const sideBundles = {
   name: 'side-bundles',
   setup(b) {
@@ -35,12 +35,12 @@ const options = {
   define: { SI_AGENT_VERSION: JSON.stringify(pkg.version) },
   sourcemap: false,
   legalComments: 'none',
-  plugins: [noNativeAddons, noWebRtc, sideBundles],
+  plugins: [noNativeAddons, sideBundles],
   logLevel: 'warning',
 };
 
-// Each side bundle: the package's default export (webtorrent's class, ssh2's module object) as `default` of a CommonJS
-// module of its own; all the agent imports of either is the default.
+// Each side bundle: the package's default export (ssh2's module object) as `default` of a CommonJS module of its own;
+// all the agent imports of it is the default.
 const sideBytes = {};
 for (const name of SIDE) {
   const outfile = `dist/.si-agent-${name}.cjs.${process.pid}`;
@@ -50,7 +50,7 @@ for (const name of SIDE) {
     stdin: { contents: `export { default } from '${name}';\n`, resolveDir: process.cwd(), loader: 'js' },
     outfile,
     banner: {},
-    plugins: [noNativeAddons, noWebRtc],
+    plugins: [noNativeAddons],
   });
   sideBytes[name] = statSync(outfile).size;
   renameSync(outfile, `dist/si-agent-${name}.cjs`);
@@ -64,5 +64,5 @@ renameSync(options.outfile, 'dist/si-agent.cjs');
 
 // The boot package's manifest.json reports the sizes (dist/si-agent.parts.json).
 const partsTmp = `dist/.si-agent.parts.json.${process.pid}`;
-writeFileSync(partsTmp, JSON.stringify({ bundleBytes, webtorrentBytes: sideBytes.webtorrent, ssh2Bytes: sideBytes.ssh2 }, null, 2) + '\n');
+writeFileSync(partsTmp, JSON.stringify({ bundleBytes, ssh2Bytes: sideBytes.ssh2 }, null, 2) + '\n');
 renameSync(partsTmp, 'dist/si-agent.parts.json');

@@ -33,7 +33,7 @@ export interface ManifestInput {
   agentVersion: string;
   nodeVersion: string;
   seaBytes: number;
-  /** Bytes of the bundle by part (bundle.mjs writes dist/si-agent.parts.json): webtorrent and what only it pulls in. */
+  /** Bytes of the bundle by part (bundle.mjs writes dist/si-agent.parts.json): the main bundle and each side bundle. */
   agentParts?: Record<string, number>;
   /** What trimming Node's ICU data kept and dropped. */
   icu?: IcuTrimResult;

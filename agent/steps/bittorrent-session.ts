@@ -6,7 +6,6 @@ import { isIP } from 'node:net';
 import { getBool, getUint } from '../params/validate.js';
 import { sleepAbortable } from '../net/retry.js';
 import type { Peer } from '../transport/bittorrent-client.js';
-import type { TorrentTally } from '../transport/bittorrent-download.js';
 import { formatBytes } from '../report/format.js';
 import { type Ctx, type Step, param } from './context.js';
 
@@ -18,7 +17,6 @@ export interface BtSession {
   serverAddresses: string[];
   /** Tarballs on disk, deleted when the peer stops. */
   staged: string[];
-  tally: TorrentTally;
   stopped: boolean;
 }
 
@@ -34,15 +32,14 @@ export async function ensureSession(ctx: Ctx): Promise<BtSession> {
   const bindAddress = ctx.state.clientIp ?? param(ctx, 'IPADDR');
   const { startPeer } = await import('../transport/bittorrent-client.js');
   const peer = await startPeer({ bindAddress });
-  peer.client.on('error', (err: Error) => ctx.report.warn(`BitTorrent: ${err.message}`));
   const server = param(ctx, 'IMAGESERVER')!;
   const serverAddresses = isIP(server) ? [server] : (await lookup(server, { all: true }).catch(() => [])).map((a) => a.address);
-  const session: BtSession = { peer, serverAddresses, staged: [], tally: { fromServer: 0, fromPeers: 0, rejected: 0 }, stopped: false };
+  const session: BtSession = { peer, serverAddresses, staged: [], stopped: false };
   ctx.state.bittorrent = session;
   ctx.state.transport = 'bittorrent';
   ctx.state.transportInfo = { ...ctx.state.transportInfo, transport: 'bittorrent' };
   ctx.state.cleanups.push(() => stopSession(ctx, session));
-  ctx.report.emit({ type: 'transport', transport: 'bittorrent', peer: `${bindAddress ?? '*'}:${peer.port}`, detail: 'webtorrent over TCP, HTTP trackers only' });
+  ctx.report.emit({ type: 'transport', transport: 'bittorrent', peer: `${bindAddress ?? '*'}:${peer.port}`, detail: "the agent's own peer over TCP, HTTP trackers only" });
   return session;
 }
 
@@ -50,10 +47,13 @@ export async function ensureSession(ctx: Ctx): Promise<BtSession> {
 export async function stopSession(ctx: Ctx, s: BtSession): Promise<void> {
   if (s.stopped) return;
   s.stopped = true;
-  const uploaded = s.peer.client.torrents.reduce((n, t) => n + t.uploaded, 0);
   await s.peer.stop();
   for (const f of s.staged) rmSync(f, { force: true });
-  const t = s.tally;
+  // Counted by the swarms as the bytes arrived: right after a failure or an abort as after success.
+  const swarms = s.peer.swarms;
+  const sum = (f: (x: (typeof swarms)[number]) => number) => swarms.reduce((n, x) => n + f(x), 0);
+  const t = { fromServer: sum((x) => x.tally.fromServer), fromPeers: sum((x) => x.tally.fromPeers), rejected: sum((x) => x.tally.rejected) };
+  const uploaded = sum((x) => x.uploaded);
   const summary = `BitTorrent: ${formatBytes(t.fromServer)} downloaded from the image server, ${formatBytes(t.fromPeers)} from other clients, ${formatBytes(uploaded)} uploaded${t.rejected ? `, ${t.rejected} piece(s) rejected by hash` : ''}`;
   ctx.state.transportInfo = { ...ctx.state.transportInfo, bt_from_server: String(t.fromServer), bt_from_peers: String(t.fromPeers), bt_uploaded: String(uploaded) };
   ctx.report.emit({ type: 'transport', transport: 'bittorrent', detail: summary });
@@ -62,7 +62,7 @@ export async function stopSession(ctx: Ctx, s: BtSession): Promise<void> {
 
 /** Upload rate of every torrent of the peer, KB/s. */
 function uploadKBs(s: BtSession): number {
-  return s.peer.client.torrents.reduce((n, t) => n + t.uploadSpeed, 0) / 1024;
+  return s.peer.swarms.reduce((n, t) => n + t.uploadSpeed, 0) / 1024;
 }
 
 /** Seeds on while BITTORRENT_SEED_WAIT=y and the upload rate stays at or above BITTORRENT_UPLOAD_MIN, then stops. */
@@ -75,7 +75,7 @@ export async function seedThenStop(ctx: Ctx, s: BtSession): Promise<void> {
     for (;;) {
       await sleepAbortable(pollS * 1000, ctx.signal);
       const rate = uploadKBs(s);
-      ctx.report.info(`BitTorrent: seeding at ${rate.toFixed(0)} KB/s to ${s.peer.client.torrents.reduce((n, t) => n + t.numPeers, 0)} peers`);
+      ctx.report.info(`BitTorrent: seeding at ${rate.toFixed(0)} KB/s to ${s.peer.swarms.reduce((n, t) => n + t.numPeers, 0)} peers`);
       if (rate < minKBs) break;
       if (Date.now() >= until) {
         ctx.report.warn(`BitTorrent: still uploading at ${rate.toFixed(0)} KB/s after ${SEED_WAIT_MAX_S} s: seeding stops`);

@@ -64,12 +64,11 @@ async function installTorrent(ctx: Ctx, file: string, phase: string | undefined,
   session.staged.push(join(stagingDir, meta.name));
   const started = Date.now();
   const pollMs = Math.max(1, getUint(ctx.params, 'BITTORRENT_POLLING_TIME')) * 1000;
-  // webtorrent loads only for a BitTorrent install: evaluating it costs every boot otherwise.
   const { downloadAndExtract } = await import('../transport/bittorrent-download.js');
   const d = await downloadAndExtract(ctx, {
     peer: session.peer,
-    torrentFile: buf,
     meta,
+    tracker,
     stagingDir,
     dest: ctx.opts.sysroot,
     serverAddresses: session.serverAddresses,
@@ -77,11 +76,10 @@ async function installTorrent(ctx: Ctx, file: string, phase: string | undefined,
     pollMs: Math.min(pollMs, 1000),
     skip,
     signal: ctx.signal,
-    onFigures: (t) => {
-      ctx.state.transportInfo = { ...ctx.state.transportInfo, bt_peers: String(t.numPeers), bt_down_kbs: (t.downloadSpeed / 1024).toFixed(0), bt_up_kbs: (t.uploadSpeed / 1024).toFixed(0) };
+    onFigures: (s) => {
+      ctx.state.transportInfo = { ...ctx.state.transportInfo, bt_peers: String(s.numPeers), bt_down_kbs: (s.downloadSpeed / 1024).toFixed(0), bt_up_kbs: (s.uploadSpeed / 1024).toFixed(0) };
     },
   });
-  for (const k of ['fromServer', 'fromPeers', 'rejected'] as const) session.tally[k] += d.tally[k];
   ctx.report.info(
     `BitTorrent ${meta.name}: extracted ${d.extracted.entries} entries in ${((Date.now() - started) / 1000).toFixed(1)} s; ${d.tally.fromServer} bytes from the image server, ${d.tally.fromPeers} from other clients; seeding on`,
   );

@@ -1,7 +1,13 @@
-// The agent's BitTorrent peer: webtorrent over TCP only, listening on the install address, trackers only (no DHT, LSD, PEX, uTP).
+// The agent's BitTorrent peer: one TCP listener on the install address, one swarm per torrent, HTTP trackers only (no
+// DHT, LSD, PEX, uTP, WebRTC). The piece engine is the agent's own (bittorrent-swarm.ts): webtorrent's scheduler spent
+// most of a client's CPU scanning every piece for every request at the size of a real image and stalled the swarm.
 
-import WebTorrent, { type Torrent } from 'webtorrent';
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:net';
 import { SiError } from '../errors.js';
+import type { TorrentMeta } from './bittorrent-meta.js';
+import { Swarm } from './bittorrent-swarm.js';
+import { Wire } from './bittorrent-wire.js';
 
 export interface PeerOptions {
   /** The install address; the peer listens there only (undefined: every address). */
@@ -11,71 +17,64 @@ export interface PeerOptions {
 }
 
 export interface Peer {
-  client: WebTorrent;
   port: number;
-  /** Stops every torrent and the listener; safe to call twice. */
+  bindAddress?: string;
+  peerId: Buffer;
+  swarms: Swarm[];
+  /** Stops every swarm and the listener; safe to call twice. */
   stop(): Promise<void>;
 }
 
-/** Starts a webtorrent client that talks to trackers and TCP peers only, listening on the install address. */
+export interface AddOptions {
+  /** The staged tarball's path. */
+  file: string;
+  tracker?: string;
+  isServer?: (host: string) => boolean;
+  /** The file holds the content already: check it and seed. */
+  seedExisting?: boolean;
+  warn?: (message: string) => void;
+  debug?: (message: string) => void;
+}
+
+/** Starts the listener on the install address; incoming connections are handed to the swarm their handshake names. */
 export async function startPeer(opts: PeerOptions): Promise<Peer> {
-  const client = new WebTorrent({
-    dht: false,
-    lsd: false,
-    utPex: false,
-    utp: false,
-    natUpnp: false,
-    natPmp: false,
-    webSeeds: false,
-    torrentPort: opts.port ?? 0,
+  const swarms: Swarm[] = [];
+  const server: Server = createServer((socket) => {
+    socket.setTimeout(15_000, () => socket.destroy());
+    const wire = new Wire(socket, false);
+    wire.handlers = {
+      handshake: (infoHash) => {
+        socket.setTimeout(0);
+        const s = swarms.find((x) => x.infoHash.equals(infoHash) && !x.destroyed);
+        if (s) s.accept(wire);
+        else wire.destroy('no such torrent here');
+      },
+      choke: noop, unchoke: noop, interested: noop, notInterested: noop, have: noop, bitfield: noop, request: noop, piece: noop, cancel: noop, close: noop,
+    };
   });
   await new Promise<void>((resolve, reject) => {
-    client.once('listening', () => resolve());
-    client.once('error', (err: Error) => reject(new SiError('E_TRANSFER', `BitTorrent peer could not listen: ${err.message}`, { cause: err })));
+    server.once('error', (err: Error) => reject(new SiError('E_TRANSFER', `BitTorrent peer cannot listen on ${opts.bindAddress ?? '*'}:${opts.port ?? 0}: ${err.message}`, { cause: err })));
+    server.listen({ port: opts.port ?? 0, host: opts.bindAddress }, () => resolve());
   });
-  const port = client.torrentPort;
-  if (opts.bindAddress) await rebind(client, opts.bindAddress, port);
+  server.on('error', () => undefined);
+  const port = (server.address() as { port: number }).port;
+  const peerId = Buffer.concat([Buffer.from('-SI0200-'), randomBytes(12)]);
   let stopped: Promise<void> | null = null;
   const stop = () =>
-    (stopped ??= new Promise<void>((resolve) => {
-      client.destroy(() => resolve());
-    }));
-  return { client, port, stop };
+    (stopped ??= (async () => {
+      server.close();
+      await Promise.all(swarms.map((s) => s.stop()));
+    })());
+  return { port, bindAddress: opts.bindAddress, peerId, swarms, stop };
 }
 
-// webtorrent listens on every address and takes no host; before any torrent is added (nobody knows the port yet)
-// the listener is moved to the install address on the same port, so the tracker announces stay right.
-async function rebind(client: WebTorrent, host: string, port: number): Promise<void> {
-  const server = client._connPool?.tcpServer;
-  if (!server) return;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => reject(new SiError('E_TRANSFER', `BitTorrent peer cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
-    server.once('error', onError);
-    server.listen({ port, host }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
+/** Adds a torrent to the peer and starts it: announcing, connecting, downloading (or seeding existing data). */
+export async function addTorrent(peer: Peer, meta: TorrentMeta, o: AddOptions): Promise<Swarm> {
+  if (meta.files !== 1) throw new SiError('E_TRANSFER', `torrent ${meta.name} holds ${meta.files} files; a SystemImager torrent holds one tarball`);
+  const s = await Swarm.create({ meta, file: o.file, peerId: peer.peerId, port: peer.port, bindAddress: peer.bindAddress, tracker: o.tracker, isServer: o.isServer ?? (() => false), seedExisting: o.seedExisting, warn: o.warn, debug: o.debug });
+  peer.swarms.push(s);
+  s.start();
+  return s;
 }
 
-/** Adds a torrent (its .torrent bytes) storing data under dir; resolves once its metadata is ready. */
-export async function addTorrent(peer: Peer, torrentFile: Buffer, dir: string): Promise<Torrent> {
-  return new Promise<Torrent>((resolve, reject) => {
-    // Rarest first: clients that all read in order would all want the same pieces from the server at the same time;
-    // the extractor's stream still gets its next pieces first (webtorrent marks them critical).
-    const t = peer.client.add(torrentFile, { path: dir, strategy: 'rarest' });
-    const onError = (err: Error) => reject(new SiError('E_TRANSFER', `BitTorrent: ${err.message}`, { cause: err }));
-    t.once('error', onError);
-    t.once('ready', () => {
-      t.off('error', onError);
-      resolve(t);
-    });
-  });
-}
-
-/** Removes a torrent from the client, keeping its data (the caller deletes the staged file). */
-export async function removeTorrent(t: Torrent): Promise<void> {
-  if ((t as unknown as { destroyed?: boolean }).destroyed) return;
-  await new Promise<void>((resolve) => t.destroy({ destroyStore: false }, () => resolve()));
-}
+function noop(): void {}

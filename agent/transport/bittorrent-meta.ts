@@ -13,9 +13,18 @@ export interface TorrentMeta {
   trackers: string[];
   /** SHA-1 of the bencoded info dictionary, as 40 hex digits. */
   infoHash: string;
+  /** The pieces' SHA-1 digests, 20 bytes each, in order. */
+  pieceHashes: Buffer;
+  /** Files in the torrent (a SystemImager torrent holds one tarball). */
+  files: number;
 }
 
-type BValue = number | Buffer | BValue[] | Map<string, BValue>;
+export type BValue = number | Buffer | BValue[] | Map<string, BValue>;
+
+/** Decodes one bencoded value (a tracker's answer); throws on malformed input. */
+export function bdecode(buf: Buffer): BValue {
+  return new Decoder(buf).value();
+}
 
 /** Parses a .torrent file; a malformed one is an E_TRANSFER naming the file. */
 export function parseTorrentMeta(buf: Buffer, file: string): TorrentMeta {
@@ -36,7 +45,9 @@ export function parseTorrentMeta(buf: Buffer, file: string): TorrentMeta {
     if (Array.isArray(list)) for (const tier of list) if (Array.isArray(tier)) for (const u of tier) trackers.push(text(u));
     if (root.has('announce')) trackers.unshift(text(root.get('announce')));
     const infoHash = createHash('sha1').update(buf.subarray(d.infoSpan[0], d.infoSpan[1])).digest('hex');
-    return { name, length, pieceLength, pieces: pieces.length / 20, trackers: [...new Set(trackers)], infoHash };
+    const count = Math.ceil(length / pieceLength);
+    if (pieceLength <= 0 || count !== pieces.length / 20) throw new Error(`${pieces.length / 20} piece hashes for ${length} bytes in pieces of ${pieceLength}`);
+    return { name, length, pieceLength, pieces: count, trackers: [...new Set(trackers)], infoHash, pieceHashes: Buffer.from(pieces), files: Array.isArray(files) ? files.length : 1 };
   } catch (err) {
     throw new SiError('E_TRANSFER', `${file} is not a valid torrent file: ${(err as Error).message}`, { cause: err });
   }

@@ -5,6 +5,7 @@ import { SiError } from '../errors.js';
 import { withRetry } from '../net/retry.js';
 import type { Reporter } from '../report/events.js';
 import type { TorrentMeta } from './bittorrent-meta.js';
+import { announceUrl } from './bittorrent-announce.js';
 
 export interface TrackerCheck {
   report: Reporter;
@@ -15,11 +16,9 @@ export interface TrackerCheck {
   capMs?: number;
 }
 
-/** The announce URL for a probe of this torrent: info hash and peer id as raw bytes, percent-encoded. */
+/** The announce URL for a probe of this torrent: a leaving peer that wants no peers (the tracker lists nobody new). */
 export function probeUrl(tracker: string, meta: TorrentMeta, port: number, peerId: Buffer): string {
-  const enc = (b: Buffer) => [...b].map((x) => '%' + x.toString(16).padStart(2, '0')).join('');
-  const q = `info_hash=${enc(Buffer.from(meta.infoHash, 'hex'))}&peer_id=${enc(peerId)}&port=${port}&uploaded=0&downloaded=0&left=${meta.length}&compact=1&numwant=0&event=stopped`;
-  return tracker + (tracker.includes('?') ? '&' : '?') + q;
+  return announceUrl(tracker, { infoHash: Buffer.from(meta.infoHash, 'hex'), peerId, port, uploaded: 0, downloaded: 0, left: meta.length, numwant: 0, event: 'stopped' });
 }
 
 /** Resolves once one of the torrent's HTTP trackers answers; a refusal or silence after the retries is an E_TRANSFER. */

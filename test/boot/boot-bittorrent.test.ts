@@ -1,5 +1,5 @@
 // Boot tier (needs root, qemu-system-x86_64, ip netns, /dev/net/tun, dnsmasq, rsync, opentracker, aria2c, mktorrent;
-// TCG, no KVM): the real boot package (webtorrent inside the single executable) installs over BitTorrent. A namespace
+// TCG, no KVM): the real boot package (the agent's own BitTorrent peer inside the single executable) installs over BitTorrent. A namespace
 // holds a bridge with the server address, a tap on it for QEMU's virtio NIC, dnsmasq (option 140 = the image server),
 // the fixture rsync daemon with a `torrents` module, opentracker and aria2c seeding the image and override tarballs made
 // as SystemImager makes them. The kernel command line says BITTORRENT=y and POST_ACTION=shutdown. The test checks the
@@ -100,7 +100,7 @@ describe.skipIf(reason !== null)('boot package installs over BitTorrent (opentra
     expect(ack, why).not.toBeNull();
     const addr = ack![2]!;
     // The peer listened on the leased address; the image came as the torrent, extracted while it arrived.
-    expect(r.log).toMatch(new RegExp(`transport: bittorrent \\(${esc(addr)}:\\d+, webtorrent over TCP`));
+    expect(r.log).toMatch(new RegExp(`transport: bittorrent \\(${esc(addr)}:\\d+, the agent's own peer over TCP`));
     expect(r.log).toMatch(new RegExp(`BitTorrent image-${esc(server.imageName)}\\.tar\\.gz: ${imageBytes} bytes in \\d+ pieces, staged in /tmp`));
     expect(r.log).toMatch(new RegExp(`BitTorrent image-${esc(server.imageName)}\\.tar\\.gz: extracted \\d+ entries`));
     expect(r.log).toMatch(/BitTorrent override-compute\.tar: extracted/);

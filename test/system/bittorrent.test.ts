@@ -232,7 +232,7 @@ describe('BitTorrent staging, hostile peers and a tracker that is down', () => {
     loops.push(loop);
     const r = await installIn(lab.clients[1]!, '', loop.dev, dir);
     expect(r.code, r.out.slice(-4000)).toBe(0);
-    const rejected = logs(r).filter((m) => /failed verification \(hash mismatch\): discarded and fetched again/.test(m));
+    const rejected = logs(r).filter((m) => new RegExp(`failed verification \\(hash mismatch\\) from ${evil.ip.replace(/\./g, "\\.")}: discarded and fetched again`).test(m));
     expect(rejected.length, `${r.out.slice(-3000)}\n${lab.log('evil')}`).toBeGreaterThan(0);
     expect(logs(r).some((m) => /piece\(s\) rejected by hash/.test(m))).toBe(true);
     const { diffs, mnt } = await checkInstalled(loop, dir);

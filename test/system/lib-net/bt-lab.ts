@@ -33,6 +33,8 @@ export interface BtLab {
   uploadedBytes(): number;
   /** Shapes both directions of a namespace's link (its eth0 and its bridge port) with tc tbf, rate in Mbit/s. */
   shapeLink(c: BtClient, mbit: number): void;
+  /** Removes the shaping of shapeLink. */
+  unshapeLink(c: BtClient): void;
   /** Adds a namespace on the bridge (for peers that are not install clients). */
   addPeer(i: number): BtClient;
   log(name: string): string;
@@ -151,6 +153,9 @@ export function createBtLab(tag: string, net: number, nClients: number): BtLab {
         quiet(['ip', 'netns', 'exec', ns, 'tc', 'qdisc', 'del', 'dev', dev, 'root']);
         sh(['ip', 'netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', `${mbit}mbit`, 'burst', '64kb', 'latency', '50ms']);
       }
+    },
+    unshapeLink(c) {
+      for (const [ns, dev] of [[srv, c.port], [c.ns, c.dev]] as const) quiet(['ip', 'netns', 'exec', ns, 'tc', 'qdisc', 'del', 'dev', dev, 'root']);
     },
     addPeer(i) {
       return join1(i, 'p');

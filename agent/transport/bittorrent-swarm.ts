@@ -1,0 +1,644 @@
+// One torrent's swarm: its peer connections, which blocks are asked of whom, pieces verified (SHA-1) and stored in the
+// staged tarball, what peers ask served from it, and the figures (bytes from the server and from peers, rates). The
+// agent's own engine, so that piece choice follows the install's needs: see bittorrent-picker.ts.
+
+import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { SiError } from '../errors.js';
+import { announce } from './bittorrent-announce.js';
+import type { TorrentMeta } from './bittorrent-meta.js';
+import { ACTIVE, HAVE, MISSING, WRITING, pickPiece } from './bittorrent-picker.js';
+import { BLOCK, Bitfield, Wire, type WireHandlers } from './bittorrent-wire.js';
+
+/** Blocks asked of one connection at a time (1 MiB: a 200 Mbit link's 40 ms). */
+const PIPELINE = 64;
+/** Outgoing connections kept at most; incoming ones are accepted up to MAX_CONNS + 20. */
+const MAX_CONNS = 50;
+/** A block unanswered this long: its piece is given to whichever connection can fetch it. */
+const REQUEST_TIMEOUT_MS = 30_000;
+/** Connections that sent this many pieces failing their hash check are dropped and not taken again. */
+const MAX_BAD = 2;
+
+export interface SwarmTally {
+  /** Piece bytes received from the image server's seeder and from every other peer (before hash checks). */
+  fromServer: number;
+  fromPeers: number;
+  /** Pieces that failed their hash check and were fetched again. */
+  rejected: number;
+}
+
+export interface SwarmOptions {
+  meta: TorrentMeta;
+  /** The staged tarball: created (emptied) unless seedExisting. */
+  file: string;
+  peerId: Buffer;
+  /** The port our listener announces. */
+  port: number;
+  bindAddress?: string;
+  /** HTTP tracker to announce to (none: peers only from addPeer). */
+  tracker?: string;
+  /** Whether a peer address is the image server's (its seeder is spared: bittorrent-picker.ts). */
+  isServer: (host: string) => boolean;
+  /** The file already holds the content: every piece is checked, the good ones seeded. */
+  seedExisting?: boolean;
+  warn?: (message: string) => void;
+  debug?: (message: string) => void;
+}
+
+interface Conn {
+  wire: Wire;
+  server: boolean;
+  bits: Bitfield;
+  peerChoking: boolean;
+  amChoking: boolean;
+  amInterested: boolean;
+  /** Counted in `offered` (another client, not choking us). */
+  counted: boolean;
+  inflight: number;
+  owned: Set<Active>;
+  bad: number;
+  uploads: Array<[number, number, number]>;
+  serving: boolean;
+  registered: boolean;
+}
+
+interface Active {
+  index: number;
+  length: number;
+  buf: Buffer;
+  blocks: number;
+  received: Uint8Array;
+  requester: Array<Conn | null>;
+  requestedAt: Float64Array;
+  got: number;
+  owner: Conn | null;
+}
+
+interface Known {
+  host: string;
+  port: number;
+  nextTry: number;
+  fails: number;
+}
+
+/** Bytes per second over the last five seconds. */
+class RateMeter {
+  private buckets = new Float64Array(5);
+  private second = Math.floor(Date.now() / 1000);
+  add(n: number): void {
+    this.roll();
+    this.buckets[this.second % 5]! += n;
+  }
+  rate(): number {
+    this.roll();
+    let s = 0;
+    for (const b of this.buckets) s += b;
+    return s / 5;
+  }
+  private roll(): void {
+    const now = Math.floor(Date.now() / 1000);
+    for (let t = this.second + 1; t <= now && t <= this.second + 5; t++) this.buckets[t % 5] = 0;
+    this.second = now;
+  }
+}
+
+export class Swarm {
+  readonly meta: TorrentMeta;
+  readonly infoHash: Buffer;
+  readonly tally: SwarmTally = { fromServer: 0, fromPeers: 0, rejected: 0 };
+  /** Verified bytes stored. */
+  downloaded = 0;
+  uploaded = 0;
+  done = false;
+  destroyed = false;
+  private readonly state: Uint8Array;
+  private readonly offered: Uint16Array;
+  private readonly serverAnyway = new Set<number>();
+  private readonly have: Bitfield;
+  private cursor = 0;
+  private haveCount = 0;
+  private readonly conns = new Set<Conn>();
+  private readonly active = new Map<number, Active>();
+  private readonly known = new Map<string, Known>();
+  private readonly dialing = new Set<string>();
+  private readonly banned = new Set<string>();
+  private readonly waiters = new Map<number, Array<{ resolve: () => void; reject: (e: Error) => void }>>();
+  private readonly pool: Buffer[] = [];
+  private readonly down = new RateMeter();
+  private readonly up = new RateMeter();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private pendingIo = new Set<Promise<unknown>>();
+  private announceNow: (() => void) | null = null;
+  private failure: Error | null = null;
+
+  private constructor(private readonly o: SwarmOptions, private readonly fh: FileHandle) {
+    this.meta = o.meta;
+    this.infoHash = Buffer.from(o.meta.infoHash, 'hex');
+    this.state = new Uint8Array(o.meta.pieces);
+    this.offered = new Uint16Array(o.meta.pieces);
+    this.have = new Bitfield(o.meta.pieces);
+  }
+
+  /** Opens (or creates) the staged file and, when seeding existing data, checks every piece. */
+  static async create(o: SwarmOptions): Promise<Swarm> {
+    const fh = await open(o.file, o.seedExisting ? 'r+' : 'w+');
+    const s = new Swarm(o, fh);
+    if (o.seedExisting) await s.checkExisting();
+    return s;
+  }
+
+  get length(): number {
+    return this.meta.length;
+  }
+  get numPeers(): number {
+    let n = 0;
+    for (const c of this.conns) if (c.registered) n++;
+    return n;
+  }
+  get downloadSpeed(): number {
+    return this.down.rate();
+  }
+  get uploadSpeed(): number {
+    return this.up.rate();
+  }
+
+  /** Starts announcing and connecting. */
+  start(): void {
+    this.timers.push(setInterval(() => this.tick(), 1000));
+    if (this.o.tracker) void this.announceLoop(this.o.tracker);
+  }
+
+  /** Adds a peer address to connect to (as a tracker would). */
+  addPeer(host: string, port: number): void {
+    const key = `${host}:${port}`;
+    if (this.known.has(key) || (host === this.o.bindAddress && port === this.o.port)) return;
+    this.known.set(key, { host, port, nextTry: 0, fails: 0 });
+    this.tick();
+  }
+
+  /** Resolves once piece i is verified and stored; rejects if the swarm stops first. */
+  whenHave(i: number): Promise<void> {
+    if (this.state[i] === HAVE) return Promise.resolve();
+    if (this.destroyed) return Promise.reject(this.stopError(i));
+    return new Promise((resolve, reject) => {
+      const list = this.waiters.get(i) ?? [];
+      list.push({ resolve, reject });
+      this.waiters.set(i, list);
+    });
+  }
+
+  /** The stored bytes of the verified pieces from..from+count-1 (all must be HAVE), read at once. */
+  async readPieces(from: number, count: number): Promise<Buffer> {
+    const start = from * this.meta.pieceLength;
+    const end = Math.min(this.meta.length, (from + count) * this.meta.pieceLength);
+    const buf = Buffer.allocUnsafe(end - start);
+    const { bytesRead } = await this.track(this.fh.read(buf, 0, buf.length, start));
+    if (bytesRead !== buf.length) throw new SiError('E_TRANSFER', `BitTorrent ${this.meta.name}: reading pieces ${from}-${from + count - 1} back gave ${bytesRead} of ${buf.length} bytes`);
+    return buf;
+  }
+
+  /** How many pieces from i on are stored, up to max. */
+  haveRun(i: number, max: number): number {
+    let n = 0;
+    while (n < max && i + n < this.state.length && this.state[i + n] === HAVE) n++;
+    return n;
+  }
+
+  /** Takes an incoming connection whose handshake named this torrent. */
+  accept(wire: Wire): void {
+    if (this.destroyed || this.banned.has(wire.remoteAddress) || this.conns.size >= MAX_CONNS + 20) return wire.destroy('not accepted');
+    const conn = this.newConn(wire);
+    wire.sendHandshake(this.infoHash, this.o.peerId);
+    this.register(conn);
+  }
+
+  /** Stops: every connection closed, waiters rejected, the file closed, the tracker told (at most 2 s). */
+  async stop(reason = 'stopped'): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const t of this.timers) clearInterval(t);
+    this.announceNow?.();
+    for (const c of [...this.conns]) c.wire.destroy(reason);
+    for (const [i, list] of this.waiters) for (const w of list) w.reject(this.stopError(i));
+    this.waiters.clear();
+    await Promise.allSettled([...this.pendingIo]);
+    await this.fh.close().catch(() => undefined);
+    if (this.o.tracker) {
+      await announce(this.o.tracker, this.query('stopped'), 2000).catch(() => undefined);
+    }
+  }
+
+  private stopError(i: number): Error {
+    return this.failure ?? new SiError('E_TRANSFER', `BitTorrent ${this.meta.name}: the download stopped before piece ${i} arrived`);
+  }
+
+  private query(event?: 'started' | 'completed' | 'stopped') {
+    return { infoHash: this.infoHash, peerId: this.o.peerId, port: this.o.port, uploaded: this.uploaded, downloaded: this.downloaded, left: this.meta.length - this.downloaded, event };
+  }
+
+  private async announceLoop(tracker: string): Promise<void> {
+    let event: 'started' | 'completed' | undefined = 'started';
+    let wasDone = this.done;
+    while (!this.destroyed) {
+      let waitS = 10;
+      try {
+        const r = await announce(tracker, this.query(event));
+        event = undefined;
+        for (const p of r.peers) this.addPeer(p.host, p.port);
+        // While downloading, new clients are heard of every 30 s at most; seeding, the tracker's interval up to 5 minutes.
+        waitS = this.done ? Math.min(300, Math.max(30, r.interval)) : Math.min(30, Math.max(5, r.interval));
+      } catch (err) {
+        this.o.debug?.(`BitTorrent ${this.meta.name}: announce to ${tracker}: ${(err as Error).message}`);
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, waitS * 1000);
+        this.announceNow = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.announceNow = null;
+      if (this.done && !wasDone) {
+        wasDone = true;
+        event = 'completed';
+      }
+    }
+  }
+
+  private tick(): void {
+    if (this.destroyed) return;
+    const now = Date.now();
+    // Stalled blocks: the piece goes to whoever can fetch it.
+    let freed = false;
+    for (const p of this.active.values()) {
+      if (!p.owner) continue;
+      for (let b = 0; b < p.blocks; b++) {
+        if (p.requester[b] && now - p.requestedAt[b]! > REQUEST_TIMEOUT_MS) {
+          this.o.debug?.(`BitTorrent ${this.meta.name}: piece ${p.index} stalled at ${p.owner.wire.remoteAddress}: asked elsewhere`);
+          this.orphan(p);
+          freed = true;
+          break;
+        }
+      }
+    }
+    if (freed) for (const c of this.conns) this.fill(c);
+    if (this.done) return;
+    let room = MAX_CONNS - this.conns.size - this.dialing.size;
+    for (const k of this.known.values()) {
+      if (room <= 0) break;
+      if (k.nextTry > now || this.dialing.has(k.host) || this.banned.has(k.host) || this.connectedTo(k.host)) continue;
+      room--;
+      this.dial(k);
+    }
+  }
+
+  private connectedTo(host: string): boolean {
+    for (const c of this.conns) if (c.wire.remoteAddress === host) return true;
+    return false;
+  }
+
+  private dial(k: Known): void {
+    this.dialing.add(k.host);
+    const socket = connect({ host: k.host, port: k.port, localAddress: this.o.bindAddress });
+    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer in 10 s')));
+    const wire = new Wire(socket, true, k);
+    const conn = this.newConn(wire);
+    const settle = (ok: boolean) => {
+      if (!this.dialing.delete(k.host)) return;
+      k.fails = ok ? 0 : k.fails + 1;
+      k.nextTry = Date.now() + (ok ? 5000 : Math.min(60_000, 2000 * 2 ** k.fails));
+    };
+    const handlers = conn.wire.handlers!;
+    wire.handlers = {
+      ...handlers,
+      handshake: (infoHash, peerId) => {
+        socket.setTimeout(0);
+        settle(true);
+        if (!infoHash.equals(this.infoHash)) return wire.destroy('another torrent');
+        if (peerId.equals(this.o.peerId)) {
+          k.nextTry = Infinity;
+          return wire.destroy('our own address');
+        }
+        wire.handlers = handlers;
+        this.register(conn);
+      },
+      close: (reason) => {
+        settle(false);
+        handlers.close(reason);
+      },
+    };
+    socket.once('connect', () => wire.sendHandshake(this.infoHash, this.o.peerId));
+  }
+
+  private newConn(wire: Wire): Conn {
+    const conn: Conn = {
+      wire, server: this.o.isServer(wire.remoteAddress), bits: new Bitfield(this.meta.pieces), peerChoking: true, amChoking: true, amInterested: false,
+      counted: false, inflight: 0, owned: new Set(), bad: 0, uploads: [], serving: false, registered: false,
+    };
+    const h: WireHandlers = {
+      handshake: () => undefined,
+      choke: () => {
+        conn.peerChoking = true;
+        this.setCounted(conn, false);
+        for (const p of [...conn.owned]) this.orphan(p);
+        this.release(conn);
+      },
+      unchoke: () => {
+        conn.peerChoking = false;
+        this.setCounted(conn, !conn.server);
+        this.fill(conn);
+      },
+      interested: () => {
+        if (conn.amChoking) {
+          conn.amChoking = false;
+          wire.unchoke();
+        }
+      },
+      notInterested: () => undefined,
+      have: (i) => {
+        if (i >= this.meta.pieces || conn.bits.get(i)) return;
+        conn.bits.set(i);
+        if (conn.counted) this.offered[i]!++;
+        if (this.state[i] !== HAVE && !conn.amInterested && !this.done) this.interest(conn);
+        this.fill(conn);
+      },
+      bitfield: (bytes) => {
+        const was = conn.counted;
+        this.setCounted(conn, false);
+        conn.bits = new Bitfield(this.meta.pieces, bytes);
+        this.setCounted(conn, was);
+        if (!this.done) for (let i = 0; i < this.meta.pieces; i++) if (conn.bits.get(i) && this.state[i] !== HAVE) return this.interest(conn);
+      },
+      request: (i, begin, length) => {
+        if (conn.amChoking || i >= this.meta.pieces || this.state[i] !== HAVE || begin + length > this.pieceLength(i) || conn.uploads.length > 1000) return;
+        conn.uploads.push([i, begin, length]);
+        void this.serve(conn);
+      },
+      cancel: (i, begin, length) => {
+        const at = conn.uploads.findIndex((u) => u[0] === i && u[1] === begin && u[2] === length);
+        if (at >= 0) conn.uploads.splice(at, 1);
+      },
+      piece: (i, begin, block) => this.onBlock(conn, i, begin, block),
+      close: (reason) => this.drop(conn, reason),
+    };
+    wire.handlers = h;
+    return conn;
+  }
+
+  private register(conn: Conn): void {
+    const theirs = conn.wire.peerId!;
+    for (const other of this.conns) {
+      if (!other.wire.peerId?.equals(theirs)) continue;
+      // Two connections to one peer (both dialled): both sides keep the one opened by the smaller peer id.
+      const opener = (c: Conn) => (c.wire.outgoing ? this.o.peerId : theirs);
+      if (Buffer.compare(opener(conn), opener(other)) < 0) other.wire.destroy('duplicate connection');
+      else return conn.wire.destroy('duplicate connection');
+    }
+    conn.registered = true;
+    this.conns.add(conn);
+    if (this.haveCount > 0) conn.wire.bitfield(this.have);
+    this.o.debug?.(`BitTorrent ${this.meta.name}: ${conn.wire.outgoing ? 'connected to' : 'connection from'} ${conn.wire.remoteAddress}:${conn.wire.remotePort}${conn.server ? ' (image server)' : ''}`);
+  }
+
+  private drop(conn: Conn, reason: string): void {
+    if (!this.conns.delete(conn)) return;
+    conn.registered = false;
+    this.setCounted(conn, false);
+    for (const p of [...conn.owned]) this.orphan(p);
+    this.release(conn);
+    conn.uploads.length = 0;
+    if (!this.destroyed) {
+      this.o.debug?.(`BitTorrent ${this.meta.name}: ${conn.wire.remoteAddress} gone: ${reason}`);
+      for (const c of this.conns) this.fill(c);
+    }
+  }
+
+  private interest(conn: Conn): void {
+    conn.amInterested = true;
+    conn.wire.interested();
+  }
+
+  private setCounted(conn: Conn, on: boolean): void {
+    if (conn.counted === on) return;
+    conn.counted = on;
+    const d = on ? 1 : -1;
+    for (let i = 0; i < this.meta.pieces; i++) if (conn.bits.get(i)) this.offered[i]! += d;
+  }
+
+  private pieceLength(i: number): number {
+    return i === this.meta.pieces - 1 ? this.meta.length - i * this.meta.pieceLength : this.meta.pieceLength;
+  }
+
+  /** Asks a connection for blocks until its pipeline is full or it has nothing we need. */
+  private fill(conn: Conn): void {
+    if (this.destroyed || this.done || !conn.registered || conn.wire.closed || conn.peerChoking || !conn.amInterested) return;
+    while (conn.inflight < PIPELINE) {
+      const p = this.nextPiece(conn);
+      if (!p) return;
+      for (let b = 0; b < p.blocks && conn.inflight < PIPELINE; b++) {
+        if (p.received[b] || p.requester[b]) continue;
+        p.requester[b] = conn;
+        p.requestedAt[b] = Date.now();
+        conn.inflight++;
+        conn.wire.request(p.index, b * BLOCK, Math.min(BLOCK, p.length - b * BLOCK));
+      }
+    }
+  }
+
+  /** A piece this connection should fetch blocks of: one it owns with blocks left, an orphan it may take, or a new one. */
+  private nextPiece(conn: Conn): Active | null {
+    for (const p of conn.owned) if (hasUnrequested(p)) return p;
+    for (const p of this.active.values()) {
+      if (p.owner || !conn.bits.get(p.index) || !hasUnrequested(p)) continue;
+      if (conn.server && this.offered[p.index]! > 0 && !this.serverAnyway.has(p.index)) continue;
+      p.owner = conn;
+      conn.owned.add(p);
+      return p;
+    }
+    const i = pickPiece(
+      { state: this.state, cursor: this.cursor, offered: this.offered, serverAnyway: this.serverAnyway, window: 64, peersConnected: this.clientsConnected() },
+      (k) => conn.bits.get(k),
+      conn.server,
+    );
+    if (i < 0) return null;
+    const length = this.pieceLength(i);
+    const blocks = Math.ceil(length / BLOCK);
+    const p: Active = {
+      index: i, length, buf: this.pool.pop() ?? Buffer.allocUnsafe(this.meta.pieceLength), blocks, received: new Uint8Array(blocks),
+      requester: new Array<Conn | null>(blocks).fill(null), requestedAt: new Float64Array(blocks), got: 0, owner: conn,
+    };
+    this.state[i] = ACTIVE;
+    this.active.set(i, p);
+    conn.owned.add(p);
+    return p;
+  }
+
+  private clientsConnected(): boolean {
+    for (const c of this.conns) if (!c.server && c.registered) return true;
+    return false;
+  }
+
+  /** The piece loses its owner; blocks asked and not answered may be asked of another connection. */
+  private orphan(p: Active): void {
+    p.owner?.owned.delete(p);
+    p.owner = null;
+    for (let b = 0; b < p.blocks; b++) {
+      const r = p.requester[b];
+      if (r) {
+        r.inflight--;
+        p.requester[b] = null;
+      }
+    }
+  }
+
+  /** Forgets what a connection was asked (it choked us or is gone). */
+  private release(conn: Conn): void {
+    for (const p of this.active.values()) {
+      for (let b = 0; b < p.blocks; b++) {
+        if (p.requester[b] === conn) {
+          p.requester[b] = null;
+          conn.inflight--;
+        }
+      }
+    }
+  }
+
+  private onBlock(conn: Conn, i: number, begin: number, block: Buffer): void {
+    if (conn.server) this.tally.fromServer += block.length;
+    else this.tally.fromPeers += block.length;
+    this.down.add(block.length);
+    const p = this.active.get(i);
+    const b = begin / BLOCK;
+    if (!p || !Number.isInteger(b) || b >= p.blocks || block.length !== Math.min(BLOCK, p.length - begin)) return this.fill(conn);
+    const r = p.requester[b];
+    if (r) {
+      r.inflight--;
+      p.requester[b] = null;
+    }
+    if (!p.received[b]) {
+      block.copy(p.buf, begin);
+      p.received[b] = 1;
+      p.got++;
+      if (p.got === p.blocks) this.complete(p, conn);
+    }
+    this.fill(conn);
+  }
+
+  private complete(p: Active, from: Conn): void {
+    this.active.delete(p.index);
+    const owner = p.owner ?? from;
+    p.owner?.owned.delete(p);
+    const expected = this.meta.pieceHashes.subarray(p.index * 20, p.index * 20 + 20);
+    const digest = createHash('sha1').update(p.buf.subarray(0, p.length)).digest();
+    if (!digest.equals(expected)) {
+      this.state[p.index] = MISSING;
+      this.pool.push(p.buf);
+      this.tally.rejected++;
+      this.serverAnyway.add(p.index);
+      this.o.warn?.(`BitTorrent ${this.meta.name}: Piece ${p.index} failed verification (hash mismatch) from ${owner.wire.remoteAddress}: discarded and fetched again`);
+      if (!owner.server && ++owner.bad >= MAX_BAD) {
+        this.banned.add(owner.wire.remoteAddress);
+        owner.wire.destroy(`${owner.bad} pieces failed their hash check`);
+      }
+      return;
+    }
+    this.state[p.index] = WRITING;
+    const io = this.track(this.fh.write(p.buf, 0, p.length, p.index * this.meta.pieceLength));
+    io.then(
+      () => {
+        this.pool.push(p.buf);
+        if (this.destroyed) return;
+        this.stored(p.index, p.length);
+      },
+      (err: Error) => this.fail(new SiError('E_TRANSFER', `BitTorrent ${this.meta.name}: storing piece ${p.index} in ${this.o.file} failed: ${err.message}`, { cause: err })),
+    );
+  }
+
+  private stored(i: number, length: number): void {
+    this.state[i] = HAVE;
+    this.have.set(i);
+    this.haveCount++;
+    this.downloaded += length;
+    while (this.cursor < this.state.length && this.state[this.cursor] === HAVE) this.cursor++;
+    for (const c of this.conns) c.wire.have(i);
+    const list = this.waiters.get(i);
+    if (list) {
+      this.waiters.delete(i);
+      for (const w of list) w.resolve();
+    }
+    if (this.haveCount === this.meta.pieces) this.finish();
+  }
+
+  private finish(): void {
+    this.done = true;
+    this.announceNow?.();
+    for (const c of [...this.conns]) {
+      // Two seeds have nothing to trade.
+      if (c.bits.count() === this.meta.pieces) c.wire.destroy('both have every piece');
+      else if (c.amInterested) {
+        c.amInterested = false;
+        c.wire.notInterested();
+      }
+    }
+  }
+
+  private fail(err: Error): void {
+    this.failure = err;
+    void this.stop(err.message);
+  }
+
+  /** Serves a connection's requests one block at a time from the staged file, waiting for its socket to drain. */
+  private async serve(conn: Conn): Promise<void> {
+    if (conn.serving) return;
+    conn.serving = true;
+    try {
+      while (conn.uploads.length && !conn.wire.closed && !conn.amChoking && !this.destroyed) {
+        const [i, begin, length] = conn.uploads.shift()!;
+        const buf = Buffer.allocUnsafe(length);
+        await this.track(this.fh.read(buf, 0, length, i * this.meta.pieceLength + begin));
+        if (conn.wire.closed) break;
+        this.uploaded += length;
+        this.up.add(length);
+        if (!conn.wire.piece(i, begin, buf)) {
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              conn.wire.socket.off('drain', done);
+              conn.wire.socket.off('close', done);
+              resolve();
+            };
+            conn.wire.socket.on('drain', done);
+            conn.wire.socket.on('close', done);
+          });
+        }
+      }
+    } catch (err) {
+      conn.wire.destroy(`serving failed: ${(err as Error).message}`);
+    } finally {
+      conn.serving = false;
+    }
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.pendingIo.add(p);
+    const forget = () => this.pendingIo.delete(p);
+    p.then(forget, forget);
+    return p;
+  }
+
+  /** Seeding from a file that is already there: each piece read and hashed; the good ones are had. */
+  private async checkExisting(): Promise<void> {
+    const buf = Buffer.allocUnsafe(this.meta.pieceLength);
+    for (let i = 0; i < this.meta.pieces; i++) {
+      const len = this.pieceLength(i);
+      const { bytesRead } = await this.fh.read(buf, 0, len, i * this.meta.pieceLength);
+      if (bytesRead !== len) continue;
+      if (createHash('sha1').update(buf.subarray(0, len)).digest().equals(this.meta.pieceHashes.subarray(i * 20, i * 20 + 20))) this.stored(i, len);
+    }
+  }
+}
+
+function hasUnrequested(p: Active): boolean {
+  for (let b = 0; b < p.blocks; b++) if (!p.received[b] && !p.requester[b]) return true;
+  return false;
+}

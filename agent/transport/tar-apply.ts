@@ -3,13 +3,18 @@
 // (node: built-ins only) so it runs from a string, in the bundle and the single executable alike.
 
 /** Bytes of a record's fixed header; a record is its header, path, entry name, link target, then data, 8-aligned. */
-export const HEAD = 64;
+export const HEAD = 80;
 
-/** Record kinds. */
-export const K = { wrap: 0, file: 1, open: 2, data: 3, close: 4, dir: 5, symlink: 6, link: 7, dirMeta: 8 } as const;
+/**
+ * Record kinds. `raw`: bytes of the stream as received (the parser reads them in the ring, file records point into them;
+ * hashed by the writer when flagged); `file`: a whole file, its data a list of (offset, length) pairs of u32 pointing
+ * into earlier raw records; `data`: one piece of a large file (header fields ref and refLen); `digest`: the writer puts
+ * the sha256 of the hashed raw records in the record's 32 data bytes.
+ */
+export const K = { wrap: 0, file: 1, open: 2, data: 3, close: 4, dir: 5, symlink: 6, link: 7, dirMeta: 8, raw: 9, digest: 10 } as const;
 
-/** Record flags: chown (lchown for links and directories), chmod after chown, truncate to the size (sparse). */
-export const F = { chown: 1, chmod: 2, truncate: 4 } as const;
+/** Record flags: chown (lchown for links and directories), chmod after chown, truncate to the size (sparse), hash (raw). */
+export const F = { chown: 1, chmod: 2, truncate: 4, hash: 8 } as const;
 
 /**
  * Int32 slots of the control array: records committed (main), records applied (writer), stop asked, writer failed, writer
@@ -18,15 +23,19 @@ export const F = { chown: 1, chmod: 2, truncate: 4 } as const;
 export const C = { committed: 0, applied: 1, stop: 2, failed: 3, asleep: 4, waiting: 5 } as const;
 
 // Header layout (little endian): 0 u32 length, 4 u8 kind, 5 u8 flags, 8 u32 mode, 12 u32 uid, 16 u32 gid, 20 u32 path
-// bytes, 24 f64 atime, 32 f64 mtime, 40 f64 position or size, 48 u32 name bytes, 52 u32 link bytes, 56 u32 data bytes.
-// A record of length 0 (or fewer than HEAD bytes left before the end) sends the reader back to the ring's start.
+// bytes, 24 f64 atime, 32 f64 mtime, 40 f64 position or size, 48 u32 name bytes, 52 u32 link bytes, 56 u32 data bytes,
+// 64 f64 keep (absolute ring position: once this record is applied, everything before it may be reused), 72 u32 ref,
+// 76 u32 ref length. A record of length 0 (or fewer than HEAD bytes left before the end) sends the reader back to the
+// ring's start.
 
 /**
- * The body of `function (fs, ring, size, state)`: returns `{ next, holdsFile, close }`; next() applies the record at state.done
- * (bytes consumed, absolute) and advances it; close() closes a file left open. Errors carry `entry` (the archive name).
+ * The body of `function (fs, crypto, ring, size, state)`: returns `{ next, close }`; next() applies the record at
+ * state.pos (absolute) and advances it, and sets state.free (what may be reused); close() closes a file left open.
+ * Errors carry `entry` (the archive name).
  */
 export const APPLY_BODY = `
 const C = fs.constants;
+const hash = crypto.createHash('sha256');
 const CREATE = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
 let fd = -1;
 let fdName = '';
@@ -47,6 +56,10 @@ function writeAll(f, off, len, at) {
   let done = 0;
   while (done < len) done += fs.writeSync(f, ring, off + done, len - done, at === null ? null : at + done);
 }
+function writeAll2(f, b, at) {
+  let done = 0;
+  while (done < b.length) done += fs.writeSync(f, b, done, b.length - done, at + done);
+}
 function meta(f, flags, mode, uid, gid, atime, mtime) {
   if (flags & 1) fs.fchownSync(f, uid, gid);
   // chown clears setuid/setgid and umask trims the creation mode: the mode is set last when either applies.
@@ -62,10 +75,25 @@ function apply(pos) {
   const path = ring.subarray(p0, n0);
   state.entry = n0;
   state.nameLen = nl;
-  if (kind === 1) {
+  if (kind === 9) {
+    if (flags & 8) hash.update(ring.subarray(d0, d0 + dl));
+  } else if (kind === 1) {
     const f = create(() => fs.openSync(path, CREATE, mode), path);
     try {
-      writeAll(f, d0, dl, null);
+      if (dl === 8) writeAll(f, ring.readUInt32LE(d0), ring.readUInt32LE(d0 + 4), null);
+      else if (dl > 0) {
+        const views = [];
+        for (let i = d0; i < d0 + dl; i += 8) views.push(ring.subarray(ring.readUInt32LE(i), ring.readUInt32LE(i) + ring.readUInt32LE(i + 4)));
+        const done = fs.writevSync(f, views, 0);
+        if (done < num) {
+          // A short write (not seen on a local filesystem) goes on piece by piece.
+          let at = 0;
+          for (const v of views) {
+            if (at + v.length > done) writeAll2(f, v.subarray(Math.max(0, done - at)), Math.max(done, at));
+            at += v.length;
+          }
+        }
+      }
       meta(f, flags, mode, uid, gid, atime, mtime);
     } finally { fs.closeSync(f); }
   } else if (kind === 2) {
@@ -73,7 +101,7 @@ function apply(pos) {
     fd = create(() => fs.openSync(path, CREATE, mode), path);
   } else if (kind === 3) {
     state.name = fdName;
-    writeAll(fd, d0, dl, num);
+    writeAll(fd, ring.readUInt32LE(pos + 72), ring.readUInt32LE(pos + 76), num);
   } else if (kind === 4) {
     state.name = fdName;
     const f = fd;
@@ -102,21 +130,23 @@ function apply(pos) {
     if (flags & 1) fs.lchownSync(path, uid, gid);
     fs.chmodSync(path, mode);
     fs.utimesSync(path, atime, mtime);
+  } else if (kind === 10) {
+    hash.digest().copy(ring, d0);
   } else throw new Error('internal: record kind ' + kind);
 }
 return {
   next() {
-    let pos = state.done % size;
-    if (size - pos < ${HEAD} || ring.readUInt32LE(pos) === 0) { state.done += size - pos; pos = 0; }
+    let pos = state.pos % size;
+    if (size - pos < ${HEAD} || ring.readUInt32LE(pos) === 0) { state.pos += size - pos; pos = 0; }
     state.name = null;
     try { apply(pos); } catch (e) {
       e.entry = state.name !== null ? state.name : ring.toString('utf8', state.entry, state.entry + state.nameLen);
       if (fd >= 0 && ring[pos + 4] !== 2) { try { fs.closeSync(fd); } catch {} fd = -1; }
       throw e;
     }
-    state.done += ring.readUInt32LE(pos);
+    state.pos += ring.readUInt32LE(pos);
+    state.free = Math.min(state.pos, ring.readDoubleLE(pos + 64));
   },
-  holdsFile() { return fd >= 0; },
   close() { if (fd >= 0) { try { fs.closeSync(fd); } catch {} fd = -1; } },
 };
 `;
@@ -129,8 +159,8 @@ const { sab, size, ctrlSab, doneSab } = workerData;
 const ring = Buffer.from(sab, 0, size);
 const ctrl = new Int32Array(ctrlSab);
 const doneF = new Float64Array(doneSab);
-const state = { done: doneF[0], entry: 0, nameLen: 0, name: null };
-const w = (function (fs, ring, size, state) { ${APPLY_BODY} })(fs, ring, size, state);
+const state = { pos: 0, free: 0, entry: 0, nameLen: 0, name: null };
+const w = (function (fs, crypto, ring, size, state) { ${APPLY_BODY} })(fs, require('node:crypto'), ring, size, state);
 let seq = Atomics.load(ctrl, ${C.applied});
 for (;;) {
   if (Atomics.load(ctrl, ${C.stop}) !== 0) break;
@@ -148,7 +178,7 @@ for (;;) {
     break;
   }
   seq++;
-  doneF[0] = state.done;
+  doneF[0] = state.free;
   Atomics.store(ctrl, ${C.applied}, seq);
   if (Atomics.load(ctrl, ${C.waiting}) !== 0) Atomics.notify(ctrl, ${C.applied});
 }

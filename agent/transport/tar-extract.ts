@@ -9,14 +9,16 @@ import { TarParser, type TarEntry, type TarEvent } from './tar-parse.js';
 import { TargetTree, safeRelPath } from './tar-paths.js';
 import { applyXattrs, makeSpecial, xattrsFor } from './tar-finish.js';
 import { loadIdMaps } from './tar-acl.js';
-import { openTarSource, type Compression } from './tar-source.js';
+import { collectYoung, openTarSource, type Compression } from './tar-source.js';
 import { F, K } from './tar-apply.js';
-import { WriteRing } from './tar-ring.js';
+import { WriteRing, type RecordHead } from './tar-ring.js';
 
 /** Files up to this size go to the writer whole, in one record (one write); bigger and sparse ones in pieces as they come. */
 const SMALL_FILE = 512 * 1024;
 /** The ring of records between the parser and the writer: all the file data held in memory at once. */
 const RING_BYTES = 8 * 1024 * 1024;
+/** Bytes of stream between two collections of the chunks it came in (see collectYoung). */
+const GC_EVERY = 8 * 1024 * 1024;
 
 export { TarError } from './tar-header.js';
 
@@ -59,8 +61,8 @@ interface MetaPolicy {
   umask: number;
 }
 
-/** The file whose data the parser is reading: a whole-file record being filled, or a file written in pieces. */
-type Current = { small: true; at: number } | { small: false; e: TarEntry; flags: number };
+/** The file whose data the parser is reading: a whole file (its pieces in the ring so far), or one written in pieces. */
+type Current = { small: true; h: RecordHead; pieces: number[] } | { small: false; e: TarEntry; flags: number };
 
 interface Work {
   tree: TargetTree;
@@ -106,24 +108,41 @@ export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string,
   try {
     await fsp.mkdir(dest, { recursive: true });
     w.fresh = (await fsp.readdir(dest)).every((n) => n === 'lost+found');
-    src = await openTarSource(ctx.run, input, opts.onBytes, opts.signal);
+    src = await openTarSource(ctx.run, input, opts.onBytes, opts.signal, false);
+    const hashHere = src.compression === 'none';
+    const max = ring.maxRaw;
+    let sinceGc = 0;
     for await (const chunk of src.chunks) {
       if (opts.signal?.aborted) throw new TarError('extraction aborted');
-      for (const ev of parser.feed(chunk as Buffer)) {
-        const p = onEvent(w, ev);
-        if (p) await p;
+      sinceGc += (chunk as Buffer).length;
+      if (sinceGc >= GC_EVERY) {
+        sinceGc = 0;
+        collectYoung();
+      }
+      for (let off = 0; off < (chunk as Buffer).length; off += max) {
+        // The bytes are copied into the ring once and parsed there: file data is written from where it lies.
+        let view = ring.raw((chunk as Buffer).subarray(off, off + max), hashHere);
+        if (!(view instanceof Buffer)) view = await view;
+        for (const ev of parser.feed(view)) {
+          const p = onEvent(w, ev);
+          if (p) await p;
+        }
+        ring.publish();
       }
     }
     parser.end();
     await src.done;
     await finishAll(ctx, w);
-    const sha256 = await src.digest();
+    const sha256 = hashHere ? await ring.digest() : await src.digest();
     if (opts.expectSha256 && opts.expectSha256.toLowerCase() !== sha256) {
       throw new TarError(`sha256 of the received stream is ${sha256}, the server published ${opts.expectSha256.toLowerCase()}`);
     }
     return { bytes: src.received(), sha256, entries: w.entries, compression: src.compression, xattrs: w.xattrs.length };
   } catch (err) {
     input.destroy();
+    // What was handed to the writer before the failure is written (at most the ring's bytes), so the tree is the archive
+    // up to the entry named in the error.
+    await ring.settle().catch(() => undefined);
     await Promise.allSettled(w.lanes);
     throw err;
   } finally {
@@ -141,53 +160,45 @@ function currentUmask(): number {
 /** Handles one parser event; returns a promise only when it has to wait (the ring is full, a path is looked up). */
 function onEvent(w: Work, ev: TarEvent): Promise<void> | void {
   const cur = w.current;
+  const { ring } = w;
   if (ev.kind === 'data') {
     if (!cur) return; // data of an entry that writes none (a dumpdir listing, a volume label)
     if (cur.small) {
-      ev.buf.copy(w.ring.buf, cur.at + ev.pos);
+      // The file's bytes stay where they are in the ring until its record is applied.
+      if (cur.pieces.length === 0) ring.keep = ring.absOf(ev.buf);
+      cur.pieces.push(ev.buf.byteOffset, ev.buf.length);
       return;
     }
-    return pushData(w.ring, ev.buf, ev.pos);
+    return put(w, { kind: K.data, num: ev.pos, ref: ev.buf.byteOffset, refLen: ev.buf.length, path: '', name: '' });
   }
   if (ev.kind === 'entry-end') {
     w.current = null;
     if (!cur) return;
-    if (cur.small) return w.ring.commit();
+    if (cur.small) {
+      const at = ring.begin(cur.h, cur.pieces.length * 4);
+      ring.keep = Infinity;
+      const fill = (a: number): void => {
+        for (let i = 0; i < cur.pieces.length; i++) ring.buf.writeUInt32LE(cur.pieces[i]!, a + i * 4);
+        ring.commit();
+      };
+      if (typeof at === 'number') return fill(at);
+      return at.then(fill);
+    }
     const e = cur.e;
-    const at = w.ring.begin({ kind: K.close, flags: cur.flags | (e.sparse ? F.truncate : 0), mode: e.mode, uid: e.uid, gid: e.gid, atime: e.atime ?? e.mtime, mtime: e.mtime, num: e.size, path: '', name: '' }, 0);
-    if (typeof at === 'number') return w.ring.commit();
-    return at.then(() => w.ring.commit());
+    return put(w, { kind: K.close, flags: cur.flags | (e.sparse ? F.truncate : 0), mode: e.mode, uid: e.uid, gid: e.gid, atime: e.atime ?? e.mtime, mtime: e.mtime, num: e.size, path: '', name: '' });
   }
   if (ev.kind === 'entry') return onEntry(w, ev.entry);
 }
 
-/** Queues a piece of a large file's data, cut to what a record holds. */
-function pushData(ring: WriteRing, buf: Buffer, pos: number): Promise<void> | void {
-  const max = ring.maxRecord - 64;
-  let off = 0;
-  while (off < buf.length) {
-    const n = Math.min(max, buf.length - off);
-    const at = ring.begin({ kind: K.data, num: pos + off, path: '', name: '' }, n);
-    if (typeof at !== 'number') {
-      const rest = off;
-      return at.then((a) => {
-        buf.copy(ring.buf, a, rest, rest + n);
-        ring.commit();
-        return pushData(ring, buf.subarray(rest + n), pos + rest + n);
-      });
-    }
-    buf.copy(ring.buf, at, off, off + n);
-    ring.commit();
-    off += n;
-  }
-}
-
-/** Begins a record and commits it (records without data). */
-async function put(w: Work, h: Parameters<WriteRing['begin']>[0], data?: Buffer): Promise<void> {
-  let at = w.ring.begin(h, data?.length ?? 0);
-  if (typeof at !== 'number') at = await at;
-  data?.copy(w.ring.buf, at);
-  w.ring.commit();
+/** Begins a record, copies its data (if any) and commits it; a promise only when it had to wait for room. */
+function put(w: Work, h: RecordHead, data?: Buffer): Promise<void> | void {
+  const at = w.ring.begin(h, data?.length ?? 0);
+  const fill = (a: number): void => {
+    data?.copy(w.ring.buf, a);
+    w.ring.commit();
+  };
+  if (typeof at === 'number') return fill(at);
+  return at.then(fill);
 }
 
 async function onEntry(w: Work, e: TarEntry): Promise<void> {
@@ -224,11 +235,9 @@ async function onEntry(w: Work, e: TarEntry): Promise<void> {
     case 'file': {
       tree.set(rel, 'other');
       const flags = (chown ? F.chown : 0) | (chown || (e.mode & 0o7000) !== 0 || (e.mode & umask) !== 0 ? F.chmod : 0);
-      const h = { kind: K.file, flags, mode: e.mode, uid: e.uid, gid: e.gid, atime, mtime: e.mtime, path: abs, name: e.path };
-      if (!e.sparse && e.size <= Math.min(SMALL_FILE, ring.maxRecord >> 1)) {
-        let at = ring.begin(h, e.size);
-        if (typeof at !== 'number') at = await at;
-        w.current = { small: true, at };
+      const h = { kind: K.file, flags, mode: e.mode, uid: e.uid, gid: e.gid, atime, mtime: e.mtime, num: e.size, path: abs, name: e.path };
+      if (!e.sparse && e.size <= Math.min(SMALL_FILE, ring.size >> 3)) {
+        w.current = { small: true, h, pieces: [] };
         return;
       }
       await put(w, { ...h, kind: K.open });

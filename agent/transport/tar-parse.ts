@@ -14,7 +14,10 @@ export type TarEvent =
 
 type State = 'header' | 'meta' | 'sparse-ext' | 'sparse-map' | 'data' | 'pad' | 'done';
 
-/** Parses a tar stream chunk by chunk; each feed() returns what the chunk completed. Never buffers file data. */
+/**
+ * Parses a tar stream chunk by chunk; each feed() returns what the chunk completed. Never buffers file data, and keeps no
+ * reference to a chunk after feed() returns (data events are views of it, to be used before the next feed).
+ */
 export class TarParser {
   private state: State = 'header';
   private held: Buffer[] = [];
@@ -63,7 +66,8 @@ export class TarParser {
       }
       const n = Math.min(this.need - this.heldLen, chunk.length - pos);
       if (this.heldLen === 0) this.blockStart = this.offset + pos;
-      this.held.push(chunk.subarray(pos, pos + n));
+      // A block cut by the chunk's end is copied: the chunk's memory may be reused once it has been parsed.
+      this.held.push(this.heldLen + n < this.need ? Buffer.from(chunk.subarray(pos, pos + n)) : chunk.subarray(pos, pos + n));
       this.heldLen += n;
       pos += n;
       if (this.heldLen === this.need) {
@@ -155,7 +159,7 @@ export class TarParser {
   }
 
   private onSparseMap(b: Buffer): void {
-    this.mapBuf = this.mapBuf ? Buffer.concat([this.mapBuf, b]) : b;
+    this.mapBuf = this.mapBuf ? Buffer.concat([this.mapBuf, b]) : Buffer.from(b);
     const got = readSparse10Map(this.mapBuf, this.current!.path);
     if (got === null) {
       if (this.mapBuf.length >= this.dataLeft) throw new TarError('the sparse map runs past the entry\'s data', this.current!.path);

@@ -1,15 +1,13 @@
-// The extractor's one queue of writes: records (what to create, with its data) in a fixed ring of shared memory, applied
-// in archive order by one writer thread. The ring is the memory bound and the back-pressure: when it is full the parser
-// waits, and so does the stream. A small archive is written by the main thread itself (no thread is started for it).
+// The extractor's one queue of writes: the stream's bytes and records (what to create, pointing at those bytes) in a
+// fixed ring of shared memory, applied in archive order by one writer thread, which also hashes the stream. The bytes are
+// copied once, into the ring, and parsed there; the ring is the memory bound and the back-pressure: when it is full the
+// parser waits, and so does the stream. With no writer thread the main thread applies each record as it is committed.
 
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { TarError } from './tar-header.js';
-import { APPLY_BODY, C, HEAD, WORKER_SOURCE } from './tar-apply.js';
-
-/** Until this many records (or bytes) have gone through, records are applied by the main thread, as they come. */
-const LOCAL_RECORDS = 512;
-const LOCAL_BYTES = 4 * 1024 * 1024;
+import { APPLY_BODY, C, F, HEAD, K, WORKER_SOURCE } from './tar-apply.js';
 
 export interface RecordHead {
   kind: number;
@@ -19,8 +17,11 @@ export interface RecordHead {
   gid?: number;
   atime?: number;
   mtime?: number;
-  /** Position in the file (data), size to truncate to (close). */
+  /** Position in the file (data), size (file, close). */
   num?: number;
+  /** Where a data record's bytes are in the ring. */
+  ref?: number;
+  refLen?: number;
   path: string;
   name: string;
   link?: string;
@@ -28,7 +29,6 @@ export interface RecordHead {
 
 interface Applier {
   next(): void;
-  holdsFile(): boolean;
   close(): void;
 }
 
@@ -43,17 +43,60 @@ export class WriteRing {
   private produced = 0;
   private seq = 0;
   private exited: Promise<void> | null = null;
-  private local: Applier | null;
-  private localState = { done: 0, entry: 0, nameLen: 0, name: null as string | null };
+  private local: Applier | null = null;
+  private localState = { pos: 0, free: 0, entry: 0, nameLen: 0, name: null as string | null };
+  /** The oldest ring byte (absolute) that records to come may still point at besides the last raw record; Infinity: none. */
+  keep = Infinity;
+  /** The last raw record's bytes (absolute): the parser is reading them, records to come point into them. */
+  private rawKeep = Infinity;
+  /** Where the last raw record's bytes are: in the ring, and as an absolute position. */
+  private rawOff = 0;
+  private rawAbs = 0;
   private failure: unknown = null;
   private failed: Promise<void> | null = null;
 
-  constructor(size: number, private useWorker: boolean) {
+  constructor(size: number, useWorker: boolean) {
     this.size = Math.max(64 * 1024, Math.floor(size / 8) * 8);
     this.sab = new SharedArrayBuffer(this.size);
     this.buf = Buffer.from(this.sab);
-    const make = new Function('fs', 'ring', 'size', 'state', APPLY_BODY) as (f: typeof fs, r: Buffer, s: number, st: object) => Applier;
-    this.local = make(fs, this.buf, this.size, this.localState);
+    if (useWorker) this.startWorker();
+    else {
+      const make = new Function('fs', 'crypto', 'ring', 'size', 'state', APPLY_BODY) as (f: typeof fs, c: typeof crypto, r: Buffer, s: number, st: object) => Applier;
+      this.local = make(fs, crypto, this.buf, this.size, this.localState);
+    }
+  }
+
+  /** The most bytes one raw record carries (the caller cuts chunks to this). */
+  get maxRaw(): number {
+    return this.maxRecord - HEAD;
+  }
+
+  /** Copies a piece of the stream into the ring (hashed by the writer if asked); returns it there, to be parsed in place. */
+  raw(piece: Buffer, hash: boolean): Buffer | Promise<Buffer> {
+    const at = this.begin({ kind: K.raw, flags: hash ? F.hash : 0, path: '', name: '' }, piece.length);
+    const done = (a: number): Buffer => {
+      piece.copy(this.buf, a);
+      this.rawOff = a;
+      this.rawAbs = this.rawKeep = this.produced - this.lastLen + (a - this.lastAt);
+      this.commit();
+      this.publish(); // the writer hashes it while it is parsed
+      return this.buf.subarray(a, a + piece.length);
+    };
+    return typeof at === 'number' ? done(at) : at.then(done);
+  }
+
+  /** The absolute position of a view into the last raw record (what keep is set to, to hold it). */
+  absOf(view: Buffer): number {
+    return this.rawAbs + (view.byteOffset - this.rawOff);
+  }
+
+  /** The sha256 (hex) of the raw records flagged for hashing, once everything before is applied. */
+  async digest(): Promise<string> {
+    let at = this.begin({ kind: K.digest, path: '', name: '' }, 32);
+    if (typeof at !== 'number') at = await at;
+    this.commit();
+    await this.settle();
+    return this.buf.toString('hex', at, at + 32);
   }
 
   /** The largest record a caller may ask for (data pieces are cut to fit). */
@@ -118,13 +161,23 @@ export class WriteRing {
     b.writeUInt32LE(nl, at + 48);
     b.writeUInt32LE(ll, at + 52);
     b.writeUInt32LE(dl, at + 56);
+    // Once applied, a record frees what is before the bytes records to come point at (a raw record: its own).
+    b.writeDoubleLE(Math.min(this.keep, h.kind === K.raw ? this.produced + HEAD : this.rawKeep), at + 64);
+    b.writeUInt32LE(h.ref ?? 0, at + 72);
+    b.writeUInt32LE(h.refLen ?? 0, at + 76);
     let o = at + HEAD;
     o += b.write(h.path, o, 'utf8');
     o += b.write(h.name, o, 'utf8');
     if (ll > 0) o += b.write(h.link!, o, 'utf8');
     this.produced += len;
+    this.lastAt = at;
+    this.lastLen = len;
     return o;
   }
+
+  /** The last record begun: where in the ring, and its length. */
+  private lastAt = 0;
+  private lastLen = 0;
 
   /** Hands the record begun last to the writer. */
   commit(): void {
@@ -137,19 +190,22 @@ export class WriteRing {
         this.failure = writerError(err as Error & { entry?: string });
         throw this.failure;
       }
-      this.doneF[0] = st.done;
+      this.doneF[0] = st.free;
       Atomics.store(this.ctrl, C.applied, this.seq);
       Atomics.store(this.ctrl, C.committed, this.seq);
-      if (this.useWorker && (this.seq >= LOCAL_RECORDS || this.produced >= LOCAL_BYTES) && !this.local.holdsFile()) this.startWorker();
       return;
     }
+  }
+
+  /** Lets the writer see every record committed so far (waking it if it sleeps); commits alone are not published. */
+  publish(): void {
+    if (this.local || Atomics.load(this.ctrl, C.committed) === this.seq) return;
     Atomics.store(this.ctrl, C.committed, this.seq);
     if (Atomics.load(this.ctrl, C.asleep) !== 0) Atomics.notify(this.ctrl, C.committed, 1);
   }
 
-  /** From here on records go to a writer thread (called between records: the main thread's applier holds no open file). */
+  /** Starts the writer thread. */
   private startWorker(): void {
-    this.local = null;
     const w = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { sab: this.sab, size: this.size, ctrlSab: this.ctrl.buffer, doneSab: this.doneF.buffer },
@@ -177,12 +233,13 @@ export class WriteRing {
         r();
       }),
     );
-    w.unref();
+
   }
 
   /** Waits until the writer has applied at least one more record (or failed). */
   private async wait(): Promise<void> {
     this.check();
+    this.publish();
     const seen = Atomics.load(this.ctrl, C.applied);
     if (seen === this.seq) return;
     await this.waitApplied(seen);
@@ -216,6 +273,7 @@ export class WriteRing {
 
   /** Waits until every record committed up to mark (default: all) has been applied. */
   async settle(mark = this.seq): Promise<void> {
+    this.publish();
     while (Atomics.load(this.ctrl, C.applied) < mark) {
       this.check();
       await this.waitApplied(Atomics.load(this.ctrl, C.applied));

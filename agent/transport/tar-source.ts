@@ -2,6 +2,8 @@
 
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import * as v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { Runner } from '../exec/runner.js';
 import { TarError } from './tar-header.js';
 import { createStreamHash } from './tar-hash.js';
@@ -12,13 +14,34 @@ export interface TarSource {
   /** The uncompressed tar bytes. */
   chunks: AsyncIterable<Buffer>;
   compression: Compression;
-  /** Bytes received so far (compressed, as sent) and the sha256 of all of them once the stream has ended. */
+  /** Bytes received so far (compressed, as sent) and the sha256 of all of them once the stream has ended (unless the
+   *  caller hashes an uncompressed stream itself). */
   received(): number;
   digest(): Promise<string>;
   /** Releases the hash. */
   close(): void;
   /** Resolves when a decompressor process has exited (rejects when it failed). */
   done: Promise<void>;
+}
+
+let youngGc: (() => void) | null | undefined;
+
+/**
+ * Collects the young generation now. Every stream (a file, a pipe, gunzip) hands over each chunk in a Buffer of its own,
+ * dead once parsed; V8 frees those only at a GC, which it starts after some 64 MB of such memory: called every few MiB,
+ * a minor GC (about half a millisecond) keeps that garbage to a few MiB of resident memory.
+ */
+export function collectYoung(): void {
+  if (youngGc === undefined) {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as (o?: { type: string }) => void;
+      youngGc = () => gc({ type: 'minor' });
+    } catch {
+      youngGc = null;
+    }
+  }
+  youngGc?.();
 }
 
 /** Tells the compression from the first bytes of a stream. */
@@ -29,7 +52,7 @@ export function sniffCompression(head: Buffer): Compression {
 }
 
 /** Wraps the received stream: counts and hashes it as it comes (calling onBytes), decompresses when needed. */
-export async function openTarSource(run: Runner, input: Readable, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<TarSource> {
+export async function openTarSource(run: Runner, input: Readable, onBytes?: (n: number) => void, signal?: AbortSignal, hashPlain = true): Promise<TarSource> {
   const hash = createStreamHash();
   let count = 0;
   let ended = false;
@@ -44,7 +67,7 @@ export async function openTarSource(run: Runner, input: Readable, onBytes?: (n: 
   const counted = async function* (): AsyncGenerator<Buffer> {
     let chunk: Buffer | null = head;
     while (chunk !== null) {
-      hash.update(chunk);
+      if (hashing) hash.update(chunk);
       count += chunk.length;
       onBytes?.(count);
       yield chunk;
@@ -54,10 +77,12 @@ export async function openTarSource(run: Runner, input: Readable, onBytes?: (n: 
     ended = true;
   };
   const compression = sniffCompression(head);
+  // An uncompressed stream may be hashed by the caller, where it copies the bytes anyway (hashPlain false).
+  const hashing = compression !== 'none' || hashPlain;
   const base = {
     compression,
     received: () => count,
-    digest: () => (ended ? hash.digest() : Promise.reject(new TarError('internal: digest asked before the stream ended'))),
+    digest: () => (!hashing ? Promise.reject(new TarError('internal: the stream was not hashed here')) : ended ? hash.digest() : Promise.reject(new TarError('internal: digest asked before the stream ended'))),
     close: () => hash.close(),
   };
   if (compression === 'none') return { ...base, chunks: counted(), done: Promise.resolve() };

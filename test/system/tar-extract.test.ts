@@ -147,6 +147,54 @@ describe('extractTar matches GNU tar', () => {
   }, 60_000);
 });
 
+describe('extractTar: the writer ring, the main-thread writer, the skip filter and the abort signal', () => {
+  for (const [name, opts] of [
+    ['a 64 KiB ring (records wrap, whole files cut across chunks, 16 KiB stream pieces)', { limits: { bytes: 64 * 1024 } }],
+    ['no writer thread (every record applied by the main thread)', { workers: 0 }],
+    ['no writer thread and a 64 KiB ring', { workers: 0, limits: { bytes: 64 * 1024 } }],
+  ] as const) {
+    it(`${name}: the same tree as GNU tar, the same sha256`, async () => {
+      for (const kind of ['posix.tar', 'posix.tar.gz']) {
+        const base = path.join(scratch!.dir, `ring-${kind}-${name.length}-${Object.keys(opts).join('')}`.replace(/\W/g, '-'));
+        gnuExtract(archives[kind]!, base + '-gnu');
+        // Odd-sized chunks: headers, whole files and pieces are cut at every kind of place.
+        const r = await extractTar(makeCollectingCtx(), fs.createReadStream(archives[kind]!, { highWaterMark: 7777 }), base + '-agent', opts);
+        expect(await compareTrees(base + '-gnu', base + '-agent')).toEqual([]);
+        expect(r.sha256).toBe(sha256(archives[kind]!));
+        fs.rmSync(base + '-gnu', { recursive: true });
+        fs.rmSync(base + '-agent', { recursive: true });
+      }
+    }, 120_000);
+  }
+
+  it('leaves out what the skip filter names, reading past its data', async () => {
+    const dir = path.join(scratch!.dir, 'skip');
+    const seen: string[] = [];
+    const r = await extractTar(makeCollectingCtx(), fs.createReadStream(archives['gnu.tar']!), dir, {
+      skip: (rel) => {
+        seen.push(rel);
+        return rel === 'var/lib/big.bin' || rel === 'etc' || rel.startsWith('etc/');
+      },
+    });
+    expect(seen).toContain('var/lib/big.bin');
+    expect(fs.existsSync(path.join(dir, 'var/lib/big.bin'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'etc'))).toBe(false);
+    expect(fs.statSync(path.join(dir, 'var/lib/holes.img')).size).toBe(40 * 1024 * 1024);
+    expect(r.sha256).toBe(sha256(archives['gnu.tar']!));
+  }, 60_000);
+
+  it('stops on the abort signal with an error', async () => {
+    const dir = path.join(scratch!.dir, 'abort');
+    const ac = new AbortController();
+    const stream = fs.createReadStream(archives['gnu.tar']!, { highWaterMark: 64 * 1024 });
+    let n = 0;
+    stream.on('data', () => {
+      if (++n === 3) ac.abort();
+    });
+    await expect(extractTar(makeCollectingCtx(), stream, dir, { signal: ac.signal })).rejects.toThrow(/extraction aborted/);
+  }, 60_000);
+});
+
 describe('extractTar refuses hostile and broken archives, writing nothing outside the target', () => {
   let outside = '';
   let n = 0;

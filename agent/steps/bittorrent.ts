@@ -31,7 +31,8 @@ export async function fetchTorrents(ctx: Ctx): Promise<string> {
     const waitS = getUint(ctx.params, 'FLAMETHROWER_WAIT');
     await receiveCast(ctx, { settings, iface: param(ctx, 'DEVICE'), dest: dir, waitS, retries: getUint(ctx.params, 'FLAMETHROWER_RETRIES') });
   } else {
-    await rsyncFetch(ctx, { ...rsyncEndpoint(ctx), src: 'torrents/', dest: dir + '/' });
+    // Only the .torrent files: SystemImager keeps the tarballs in the same directory, and they are what the swarm is for.
+    await rsyncFetch(ctx, { ...rsyncEndpoint(ctx), src: 'torrents/', dest: dir + '/', extraArgs: ['--include=*.torrent', '--exclude=*'] });
   }
   mkdirSync(join(dir, '.fetched'));
   return dir;

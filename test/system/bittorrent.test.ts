@@ -11,9 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImageServer, type ImageServerInfo } from '../../fixtures/image-server/make-image-server.js';
 import { compareTrees } from '../helpers/compare-trees.js';
-import { AGENT } from './lib/agent.js';
 import { attachLoop, detachLoops, type Loop } from './lib/loops.js';
 import { createBtLab, makeTorrent, trackerPeers, type BtClient, type BtLab } from './lib-net/bt-lab.js';
+import { btInstall, btLogs } from './lib-net/bt-install.js';
 import { parseTorrentMeta } from '../../agent/transport/bittorrent-meta.js';
 
 const NET = 1;
@@ -44,30 +44,9 @@ let imageTorrent = '';
 const loops: Loop[] = [];
 const mounted: string[] = [];
 
-interface Run {
-  code: number | null;
-  out: string;
-  events: Array<Record<string, unknown>>;
-}
-
 /** Runs `si-agent install` inside a client namespace onto its own loop device. */
-async function installIn(c: BtClient, words: string, disk: string, dir: string, env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  mkdirSync(join(dir, 'tmp'), { recursive: true });
-  const events = join(dir, 'events.jsonl');
-  const args = ['install', '--cmdline', `IMAGESERVER=${lab.serverIp} DEVICE=${c.dev} POST_ACTION=shutdown BITTORRENT=y ${words}`, '--local-cfg', '/dev/null', '--disk', disk,
-    '--sysroot', join(dir, 'sysroot'), '--workdir', join(dir, 'work'), '--events', events, '--log', join(dir, 'si.log')];
-  const child = spawn('ip', ['netns', 'exec', c.ns, process.execPath, AGENT, ...args], { env: { ...process.env, SI_TMP: join(dir, 'tmp'), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-  const code = await new Promise<number | null>((r) => child.on('close', (c2) => r(c2)));
-  clearTimeout(timer);
-  const ev = existsSync(events) ? readFileSync(events, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
-  return { code, out, events: ev };
-}
-
-const logs = (r: Run) => r.events.filter((e) => e.type === 'log').map((e) => String(e.message));
+const installIn = (c: BtClient, words: string, disk: string, dir: string, env: NodeJS.ProcessEnv = {}) => btInstall(lab, c, words, disk, dir, { env });
+const logs = btLogs;
 
 /** Mounts a client's root partition read-only and compares it with the expected tree; returns the differences. */
 async function checkInstalled(loop: Loop, dir: string): Promise<{ diffs: string[]; mnt: string }> {

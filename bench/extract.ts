@@ -4,7 +4,9 @@
 // bench-lib's debianImageDir(); BENCH_SMALL=1: the fixture image). Env BENCH_ROUNDS (default 3), BENCH_CPU_PROF=DIR (the
 // agent's runs write a --cpu-prof profile there).
 // The archive is GNU tar's PAX format with xattrs, ACLs and sparse files, read from the page cache by both.
-// Prints each run, peak RSS of both, and last the line `ratio <agent/gnu-tar>` of the median wall times.
+// The agent runs twice a round: as multicast calls it (the stream's sha256 taken, to check the published digest) and as
+// BitTorrent does (hashStream false: the same work as GNU tar). Prints each run, peak RSS of each, then the line
+// `ratio-with-hash <agent with sha256/gnu-tar>` and last the line `ratio <agent without/gnu-tar>`, of the median wall times.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -24,9 +26,10 @@ const { createReadStream } = require('node:fs');
 const { extractTar } = require('./agent/transport/tar-extract.ts');
 const { createRunner } = require('./agent/exec/runner.ts');
 const started = process.hrtime.bigint();
-extractTar({ run: createRunner(null) }, createReadStream(process.argv[2], { highWaterMark: 1 << 20 }), process.argv[3]).then((r) => {
+extractTar({ run: createRunner(null) }, createReadStream(process.argv[2], { highWaterMark: 1 << 20 }), process.argv[3], { hashStream: process.argv[4] === 'hash' }).then((r) => {
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  process.stdout.write(JSON.stringify({ ms, entries: r.entries, bytes: r.bytes, maxRssKB: process.resourceUsage().maxRSS }) + '\\n');
+  const u = process.resourceUsage();
+  process.stdout.write(JSON.stringify({ ms, cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000, entries: r.entries, bytes: r.bytes, maxRssKB: u.maxRSS }) + '\\n');
 }, (e) => { process.stderr.write(String(e && e.stack || e) + '\\n'); process.exit(1); });
 `;
 
@@ -65,14 +68,14 @@ function runGnu(archive: string, dest: string): { ms: number; maxRssKB: number }
 
 /** The extractor in a child process: its own time from the call to the end (the agent is running already when it
  * extracts, so Node's start-up is not counted; it is printed apart), and its peak RSS (KB) including Node itself. */
-function runAgent(bundle: string, archive: string, dest: string): { ms: number; wallMs: number; maxRssKB: number; entries: number } {
+function runAgent(bundle: string, archive: string, dest: string, hash: boolean): { ms: number; cpuMs: number; wallMs: number; maxRssKB: number; entries: number } {
   const t0 = process.hrtime.bigint();
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env.BENCH_CPU_PROF)] : [];
-  const r = spawnSync(process.execPath, [...prof, bundle, archive, dest], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...prof, bundle, archive, dest, hash ? 'hash' : 'nohash'], { encoding: 'utf8' });
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`agent extractor failed: ${r.stderr}`);
-  const out = JSON.parse(r.stdout) as { ms: number; maxRssKB: number; entries: number };
-  return { ms: out.ms, wallMs, maxRssKB: out.maxRssKB, entries: out.entries };
+  const out = JSON.parse(r.stdout) as { ms: number; cpuMs: number; maxRssKB: number; entries: number };
+  return { ms: out.ms, cpuMs: out.cpuMs, wallMs, maxRssKB: out.maxRssKB, entries: out.entries };
 }
 
 async function main(): Promise<void> {
@@ -94,11 +97,12 @@ async function main(): Promise<void> {
     const fsMiB = Math.max(512, Math.ceil((size * 1.6) / (1 << 20)));
     console.log(`image ${image}: archive ${(size / 1e6).toFixed(1)} MB, ext4 of ${fsMiB} MiB per run, ${rounds} rounds`);
     const gnu: number[] = [];
-    const agent: number[] = [];
+    const agent: Record<string, number[]> = { agent: [], 'agent+sha256': [] };
+    const agentRss: Record<string, number> = { agent: 0, 'agent+sha256': 0 };
     let gnuRss = 0;
-    let agentRss = 0;
+    const order = ['gnu', 'agent', 'agent+sha256'];
     for (let i = 0; i < rounds; i++) {
-      for (const who of i % 2 === 0 ? ['gnu', 'agent'] : ['agent', 'gnu']) {
+      for (const who of order.map((_, k) => order[(k + i) % order.length]!)) {
         const dir = join(work, 'mnt');
         teardown = freshFs(work, dir, fsMiB);
         const dest = join(dir, 'root');
@@ -106,20 +110,23 @@ async function main(): Promise<void> {
           const r = runGnu(archive, dest);
           gnu.push(r.ms);
           gnuRss = Math.max(gnuRss, r.maxRssKB);
-          console.log(`round ${i + 1} gnu-tar ${(r.ms / 1000).toFixed(3)} s, peak RSS ${(r.maxRssKB / 1024).toFixed(1)} MiB`);
+          console.log(`round ${i + 1} gnu-tar      ${(r.ms / 1000).toFixed(3)} s, peak RSS ${(r.maxRssKB / 1024).toFixed(1)} MiB`);
         } else {
           mkdirSync(dest);
-          const r = runAgent(bundle, archive, dest);
-          agent.push(r.ms);
-          agentRss = Math.max(agentRss, r.maxRssKB);
-          console.log(`round ${i + 1} agent   ${(r.ms / 1000).toFixed(2)} s (process ${(r.wallMs / 1000).toFixed(2)} s with Node's start), peak RSS ${(r.maxRssKB / 1024).toFixed(1)} MiB, ${r.entries} entries`);
+          const r = runAgent(bundle, archive, dest, who !== 'agent');
+          agent[who]!.push(r.ms);
+          agentRss[who] = Math.max(agentRss[who]!, r.maxRssKB);
+          console.log(`round ${i + 1} ${who.padEnd(12)} ${(r.ms / 1000).toFixed(2)} s (process ${(r.wallMs / 1000).toFixed(2)} s with Node's start, CPU ${(r.cpuMs / 1000).toFixed(2)} s), peak RSS ${(r.maxRssKB / 1024).toFixed(1)} MiB, ${r.entries} entries`);
         }
         teardown();
         teardown = null;
       }
     }
-    console.log(`median gnu-tar ${(median(gnu) / 1000).toFixed(3)} s, agent ${(median(agent) / 1000).toFixed(3)} s; peak RSS gnu-tar ${(gnuRss / 1024).toFixed(1)} MiB, agent ${(agentRss / 1024).toFixed(1)} MiB`);
-    console.log(`ratio ${(median(agent) / median(gnu)).toFixed(3)}`);
+    const m = (who: string) => median(agent[who]!);
+    console.log(`median gnu-tar ${(median(gnu) / 1000).toFixed(3)} s, agent ${(m('agent') / 1000).toFixed(3)} s, agent+sha256 ${(m('agent+sha256') / 1000).toFixed(3)} s`);
+    console.log(`peak RSS gnu-tar ${(gnuRss / 1024).toFixed(1)} MiB, agent ${(agentRss.agent! / 1024).toFixed(1)} MiB, agent+sha256 ${(agentRss['agent+sha256']! / 1024).toFixed(1)} MiB`);
+    console.log(`ratio-with-hash ${(m('agent+sha256') / median(gnu)).toFixed(3)}`);
+    console.log(`ratio ${(m('agent') / median(gnu)).toFixed(3)}`);
   } finally {
     teardown?.();
     rmSync(work, { recursive: true, force: true });

@@ -7,14 +7,13 @@ export const HEAD = 80;
 
 /**
  * Record kinds. `raw`: bytes of the stream as received (the parser reads them in the ring, file records point into them;
- * hashed by the writer when flagged); `file`: a whole file, its data a list of (offset, length) pairs of u32 pointing
- * into earlier raw records; `data`: one piece of a large file (header fields ref and refLen); `digest`: the writer puts
- * the sha256 of the hashed raw records in the record's 32 data bytes.
+ * the writer only steps over them); `file`: a whole file, its data a list of (offset, length) pairs of u32 pointing into
+ * earlier raw records; `data`: one piece of a large file (header fields ref and refLen).
  */
-export const K = { wrap: 0, file: 1, open: 2, data: 3, close: 4, dir: 5, symlink: 6, link: 7, dirMeta: 8, raw: 9, digest: 10 } as const;
+export const K = { wrap: 0, file: 1, open: 2, data: 3, close: 4, dir: 5, symlink: 6, link: 7, dirMeta: 8, raw: 9 } as const;
 
-/** Record flags: chown (lchown for links and directories), chmod after chown, truncate to the size (sparse), hash (raw). */
-export const F = { chown: 1, chmod: 2, truncate: 4, hash: 8 } as const;
+/** Record flags: chown (lchown for links and directories), chmod after chown, truncate to the size (sparse). */
+export const F = { chown: 1, chmod: 2, truncate: 4 } as const;
 
 /**
  * Int32 slots of the control array: records committed (main), records applied (writer), stop asked, writer failed, writer
@@ -29,13 +28,12 @@ export const C = { committed: 0, applied: 1, stop: 2, failed: 3, asleep: 4, wait
 // ring's start.
 
 /**
- * The body of `function (fs, crypto, ring, size, state)`: returns `{ next, close }`; next() applies the record at
+ * The body of `function (fs, ring, size, state)`: returns `{ next, close }`; next() applies the record at
  * state.pos (absolute) and advances it, and sets state.free (what may be reused); close() closes a file left open.
  * Errors carry `entry` (the archive name).
  */
 export const APPLY_BODY = `
 const C = fs.constants;
-const hash = crypto.createHash('sha256');
 const CREATE = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
 let fd = -1;
 let fdName = '';
@@ -76,7 +74,7 @@ function apply(pos) {
   state.entry = n0;
   state.nameLen = nl;
   if (kind === 9) {
-    if (flags & 8) hash.update(ring.subarray(d0, d0 + dl));
+    // The stream's bytes: parsed by the main thread, written from where they lie by the records that follow.
   } else if (kind === 1) {
     const f = create(() => fs.openSync(path, CREATE, mode), path);
     try {
@@ -130,8 +128,6 @@ function apply(pos) {
     if (flags & 1) fs.lchownSync(path, uid, gid);
     fs.chmodSync(path, mode);
     fs.utimesSync(path, atime, mtime);
-  } else if (kind === 10) {
-    hash.digest().copy(ring, d0);
   } else throw new Error('internal: record kind ' + kind);
 }
 return {
@@ -160,7 +156,7 @@ const ring = Buffer.from(sab, 0, size);
 const ctrl = new Int32Array(ctrlSab);
 const doneF = new Float64Array(doneSab);
 const state = { pos: 0, free: 0, entry: 0, nameLen: 0, name: null };
-const w = (function (fs, crypto, ring, size, state) { ${APPLY_BODY} })(fs, require('node:crypto'), ring, size, state);
+const w = (function (fs, ring, size, state) { ${APPLY_BODY} })(fs, ring, size, state);
 let seq = Atomics.load(ctrl, ${C.applied});
 for (;;) {
   if (Atomics.load(ctrl, ${C.stop}) !== 0) break;

@@ -36,8 +36,13 @@ export interface PoolLimits {
 export interface ExtractOptions {
   /** Called as bytes arrive (the count of the stream as received, before decompression). */
   onBytes?: (received: number) => void;
-  /** A sha256 (hex) the received stream must have; a mismatch is an error after extraction. */
+  /** A sha256 (hex) the received stream must have; a mismatch is an error after extraction (implies hashStream). */
   expectSha256?: string;
+  /**
+   * Take the sha256 of the received stream (default true); false when the caller verifies the bytes otherwise
+   * (BitTorrent's SHA-1 per piece): the result's sha256 is then ''.
+   */
+  hashStream?: boolean;
   signal?: AbortSignal;
   limits?: Partial<PoolLimits>;
   /** Writer threads (default 1; 0 writes everything from the main thread). */
@@ -49,6 +54,7 @@ export interface ExtractOptions {
 export interface ExtractResult {
   /** Bytes received (compressed size for .gz/.zst). */
   bytes: number;
+  /** Of the stream as received; '' when not asked for (hashStream false). */
   sha256: string;
   entries: number;
   compression: Compression;
@@ -85,7 +91,14 @@ interface Work {
 /** Extracts a tar stream into dest keeping owners, modes, times, links, devices, sparse files and xattrs; refuses escapes. */
 export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
   const isRoot = process.getuid?.() === 0;
-  const ring = new WriteRing(opts.limits?.bytes ?? RING_BYTES, (opts.workers ?? 1) > 0);
+  const hash = opts.hashStream !== false || opts.expectSha256 !== undefined;
+  // The ring hashes a plain stream (it copies the bytes anyway); a compressed one is hashed as received, by the source.
+  const src = await openTarSource(ctx.run, input, opts.onBytes, opts.signal, false, hash).catch((err: unknown) => {
+    input.destroy();
+    throw err;
+  });
+  const hashHere = hash && src.compression === 'none';
+  const ring = new WriteRing(opts.limits?.bytes ?? RING_BYTES, (opts.workers ?? 1) > 0, hashHere);
   const w: Work = {
     tree: new TargetTree(dest),
     ring,
@@ -104,12 +117,9 @@ export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string,
   // A path looked up on disk may be one the writer is still making: it catches up first.
   w.tree.beforeProbe = () => ring.settle();
   const parser = new TarParser();
-  let src: Awaited<ReturnType<typeof openTarSource>> | null = null;
   try {
     await fsp.mkdir(dest, { recursive: true });
     w.fresh = (await fsp.readdir(dest)).every((n) => n === 'lost+found');
-    src = await openTarSource(ctx.run, input, opts.onBytes, opts.signal, false);
-    const hashHere = src.compression === 'none';
     const max = ring.maxRaw;
     let sinceGc = 0;
     for await (const chunk of src.chunks) {
@@ -121,7 +131,7 @@ export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string,
       }
       for (let off = 0; off < (chunk as Buffer).length; off += max) {
         // The bytes are copied into the ring once and parsed there: file data is written from where it lies.
-        let view = ring.raw((chunk as Buffer).subarray(off, off + max), hashHere);
+        let view = ring.raw((chunk as Buffer).subarray(off, off + max));
         if (!(view instanceof Buffer)) view = await view;
         for (const ev of parser.feed(view)) {
           const p = onEvent(w, ev);
@@ -133,7 +143,7 @@ export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string,
     parser.end();
     await src.done;
     await finishAll(ctx, w);
-    const sha256 = hashHere ? await ring.digest() : await src.digest();
+    const sha256 = !hash ? '' : hashHere ? ring.digest() : await src.digest();
     if (opts.expectSha256 && opts.expectSha256.toLowerCase() !== sha256) {
       throw new TarError(`sha256 of the received stream is ${sha256}, the server published ${opts.expectSha256.toLowerCase()}`);
     }
@@ -146,7 +156,7 @@ export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string,
     await Promise.allSettled(w.lanes);
     throw err;
   } finally {
-    src?.close();
+    src.close();
     await ring.close();
   }
 }

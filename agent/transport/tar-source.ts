@@ -52,7 +52,7 @@ export function sniffCompression(head: Buffer): Compression {
 }
 
 /** Wraps the received stream: counts and hashes it as it comes (calling onBytes), decompresses when needed. */
-export async function openTarSource(run: Runner, input: Readable, onBytes?: (n: number) => void, signal?: AbortSignal, hashPlain = true): Promise<TarSource> {
+export async function openTarSource(run: Runner, input: Readable, onBytes?: (n: number) => void, signal?: AbortSignal, hashPlain = true, hashAny = true): Promise<TarSource> {
   const hash = createStreamHash();
   let count = 0;
   let ended = false;
@@ -78,7 +78,7 @@ export async function openTarSource(run: Runner, input: Readable, onBytes?: (n: 
   };
   const compression = sniffCompression(head);
   // An uncompressed stream may be hashed by the caller, where it copies the bytes anyway (hashPlain false).
-  const hashing = compression !== 'none' || hashPlain;
+  const hashing = hashAny && (compression !== 'none' || hashPlain);
   const base = {
     compression,
     received: () => count,

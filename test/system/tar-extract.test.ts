@@ -115,6 +115,21 @@ describe('extractTar matches GNU tar', () => {
     expect(ok.entries).toBeGreaterThan(50);
   }, 60_000);
 
+  it('hashStream false: no sha256 taken (the result says \'\'), the same tree; a published digest is still checked', async () => {
+    for (const kind of ['posix.tar', 'posix.tar.gz']) {
+      const base = path.join(scratch!.dir, `nohash-${kind}`.replace(/\W/g, '-'));
+      gnuExtract(archives[kind]!, base + '-gnu');
+      const r = await extractTar(makeCollectingCtx(), fs.createReadStream(archives[kind]!), base + '-agent', { hashStream: false });
+      expect(r.sha256).toBe('');
+      expect(r.bytes).toBe(fs.statSync(archives[kind]!).size);
+      expect(await compareTrees(base + '-gnu', base + '-agent')).toEqual([]);
+      fs.rmSync(base + '-gnu', { recursive: true });
+      fs.rmSync(base + '-agent', { recursive: true });
+    }
+    const dir = path.join(scratch!.dir, 'nohash-digest');
+    await expect(extractTar(makeCollectingCtx(), fs.createReadStream(archives['gnu.tar']!), dir, { hashStream: false, expectSha256: 'cd'.repeat(32) })).rejects.toThrow(/the server published (cd){32}/);
+  }, 120_000);
+
   it('thousands of small entries (written in batches by worker threads) match GNU tar', async () => {
     const many = path.join(work, 'many');
     for (let d = 0; d < 30; d++) {

@@ -7,7 +7,8 @@
 // Usage: node bench/bittorrent.ts [IMAGE_DIR]   (default: the Debian-size image the fixtures build; BENCH_SMALL=1 for
 // the fixture image plus BENCH_PAYLOAD_MB of incompressible bytes). Env BENCH_ROUNDS (default 1), BENCH_MBIT (link
 // rates, comma-separated, default "200,0"; 0 unshaped), BENCH_N (default "1,4,8"), BENCH_EXTRACT=0 (the swarm alone: verified
-// pieces read and dropped, no extraction: what the transport costs apart from the extractor's CPU).
+// pieces read and dropped, no extraction: what the transport costs apart from the extractor's CPU), BENCH_CPU_PROF=DIR
+// (each client writes a CPU profile there).
 // Prints each round (wall time, seeder bytes per image size, each client's CPU seconds, main-thread CPU seconds and
 // peak RSS), the ratios per link rate, and last the line `ratio <N4/N1>` at the first link rate.
 
@@ -86,7 +87,8 @@ function median(xs: number[]): number {
 
 function startClient(bundle: string, c: BtClient, torrent: string, dir: string, server: string, tracker: string): { child: ChildProcess; result: Promise<ClientResult> } {
   for (const d of ['stage', 'root']) mkdirSync(join(dir, d), { recursive: true });
-  const child = spawn('ip', ['netns', 'exec', c.ns, process.execPath, bundle, torrent, join(dir, 'stage'), join(dir, 'root'), c.ip, server, tracker], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn('ip', ['netns', 'exec', c.ns, process.execPath, ...prof, bundle, torrent, join(dir, 'stage'), join(dir, 'root'), c.ip, server, tracker], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));

@@ -117,12 +117,17 @@ export class Wire {
   cancel(index: number, begin: number, length: number): void {
     this.write(message(8, [index, begin, length]));
   }
-  /** Sends a block; false when the socket's buffer is full (wait for drain before the next). */
-  piece(index: number, begin: number, block: Buffer): boolean {
+  /** Sends a block; false when the socket's buffer is full (wait for drain before the next). `sent` is called once the
+   *  block's bytes are handed to the kernel or dropped with the connection (its buffer may then be used again). */
+  piece(index: number, begin: number, block: Buffer, sent?: () => void): boolean {
+    if (this.closed) {
+      sent?.();
+      return false;
+    }
     this.uploaded += block.length;
     this.socket.cork();
-    this.write(message(7, [index, begin], block.length));
-    const ok = this.write(block);
+    this.socket.write(message(7, [index, begin], block.length));
+    const ok = this.socket.write(block, sent && (() => sent()));
     this.socket.uncork();
     return ok;
   }

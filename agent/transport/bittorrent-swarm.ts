@@ -279,6 +279,8 @@ export class Swarm {
       for (let b = 0; b < p.blocks; b++) {
         if (p.requester[b] && now - p.requestedAt[b]! > REQUEST_TIMEOUT_MS) {
           this.o.debug?.(`BitTorrent ${this.meta.name}: piece ${p.index} stalled at ${p.owner.wire.remoteAddress}: asked elsewhere`);
+          // A peer too slow to deliver what it offers must not hold the install back: the server may send it now.
+          this.serverAnyway.add(p.index);
           this.orphan(p);
           freed = true;
           break;

@@ -5,7 +5,7 @@
 // failure down to BENCH_STEP_MB (default 16; 0 = no bisection). Each attempt prints how it ended (power-off, OOM,
 // kernel panic unpacking the initrd, shellout, timeout).
 // Usage: node bench/boot-memory.ts [PACKAGE_DIR]   (default: build a fresh package, no ISO, into a temp dir).
-// Env: BENCH_SIZES="1024,768,512,384,320,256" BENCH_STEP_MB=16, BENCH_SERIAL_DIR (keep each boot's serial log there). Last line: `min-memory-mb <N>` (0: none succeeded).
+// Env: BENCH_SIZES="1024,768,512,384,320,256" BENCH_STEP_MB=16, BENCH_AGENT_IMAGE=y (build with --agent-image), BENCH_SERIAL_DIR (keep each boot's serial log there). Last line: `min-memory-mb <N>` (0: none succeeded).
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
@@ -92,13 +92,15 @@ try {
   let pkgDir = process.argv[2] ? resolve(process.argv[2]) : '';
   if (!pkgDir) {
     const t0 = Date.now();
-    const pkg = await buildBootPackage({ projectDir: ROOT, out: join(work, 'pkg'), flavor: 'standard', append: 'console=ttyS0 panic=-1', media: false });
+    const agentImage = process.env.BENCH_AGENT_IMAGE === 'y';
+    const pkg = await buildBootPackage({ projectDir: ROOT, out: join(work, 'pkg'), flavor: 'standard', append: 'console=ttyS0 panic=-1', media: false, agentImage });
     pkgDir = pkg.dir;
     console.log(`build: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
-  const manifest = JSON.parse(readFileSync(join(pkgDir, 'manifest.json'), 'utf8')) as { initrd?: { compressedBytes?: number; uncompressedBytes?: number } };
+  const manifest = JSON.parse(readFileSync(join(pkgDir, 'manifest.json'), 'utf8')) as { initrd?: { compressedBytes?: number; uncompressedBytes?: number; agentImage?: boolean } };
   const mib = (n: number | undefined) => (n === undefined ? '?' : (n / 1048576).toFixed(1));
-  console.log(`package: ${pkgDir}; initrd ${mib(manifest.initrd?.compressedBytes)} MiB compressed, ${mib(manifest.initrd?.uncompressedBytes)} MiB unpacked`);
+  const layout = manifest.initrd?.agentImage ? 'agent in a squashfs image' : 'agent as /init';
+  console.log(`package: ${pkgDir}; initrd ${mib(manifest.initrd?.compressedBytes)} MiB compressed, ${mib(manifest.initrd?.uncompressedBytes)} MiB unpacked (${layout})`);
   const server = await makeImageServer(join(work, 'server'));
   rsyncd = await startRsyncd(server.dir);
 

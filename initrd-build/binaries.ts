@@ -79,6 +79,13 @@ export function copyProgram(root: string, program: string, destPath?: string): C
   return { path: dest, libraries };
 }
 
+/** Copies only the libraries a program needs into root (the program itself goes elsewhere, e.g. into an image). */
+export function copyLibrariesOf(root: string, program: string): string[] {
+  const libraries = sharedLibrariesOf(program);
+  for (const lib of libraries) copyInto(root, lib, canonicalPath(lib));
+  return libraries;
+}
+
 /** Makes a symlink inside root (e.g. pvcreate -> lvm) unless something is already there. */
 export function linkInRoot(root: string, linkPath: string, target: string): void {
   const link = join(root, linkPath);

@@ -17,6 +17,9 @@ const USAGE = `usage: npm run boot-package -- --out DIR [options]
   --zstd-level N             zstd level of the agent's archive in the initrd, 1-19 (default 19; cached per agent
                              build; tools, libraries and modules are always zstd -19, cached in .cache/initrd-parts)
   --xz                       compress the initrd with xz -9e: about 20% smaller than zstd -10, minutes to build
+  --agent-image              carry the agent as a squashfs image mounted by /init: the initrd holds about 80 MB less
+                             RAM (installs with -m 320 instead of 480), the agent starts about a second later emulated
+                             (needs mksquashfs: squashfs-tools)
   --no-media                 skip boot.iso and usb.img
 writes DIR/kernel, DIR/initrd.img, DIR/manifest.json, DIR/pxelinux.cfg/default, DIR/boot.ipxe,
        DIR/grub/grub.cfg, DIR/grubx64.efi, DIR/pxelinux.0, DIR/ldlinux.c32, DIR/boot.iso, DIR/usb.img
@@ -41,6 +44,7 @@ export async function runBootPackageCli(argv: string[]): Promise<number> {
         'zstd-level': { type: 'string' },
         'no-media': { type: 'boolean', default: false },
         xz: { type: 'boolean', default: false },
+        'agent-image': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -76,6 +80,7 @@ export async function runBootPackageCli(argv: string[]): Promise<number> {
     authorizedKeys: v['authorized-keys'],
     zstdLevel: level,
     xz: v.xz,
+    agentImage: v['agent-image'],
     media: !v['no-media'],
     log: (l) => process.stdout.write(`boot-package: ${l}\n`),
   });

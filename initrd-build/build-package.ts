@@ -25,6 +25,8 @@ export interface PackageOptions {
   zstdLevel?: number;
   /** Compress the initrd with xz -9e instead of zstd: smaller, much slower to build. */
   xz?: boolean;
+  /** Carry the agent as a squashfs image mounted by a small /init (less RAM, slower agent start; see agent-image.ts). */
+  agentImage?: boolean;
   /** Also build boot.iso and usb.img (slower: grub-mkrescue). */
   media?: boolean;
   /** Log progress lines here. */
@@ -82,6 +84,7 @@ export async function buildBootPackage(o: PackageOptions): Promise<PackageResult
     authorizedKeys: o.authorizedKeys,
     zstdLevel,
     xz: o.xz,
+    agentImage: o.agentImage === true,
     cacheDir: join(o.projectDir, '.cache', 'initrd-parts'),
   });
   log(`initrd ${(initrd.compressedBytes / 1e6).toFixed(1)} MB (${(initrd.uncompressedBytes / 1e6).toFixed(1)} MB unpacked), ${initrd.modules.length} modules`);

@@ -122,7 +122,7 @@ function pruneCache(dir: string): void {
     if (st && Date.now() - st.mtimeMs > 3600_000) rmSync(join(dir, f), { force: true });
   }
   const files = names
-    .filter((f) => f.endsWith('.cpio.zst') || f.endsWith('.cpio.xz'))
+    .filter((f) => f.endsWith('.cpio.zst') || f.endsWith('.cpio.xz') || f.endsWith('.sqfs'))
     .map((f) => ({ f, t: statSync(join(dir, f), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
     .sort((a, b) => b.t - a.t);
   for (const { f } of files.slice(CACHE_KEEP)) rmSync(join(dir, f), { force: true });

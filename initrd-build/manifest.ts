@@ -63,6 +63,7 @@ export function buildManifest(m: ManifestInput): Record<string, unknown> {
     initrd: {
       compression: m.initrd.archives.map((a) => `${a.name}: ${a.compression}`).join(', '),
       archives: m.initrd.archives,
+      agentImage: m.initrd.agentImage,
       compressedBytes: m.initrd.compressedBytes,
       uncompressedBytes: m.initrd.uncompressedBytes,
       entries: m.initrd.entries,

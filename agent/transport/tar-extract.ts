@@ -121,6 +121,27 @@ export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string,
     await fsp.mkdir(dest, { recursive: true });
     w.fresh = (await fsp.readdir(dest)).every((n) => n === 'lost+found');
     const max = ring.maxRaw;
+    const feed = async (view: Buffer): Promise<void> => {
+      for (const ev of parser.feed(view)) {
+        const p = onEvent(w, ev);
+        if (p) await p;
+      }
+      ring.publish();
+    };
+    const file = src.file;
+    if (file) {
+      // A plain tar file: read straight into the ring.
+      const step = Math.min(src.readSize, max);
+      let at = 0;
+      for (;;) {
+        if (opts.signal?.aborted) throw new TarError('extraction aborted');
+        const view = await ring.rawFrom(step, (b, off, len) => file.read(b, off, len, at).then((r) => r.bytesRead));
+        if (view === null) break;
+        at += view.length;
+        src.count(view.length);
+        await feed(view);
+      }
+    }
     let sinceGc = 0;
     for await (const chunk of src.chunks) {
       if (opts.signal?.aborted) throw new TarError('extraction aborted');
@@ -131,13 +152,8 @@ export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string,
       }
       for (let off = 0; off < (chunk as Buffer).length; off += max) {
         // The bytes are copied into the ring once and parsed there: file data is written from where it lies.
-        let view = ring.raw((chunk as Buffer).subarray(off, off + max));
-        if (!(view instanceof Buffer)) view = await view;
-        for (const ev of parser.feed(view)) {
-          const p = onEvent(w, ev);
-          if (p) await p;
-        }
-        ring.publish();
+        const view = ring.raw((chunk as Buffer).subarray(off, off + max));
+        await feed(view instanceof Buffer ? view : await view);
       }
     }
     parser.end();

@@ -92,6 +92,27 @@ export class WriteRing {
     return typeof at === 'number' ? done(at) : at.then(done);
   }
 
+  /**
+   * Reads the next piece of the stream straight into the ring: reserves room for len bytes, lets read fill them (it
+   * returns how many it read; 0 at the end) and returns them there, to be parsed in place (null at the end).
+   */
+  async rawFrom(len: number, read: (buf: Buffer, off: number, len: number) => Promise<number>): Promise<Buffer | null> {
+    let at = this.begin({ kind: K.raw, path: '', name: '' }, len);
+    if (typeof at !== 'number') at = await at;
+    const n = await read(this.buf, at, len);
+    // Nothing else is begun while the read is under way: the record is the last one and shrinks to what was read.
+    const fit = (at - this.lastAt + n + 7) & ~7;
+    this.produced -= this.lastLen - fit;
+    this.lastLen = fit;
+    this.buf.writeUInt32LE(fit, this.lastAt);
+    this.buf.writeUInt32LE(n, this.lastAt + 56);
+    this.rawOff = at;
+    this.rawAbs = this.rawKeep = this.produced - fit + (at - this.lastAt);
+    if (this.hash && n > 0) this.unhashed.push(at, n, this.produced - fit);
+    this.commit();
+    return n === 0 ? null : this.buf.subarray(at, at + n);
+  }
+
   /** Hashes the oldest raw record not yet hashed (it may then be reused); false when there was none. */
   private hashOne(): boolean {
     const u = this.unhashed;

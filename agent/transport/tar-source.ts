@@ -1,5 +1,7 @@
 // The byte source of an extraction: hashes and counts what arrives, and undoes gzip or zstd found by their magic bytes.
 
+import { ReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import * as v8 from 'node:v8';
@@ -22,6 +24,37 @@ export interface TarSource {
   close(): void;
   /** Resolves when a decompressor process has exited (rejects when it failed). */
   done: Promise<void>;
+  /**
+   * A plain tar file the caller reads itself (chunks is then empty), in reads of readSize bytes straight into its own
+   * memory, counting them with count(): no chunk allocated per read, no copy, no garbage to collect.
+   */
+  file: FileHandle | null;
+  readSize: number;
+  count(n: number): void;
+}
+
+/**
+ * The file a stream would read, opened anew, when the extractor may read it itself: a file stream (fs.createReadStream)
+ * not yet read from, over the whole file, of a plain tar. Null otherwise (pipes, sockets, compressed files).
+ */
+async function openPlainFile(input: Readable): Promise<{ fh: FileHandle; readSize: number } | null> {
+  if (!(input instanceof ReadStream)) return null;
+  const rs = input as ReadStream & { start?: number; end?: number };
+  if (typeof rs.path !== 'string' || rs.bytesRead !== 0 || rs.readableFlowing === true || rs.readableLength > 0 || rs.destroyed) return null;
+  if ((rs.start ?? 0) !== 0 || (rs.end ?? Infinity) !== Infinity) return null;
+  let fh: FileHandle;
+  try {
+    fh = await open(rs.path, 'r');
+  } catch {
+    return null; // the stream reports it
+  }
+  const head = Buffer.alloc(4);
+  const { bytesRead } = await fh.read(head, 0, 4, 0).catch(() => ({ bytesRead: 0 }));
+  if (bytesRead === 0 || sniffCompression(head.subarray(0, bytesRead)) !== 'none' || !(await fh.stat()).isFile()) {
+    await fh.close();
+    return null;
+  }
+  return { fh, readSize: rs.readableHighWaterMark };
 }
 
 let youngGc: (() => void) | null | undefined;
@@ -53,8 +86,27 @@ export function sniffCompression(head: Buffer): Compression {
 
 /** Wraps the received stream: counts and hashes it as it comes (calling onBytes), decompresses when needed. */
 export async function openTarSource(run: Runner, input: Readable, onBytes?: (n: number) => void, signal?: AbortSignal, hashPlain = true, hashAny = true): Promise<TarSource> {
-  const hash = createStreamHash();
   let count = 0;
+  const plain = await openPlainFile(input);
+  if (plain) {
+    // The stream is not read: its own descriptor goes with it.
+    input.destroy();
+    return {
+      compression: 'none',
+      chunks: (async function* () {})(),
+      received: () => count,
+      digest: () => Promise.reject(new TarError('internal: the stream was not hashed here')),
+      close: () => void plain.fh.close().catch(() => undefined),
+      done: Promise.resolve(),
+      file: plain.fh,
+      readSize: plain.readSize,
+      count: (n) => {
+        count += n;
+        onBytes?.(count);
+      },
+    };
+  }
+  const hash = createStreamHash();
   let ended = false;
   const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let first = await it.next();
@@ -84,6 +136,9 @@ export async function openTarSource(run: Runner, input: Readable, onBytes?: (n: 
     received: () => count,
     digest: () => (!hashing ? Promise.reject(new TarError('internal: the stream was not hashed here')) : ended ? hash.digest() : Promise.reject(new TarError('internal: digest asked before the stream ended'))),
     close: () => hash.close(),
+    file: null,
+    readSize: 0,
+    count: () => undefined,
   };
   if (compression === 'none') return { ...base, chunks: counted(), done: Promise.resolve() };
   if (compression === 'gzip') {

@@ -198,6 +198,22 @@ describe('extractTar: the writer ring, the main-thread writer, the skip filter a
     expect(r.sha256).toBe(sha256(archives['gnu.tar']!));
   }, 60_000);
 
+  it('reads a plain tar file itself (straight into the ring); a file cut short is a truncated archive; abort stops it', async () => {
+    const dir = path.join(scratch!.dir, 'file-cut');
+    const cut = path.join(work, 'cut.tar');
+    fs.writeFileSync(cut, fs.readFileSync(archives['gnu.tar']!).subarray(0, 3 * 1024 * 1024 + 100));
+    const seen: number[] = [];
+    await expect(extractTar(makeCollectingCtx(), fs.createReadStream(cut, { highWaterMark: 100_000 }), dir, { onBytes: (n) => seen.push(n) })).rejects.toThrow(/truncated archive: the stream ended at byte 3145828 in the data of /);
+    expect(seen.slice(0, 2)).toEqual([100_000, 200_000]);
+    expect(seen.at(-1)).toBe(3 * 1024 * 1024 + 100);
+    const ac = new AbortController();
+    const r = extractTar(makeCollectingCtx(), fs.createReadStream(archives['gnu.tar']!, { highWaterMark: 64 * 1024 }), path.join(scratch!.dir, 'file-abort'), {
+      signal: ac.signal,
+      onBytes: (n) => n >= 3 * 64 * 1024 && ac.abort(),
+    });
+    await expect(r).rejects.toThrow(/extraction aborted/);
+  }, 60_000);
+
   it('stops on the abort signal with an error', async () => {
     const dir = path.join(scratch!.dir, 'abort');
     const ac = new AbortController();

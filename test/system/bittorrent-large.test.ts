@@ -5,16 +5,16 @@
 // client stopped with SIGTERM in the middle of its download: it stops, reports what came from where, and leaves no
 // process, mount or staged tarball behind.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImageServer, type ImageServerInfo } from '../../fixtures/image-server/make-image-server.js';
-import { attachLoop, detachLoops, type Loop } from './lib/loops.js';
+import { attachLoop, type Loop } from './lib/loops.js';
 import { createBtLab, makeTorrent, type BtLab } from './lib-net/bt-lab.js';
-import { btInstall, btLogs, readEvents } from './lib-net/bt-install.js';
+import { serveTorrentsModule, tearDown, waitListening, btInstall, btLogs, readEvents } from './lib-net/bt-install.js';
 
 const SEEDER_PORT = 6881;
 const PAYLOAD_FILES = 8;
@@ -60,24 +60,11 @@ beforeAll(async () => {
   lab.startTracker([made.infoHash]);
   lab.countUploads();
   lab.startSeeder('seeder', made.torrent, torrentsDir, { port: SEEDER_PORT });
-  const conf = readFileSync(server.rsyncdConf, 'utf8').replace('address = 127.0.0.1', `address = ${lab.serverIp}`);
-  writeFileSync(server.rsyncdConf, `${conf}\n[torrents]\n  path = ${torrentsDir}\n  comment = torrents\n`);
-  spawn('ip', ['netns', 'exec', lab.srv, 'rsync', '--daemon', '--no-detach', `--config=${server.rsyncdConf}`, '--port=873', `--address=${lab.serverIp}`], { stdio: 'ignore', detached: true }).unref();
-  for (let i = 0; i < 300 && !/:6881 /.test(lab.exec(lab.srv, ['ss', '-ltn'])); i++) await new Promise((r) => setTimeout(r, 100));
+  serveTorrentsModule(lab, server.rsyncdConf, torrentsDir);
+  await waitListening(lab, SEEDER_PORT);
 }, 180_000);
 
-afterAll(() => {
-  for (const m of mounted.splice(0)) {
-    try {
-      sh('umount', [m]);
-    } catch {
-      /* not mounted */
-    }
-  }
-  detachLoops(loops);
-  lab?.cleanup();
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => tearDown(mounted, loops, lab, work));
 
 describe('BitTorrent at the size of a real image', () => {
   it('three clients install a tarball of over 200 MB at once; each payload is exact and the seeder sends at most 2 image sizes', async () => {

@@ -4,16 +4,16 @@
 // feed each other; then staging autodetect, a hostile peer serving corrupt pieces, and the tracker down.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImageServer, type ImageServerInfo } from '../../fixtures/image-server/make-image-server.js';
 import { compareTrees } from '../helpers/compare-trees.js';
-import { attachLoop, detachLoops, type Loop } from './lib/loops.js';
+import { attachLoop, type Loop } from './lib/loops.js';
 import { createBtLab, makeTorrent, trackerPeers, type BtClient, type BtLab } from './lib-net/bt-lab.js';
-import { btInstall, btLogs } from './lib-net/bt-install.js';
+import { serveTorrentsModule, tearDown, waitListening, btInstall, btLogs } from './lib-net/bt-install.js';
 import { parseTorrentMeta } from '../../agent/transport/bittorrent-meta.js';
 
 const NET = 1;
@@ -95,27 +95,14 @@ beforeAll(async () => {
   // The first seeder: aria2c in the server namespace, its upload capped at 3 MB/s so the clients feed each other.
   lab.countUploads();
   made.forEach((m, i) => lab.startSeeder(`seeder${i}`, m.torrent, dataDir, { port: SEEDER_PORT + i, uploadLimit: i === 0 ? 3 << 20 : 0 }));
-  const conf = readFileSync(server.rsyncdConf, 'utf8').replace('address = 127.0.0.1', `address = ${lab.serverIp}`);
-  writeFileSync(server.rsyncdConf, `${conf}\n[torrents]\n  path = ${torrentsDir}\n  comment = torrents\n`);
+  serveTorrentsModule(lab, server.rsyncdConf, torrentsDir);
   // A monitor stand-in in the server namespace: every message the clients send, appended to one file.
   spawn('ip', ['netns', 'exec', lab.srv, 'socat', '-u', `TCP-LISTEN:8181,bind=${lab.serverIp},fork,reuseaddr`, `OPEN:${join(work, 'monitor.log')},creat,append`], { stdio: 'ignore', detached: true }).unref();
-  spawn('ip', ['netns', 'exec', lab.srv, 'rsync', '--daemon', '--no-detach', `--config=${server.rsyncdConf}`, '--port=873', `--address=${lab.serverIp}`], { stdio: 'ignore', detached: true }).unref();
   // aria2c checks its data (-V) before it announces: wait for its listener.
-  for (let i = 0; i < 100 && !/:6881 /.test(lab.exec(lab.srv, ['ss', '-ltn'])); i++) await new Promise((r) => setTimeout(r, 100));
+  await waitListening(lab, SEEDER_PORT);
 }, 120_000);
 
-afterAll(() => {
-  for (const m of mounted.splice(0)) {
-    try {
-      sh('umount', [m]);
-    } catch {
-      /* not mounted */
-    }
-  }
-  detachLoops(loops);
-  lab?.cleanup();
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => tearDown(mounted, loops, lab, work));
 
 describe('BitTorrent install from opentracker and an aria2c seeder', () => {
   it('three clients at once each install the image and overrides exactly; the seeder sends under 3 image sizes', async () => {

@@ -1,10 +1,11 @@
 // Runs `si-agent install` over BitTorrent inside a BitTorrent lab client's namespace onto its own loop device, as the
 // BitTorrent system tests do; the events come back parsed.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AGENT } from '../lib/agent.js';
+import { detachLoops, type Loop } from '../lib/loops.js';
 import type { BtClient, BtLab } from './bt-lab.js';
 
 export interface BtRun {
@@ -54,3 +55,29 @@ export function readEvents(file: string): Array<Record<string, unknown>> {
 
 /** The log messages among a run's events. */
 export const btLogs = (r: BtRun): string[] => r.events.filter((e) => e.type === 'log').map((e) => String(e.message));
+
+/** Adds the `torrents` module to the fixture rsync daemon's config and starts the daemon on the lab's server address. */
+export function serveTorrentsModule(lab: BtLab, rsyncdConf: string, torrentsDir: string): void {
+  const conf = readFileSync(rsyncdConf, 'utf8').replace('address = 127.0.0.1', `address = ${lab.serverIp}`);
+  writeFileSync(rsyncdConf, `${conf}\n[torrents]\n  path = ${torrentsDir}\n  comment = torrents\n`);
+  spawn('ip', ['netns', 'exec', lab.srv, 'rsync', '--daemon', '--no-detach', `--config=${rsyncdConf}`, '--port=873', `--address=${lab.serverIp}`], { stdio: 'ignore', detached: true }).unref();
+}
+
+/** Waits until something listens on a TCP port in the server namespace (aria2c checks its data with -V first). */
+export async function waitListening(lab: BtLab, port: number, tries = 300): Promise<void> {
+  for (let i = 0; i < tries && !lab.exec(lab.srv, ['ss', '-ltn']).includes(`:${port} `); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
+/** Unmounts what a test mounted, detaches its loops, removes the lab and the work directory (errors ignored). */
+export function tearDown(mounted: string[], loops: Loop[], lab: BtLab | undefined, work: string): void {
+  for (const m of mounted.splice(0)) {
+    try {
+      execFileSync('umount', [m], { stdio: 'ignore' });
+    } catch {
+      /* not mounted */
+    }
+  }
+  detachLoops(loops);
+  lab?.cleanup();
+  if (work) rmSync(work, { recursive: true, force: true });
+}

@@ -24,8 +24,13 @@ function directoryDir(ctx: Ctx): string {
   return join(ctx.opts.workdir, DIRECTORY_MODULE);
 }
 
+/** The data multicast address each flow's casts learnt (udpcast uses one per sender interface): a receiver that
+ *  starts while a cast is under way hears that cast on it. Keyed by the flow's state, so nothing outlives a flow. */
+const learntDataAddr = new WeakMap<object, string>();
+
 async function cast(ctx: Ctx, settings: CastSettings, dest: string, extra: { expectSha256?: string; onBytes?: (n: number) => void; skip?: (rel: string) => boolean } = {}): Promise<ExtractResult> {
   const r = await receiveCast(ctx, {
+    dataAddr: learntDataAddr.get(ctx.state),
     settings,
     iface: param(ctx, 'DEVICE'),
     dest,
@@ -33,6 +38,7 @@ async function cast(ctx: Ctx, settings: CastSettings, dest: string, extra: { exp
     retries: getUint(ctx.params, 'FLAMETHROWER_RETRIES'),
     ...extra,
   });
+  if (r.dataAddr) learntDataAddr.set(ctx.state, r.dataAddr);
   ctx.report.info(`multicast ${settings.module}: ${r.bytes} bytes, ${r.entries} entries, sha256 ${r.sha256}${r.attempts > 1 ? ` (attempt ${r.attempts})` : ''}`);
   return r;
 }

@@ -7,6 +7,7 @@ import type { TransportCtx } from './rsync-run.js';
 import type { CastSettings } from './flamethrower-modules.js';
 import type { ExtractResult } from './tar-extract.js';
 import { TarError } from './tar-header.js';
+import { probeCast } from './flamethrower-watch.js';
 
 export interface CastOptions {
   settings: CastSettings;
@@ -26,6 +27,10 @@ export interface CastOptions {
   onBytes?: (n: number) => void;
   /** Entries left out of the extraction (the image excludes). */
   skip?: (rel: string) => boolean;
+  /** Milliseconds udp-receiver gets to reach a sender before the port is probed for a running cast (default 3000). */
+  connectMs?: number;
+  /** The data multicast address learnt from an earlier cast of the same server (udpcast uses one per interface). */
+  dataAddr?: string;
 }
 
 /** udp-receiver's arguments for a module (SPEC 7); its output goes to stdout. */
@@ -46,8 +51,14 @@ function isFinal(err: unknown): boolean {
   return err instanceof TarError && (err.entry !== undefined || /sha256/.test(err.message));
 }
 
-/** One attempt: udp-receiver's stdout into extractTar; the receiver is stopped if extraction fails. */
-async function receiveOnce(ctx: TransportCtx, o: CastOptions): Promise<ExtractResult> {
+/** What one udp-receiver run came to: the cast extracted, or no connection to a sender within connectMs. */
+type RunOutcome = { kind: 'done'; result: ExtractResult } | { kind: 'not-connected' };
+
+/**
+ * One udp-receiver run: its stdout into extractTar; the receiver is stopped if extraction fails, or if no sender
+ * answered within connectMs (a sender waiting for receivers answers at once; one that is casting answers nobody).
+ */
+async function runReceiver(ctx: TransportCtx, o: CastOptions, hints: CastHints, connectMs: number): Promise<RunOutcome> {
   // The extractor (worker threads, hashing, decompression) loads with the first cast, not with every boot.
   const { extractTar } = await import('./tar-extract.js');
   const stop = new AbortController();
@@ -55,39 +66,96 @@ async function receiveOnce(ctx: TransportCtx, o: CastOptions): Promise<ExtractRe
   ctx.signal?.addEventListener('abort', onAbort, { once: true });
   let gotOut: (s: Readable) => void = () => undefined;
   const out = new Promise<Readable>((r) => (gotOut = r));
+  let connected = false;
+  let notConnected = false;
+  let stderr = '';
+  const onStderr = (d: string) => {
+    stderr = (stderr + d).slice(-4096);
+    if (/Connected as #/.test(stderr)) connected = true;
+    const m = /Listening to multicast on (\d+\.\d+\.\d+\.\d+)/.exec(stderr);
+    if (m) hints.dataAddr = m[1];
+  };
   const args = receiverArgs(o.settings, o.iface, o.waitS, o.receiveTimeoutS ?? 120);
-  const proc = ctx.run('udp-receiver', args, { takeStdout: (s) => gotOut(s), signal: stop.signal, maxBuffer: 64 * 1024 });
+  const proc = ctx.run('udp-receiver', args, { takeStdout: (s) => gotOut(s), signal: stop.signal, maxBuffer: 64 * 1024, onStderr, quiet: hints.restarts > 0 });
+  const timer = setTimeout(() => {
+    if (connected) return;
+    notConnected = true;
+    stop.abort();
+  }, connectMs);
   try {
     const stream = await Promise.race([out, proc.then(() => Promise.reject(new SiError('E_TRANSFER', 'udp-receiver ended without output')))]);
     const result = await extractTar(ctx, stream, o.dest, { onBytes: o.onBytes, expectSha256: o.expectSha256, signal: ctx.signal, skip: o.skip });
     await proc;
-    return result;
+    return { kind: 'done', result };
   } catch (err) {
     stop.abort();
     const procErr = await proc.then(() => null, (e: unknown) => e);
+    if (notConnected && !ctx.signal?.aborted) return { kind: 'not-connected' };
     // Nothing at all on stdout: no cast started within the wait (udp-receiver's own words, when it failed, say why).
     if (err instanceof TarError && /^empty stream/.test(err.message)) {
       throw new NoCastError(`nothing received within ${o.waitS} s${procErr instanceof CommandError ? ` (${lastLine(procErr)})` : ''}`);
     }
     throw err;
   } finally {
+    clearTimeout(timer);
     ctx.signal?.removeEventListener('abort', onAbort);
   }
 }
 
+/**
+ * One attempt. udp-receiver gets connectMs to reach a sender; if none answers, a cast is under way (or no sender is
+ * up yet): the receiver is stopped, the sender told this host is not in its cast, and the port watched until the
+ * cast ends or a sender says hello, then udp-receiver starts again at once. Only time with no cast heard counts
+ * against the wait (FLAMETHROWER_WAIT), so a long cast for others never uses up an attempt.
+ */
+async function receiveOnce(ctx: TransportCtx, o: CastOptions, hints: CastHints): Promise<ExtractResult> {
+  const connectMs = o.connectMs ?? 3000;
+  let idleMs = 0;
+  let castMs = 0;
+  for (;;) {
+    const r = await runReceiver(ctx, o, hints, connectMs);
+    if (r.kind === 'done') {
+      if (castMs) ctx.report.info(`multicast ${o.settings.module}: joined the next cast after a cast under way for other receivers (${(castMs / 1000).toFixed(1)} s), without a timeout`);
+      return r.result;
+    }
+    idleMs += connectMs;
+    hints.restarts++;
+    const p = o.iface ? await probeCast({ iface: o.iface, portbase: o.settings.portbase, mcastAllAddr: o.settings.mcastAllAddr, dataAddr: hints.dataAddr, signal: ctx.signal }) : await sleepProbe(ctx);
+    if (p.dataAddr) hints.dataAddr = p.dataAddr;
+    if (p.castMs && !castMs) ctx.report.info(`multicast ${o.settings.module}: a cast is under way on portbase ${o.settings.portbase} without this host; waiting for the next one`);
+    castMs += p.castMs;
+    idleMs += p.idleMs;
+    if (ctx.signal?.aborted) throw new SiError('E_TRANSFER', 'aborted');
+    if (idleMs >= o.waitS * 1000) throw new NoCastError(`nothing received within ${o.waitS} s (no sender answered and no cast was heard)`);
+  }
+}
+
+async function sleepProbe(ctx: TransportCtx): Promise<{ castMs: number; idleMs: number; dataAddr?: string }> {
+  await sleepAbortable(1000, ctx.signal);
+  return { castMs: 0, idleMs: 1000 };
+}
+
+/** What the attempts of one cast learn for each other: the data address, how often udp-receiver was restarted. */
+export interface CastHints {
+  dataAddr?: string;
+  restarts: number;
+}
+
 /** Receives a module's cast into dest, retrying (each retry extracts again over what is there) per SPEC 7. */
-export async function receiveCast(ctx: TransportCtx, o: CastOptions): Promise<ExtractResult & { attempts: number }> {
+export async function receiveCast(ctx: TransportCtx, o: CastOptions): Promise<ExtractResult & { attempts: number; dataAddr?: string }> {
   const { module, portbase } = o.settings;
   const retries = o.settings.retry ?? o.retries;
   let last: unknown;
+  const hints: CastHints = { dataAddr: o.dataAddr, restarts: 0 };
   for (let attempt = 1; attempt <= retries + 1; attempt++) {
     try {
-      return { ...(await receiveOnce(ctx, o)), attempts: attempt };
+      return { ...(await receiveOnce(ctx, o, hints)), attempts: attempt, dataAddr: hints.dataAddr };
     } catch (err) {
       if (ctx.signal?.aborted || isFinal(err)) throw err;
       last = err;
       if (attempt > retries) break;
-      const delayMs = o.retryDelayMs ?? 3000;
+      // A cast that failed under way (dropped, cut short) is cast again about a second after it ends: retry at once.
+      const delayMs = err instanceof NoCastError ? (o.retryDelayMs ?? 3000) : 0;
       ctx.report.emit({ type: 'retry', what: `multicast module ${module} on portbase ${portbase}`, attempt, delayMs, error: firstLine(err) });
       await sleepAbortable(delayMs, ctx.signal);
     }

@@ -63,6 +63,48 @@ async function installIn(c: McClient, words: string, disk: string, dir: string):
 
 const logs = (r: Run) => r.events.filter((e) => e.type === 'log').map((e) => String(e.message));
 
+/** Checks one client's install: exit 0, the disk holds the image and overrides exactly, transport, digest, progress. */
+async function checkInstall(r: Run, loop: Loop, dir: string, c: McClient): Promise<void> {
+  const retries = r.events.filter((e) => e.type === 'retry').map((e) => `${String(e.what)}: ${String(e.error)}`);
+  if (retries.length) console.log(`${c.ns} retried: ${retries.join('; ')}`);
+  expect(r.code, `${c.ns}:\n${r.out.slice(-3000)}\n${lab.flamethrowerLog().slice(-2000)}`).toBe(0);
+  const mnt = join(dir, 'check');
+  mkdirSync(mnt, { recursive: true });
+  sh('mount', ['-o', 'ro', `${loop.dev}p2`, mnt]);
+  mounted.unshift(mnt);
+  const diffs = (await compareTrees(expected, mnt, { ignore: ADDED })).filter((d) => {
+    const m = /^(.*): mtime \d+ != \d+$/.exec(d);
+    return !(m && TOUCHED_DIRS.has(m[1]!));
+  });
+  expect(diffs, c.ns).toEqual([]);
+  expect(readFileSync(join(mnt, 'etc/shared-gc'), 'utf8')).toBe('compute\n');
+  expect(readFileSync(join(mnt, 'root/post-install-order'), 'utf8').split('\n').filter(Boolean)).toEqual(['all', 'image', 'group', 'host']);
+  // The transport is said, the digest matched the published one, progress had the published total and reached 100%.
+  expect(r.events.some((e) => e.type === 'transport' && e.transport === 'multicast')).toBe(true);
+  expect(logs(r).some((m) => m.startsWith(`multicast ${server.imageName}: `) && m.includes(`sha256 ${castDigest}`))).toBe(true);
+  const progress = r.events.filter((e) => e.type === 'progress' && e.phase === 'image');
+  expect(progress.at(-1)).toMatchObject({ percent: 100 });
+  expect(progress.every((p) => p.bytesTotal !== null)).toBe(true);
+  // udp-receiver ran on the client's interface for the directory, the scripts, the image and the overrides.
+  const casts = r.events.filter((e) => e.type === 'command' && String((e.argv as string[])[0]).endsWith('udp-receiver')).map((e) => (e.argv as string[]).join(' '));
+  expect(casts.length, casts.join('\n')).toBeGreaterThanOrEqual(6);
+  expect(casts.every((a) => a.includes('--interface eth0') && a.includes('--nokbd'))).toBe(true);
+  sh('umount', [mnt]);
+  mounted.shift();
+}
+
+/** Waits until cond() holds (polling), or fails naming what it waited for. */
+async function until(cond: () => boolean, maxMs: number, what: string): Promise<void> {
+  const end = Date.now() + maxMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A file's text, or '' while it does not exist. */
+const readText = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
+
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'si-mc-test-'));
   server = await makeImageServer(join(work, 'server'));
@@ -119,34 +161,7 @@ describe('multicast install from flamethrowerd', () => {
         return { r, loop, dir, c };
       }),
     );
-    for (const { r, loop, dir, c } of runs) {
-      const retries = r.events.filter((e) => e.type === 'retry').map((e) => `${String(e.what)}: ${String(e.error)}`);
-      if (retries.length) console.log(`${c.ns} retried: ${retries.join('; ')}`);
-      expect(r.code, `${c.ns}:\n${r.out.slice(-3000)}\n${lab.flamethrowerLog().slice(-2000)}`).toBe(0);
-      const mnt = join(dir, 'check');
-      mkdirSync(mnt, { recursive: true });
-      sh('mount', ['-o', 'ro', `${loop.dev}p2`, mnt]);
-      mounted.unshift(mnt);
-      const diffs = (await compareTrees(expected, mnt, { ignore: ADDED })).filter((d) => {
-        const m = /^(.*): mtime \d+ != \d+$/.exec(d);
-        return !(m && TOUCHED_DIRS.has(m[1]!));
-      });
-      expect(diffs, c.ns).toEqual([]);
-      expect(readFileSync(join(mnt, 'etc/shared-gc'), 'utf8')).toBe('compute\n');
-      expect(readFileSync(join(mnt, 'root/post-install-order'), 'utf8').split('\n').filter(Boolean)).toEqual(['all', 'image', 'group', 'host']);
-      // The transport is said, the digest matched the published one, progress had the published total and reached 100%.
-      expect(r.events.some((e) => e.type === 'transport' && e.transport === 'multicast')).toBe(true);
-      expect(logs(r).some((m) => m.startsWith(`multicast ${server.imageName}: `) && m.includes(`sha256 ${castDigest}`))).toBe(true);
-      const progress = r.events.filter((e) => e.type === 'progress' && e.phase === 'image');
-      expect(progress.at(-1)).toMatchObject({ percent: 100 });
-      expect(progress.every((p) => p.bytesTotal !== null)).toBe(true);
-      // udp-receiver ran on the client's interface for the directory, the scripts, the image and the overrides.
-      const casts = r.events.filter((e) => e.type === 'command' && String((e.argv as string[])[0]).endsWith('udp-receiver')).map((e) => (e.argv as string[]).join(' '));
-      expect(casts.length, casts.join('\n')).toBeGreaterThanOrEqual(6);
-      expect(casts.every((a) => a.includes('--interface eth0') && a.includes('--nokbd'))).toBe(true);
-      sh('umount', [mnt]);
-      mounted.shift();
-    }
+    for (const { r, loop, dir, c } of runs) await checkInstall(r, loop, dir, c);
     // The lossy link did lose packets (and udpcast's retransmissions made up for them).
     expect(lab.droppedPackets(lab.clients[2]!)).toBeGreaterThan(10);
     // The rsync daemon never sent the image: it only heard each client's imaging_complete.
@@ -158,6 +173,45 @@ describe('multicast install from flamethrowerd', () => {
     expect(mon).toMatch(/status=100/);
     expect(mon).toMatch(/transport=multicast/);
     expect(mon).toContain(`image_sha256=${castDigest}`);
+  }, 300_000);
+});
+
+describe('multicast late joiner', () => {
+  it('a client that starts while the image cast is under way is installed by the next cast, without waiting out a timeout', async () => {
+    const image = server.imageName;
+    const before = lab.castStarts(image);
+    const start = (i: number) => {
+      const dir = join(work, `late${i + 1}`);
+      const loop = attachLoop(work, `late-disk${i + 1}`, 300);
+      loops.push(loop);
+      return { dir, loop, c: lab.clients[i]!, run: installIn(lab.clients[i]!, 'FLAMETHROWER_DIRECTORY_PORTBASE=', loop.dev, dir) };
+    };
+    const early = [start(0), start(1)];
+    // Once the early clients' image cast has begun, their receivers are stopped (SIGSTOP): the sender goes on asking
+    // them for acknowledgements, so the cast stays under way, visibly, until the late client has come up to its own
+    // image step and said it heard it; only then do they go on. The late client surely starts during that cast,
+    // however slow this machine is.
+    await until(() => lab.castStarts(image) > before, 120_000, 'the image cast to start');
+    await until(() => early.every((x) => lab.pauseReceivers(x.c, true) > 0), 10_000, 'the early receivers to stop');
+    const late = start(2);
+    try {
+      await until(() => readText(join(late.dir, 'si.log')).includes(`multicast ${image}: a cast is under way on portbase 9004`), 120_000, 'the late client to hear the cast under way');
+    } finally {
+      for (const x of early) lab.pauseReceivers(x.c, false);
+    }
+    const runs = await Promise.all([...early, late].map(async (x) => ({ ...x, r: await x.run })));
+    for (const { r, loop, dir, c } of runs) await checkInstall(r, loop, dir, c);
+    const r = runs[2]!.r;
+    const said = logs(r);
+    // From the late client's log: it heard the cast under way without it, waited for it to end, and joined the next one
+    // in its first attempt: no retry, no udp-receiver that waited out its start or receive timeout.
+    expect(said.some((m) => m === `multicast ${image}: a cast is under way on portbase 9004 without this host; waiting for the next one`), said.join('\n')).toBe(true);
+    expect(said.some((m) => m.startsWith(`multicast ${image}: joined the next cast after a cast under way for other receivers`) && m.endsWith('without a timeout'))).toBe(true);
+    expect(r.events.filter((e) => e.type === 'retry'), JSON.stringify(r.events.filter((e) => e.type === 'retry'))).toEqual([]);
+    expect(said.filter((m) => /nothing received within|waited up to|timed out/i.test(m))).toEqual([]);
+    expect(said.some((m) => m.startsWith(`multicast ${image}: `) && m.includes('(attempt'))).toBe(false);
+    // The image cast began again for it: the early clients' cast, then the late client's.
+    expect(lab.castStarts(image)).toBeGreaterThanOrEqual(before + 2);
   }, 300_000);
 });
 

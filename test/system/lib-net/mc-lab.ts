@@ -30,6 +30,10 @@ export interface McLab {
   /** Runs a command in a namespace (throws with stderr on failure). */
   exec(ns: string, argv: string[]): string;
   flamethrowerLog(): string;
+  /** How many casts of a module flamethrowerd's udp-sender has started so far (its log's `Starting transfer`). */
+  castStarts(module: string): number;
+  /** Stops (SIGSTOP) or resumes (SIGCONT) the udp-receivers running in a client namespace (started by the test's agents). */
+  pauseReceivers(client: McClient, pause: boolean): number;
   cleanup(): void;
 }
 
@@ -124,6 +128,23 @@ export function createMcLab(tag: string, net: number, nClients: number): McLab {
     flamethrowerLog() {
       const f = join(dir, 'flamethrower.log');
       return existsSync(f) ? readFileSync(f, 'utf8') : '';
+    },
+    castStarts(module) {
+      const f = join(dir, `flamethrower.log.${module}`);
+      return existsSync(f) ? (readFileSync(f, 'utf8').match(/Starting transfer/g) ?? []).length : 0;
+    },
+    pauseReceivers(client, pause) {
+      let n = 0;
+      for (const pid of sh(['ip', 'netns', 'pids', client.ns]).split('\n').filter(Boolean)) {
+        try {
+          if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'udp-receiver') continue;
+          process.kill(Number(pid), pause ? 'SIGSTOP' : 'SIGCONT');
+          n++;
+        } catch {
+          /* gone */
+        }
+      }
+      return n;
     },
     cleanup() {
       for (const ns of namespaces) killAllIn(ns);

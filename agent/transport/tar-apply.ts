@@ -17,9 +17,10 @@ export const F = { chown: 1, chmod: 2, truncate: 4 } as const;
 
 /**
  * Int32 slots of the control array: records committed (main), records applied (writer), stop asked, writer failed, writer
- * asleep (waiting for records: only then does a commit need a notify), main waiting (only then does the writer notify).
+ * asleep (waiting for records: only then does a commit need a notify), main waiting (only then does the writer notify,
+ * and only once it has applied wantApplied records and freed the ring up to the second double of the free array).
  */
-export const C = { committed: 0, applied: 1, stop: 2, failed: 3, asleep: 4, waiting: 5 } as const;
+export const C = { committed: 0, applied: 1, stop: 2, failed: 3, asleep: 4, waiting: 5, wantApplied: 6 } as const;
 
 // Header layout (little endian): 0 u32 length, 4 u8 kind, 5 u8 flags, 8 u32 mode, 12 u32 uid, 16 u32 gid, 20 u32 path
 // bytes, 24 f64 atime, 32 f64 mtime, 40 f64 position or size, 48 u32 name bytes, 52 u32 link bytes, 56 u32 data bytes,
@@ -162,6 +163,11 @@ for (;;) {
   if (Atomics.load(ctrl, ${C.stop}) !== 0) break;
   const c = Atomics.load(ctrl, ${C.committed});
   if (c === seq) {
+    // A short spin first: the main thread commits again within microseconds more often than not, and a sleep costs
+    // both threads a system call.
+    let spins = 0;
+    while (spins < 4000 && Atomics.load(ctrl, ${C.committed}) === c && Atomics.load(ctrl, ${C.stop}) === 0) spins++;
+    if (spins < 4000) continue;
     Atomics.store(ctrl, ${C.asleep}, 1);
     if (Atomics.load(ctrl, ${C.committed}) === c && Atomics.load(ctrl, ${C.stop}) === 0) Atomics.wait(ctrl, ${C.committed}, c, 1000);
     Atomics.store(ctrl, ${C.asleep}, 0);
@@ -176,7 +182,7 @@ for (;;) {
   seq++;
   doneF[0] = state.free;
   Atomics.store(ctrl, ${C.applied}, seq);
-  if (Atomics.load(ctrl, ${C.waiting}) !== 0) Atomics.notify(ctrl, ${C.applied});
+  if (Atomics.load(ctrl, ${C.waiting}) !== 0 && seq >= Atomics.load(ctrl, ${C.wantApplied}) && doneF[0] >= doneF[1]) Atomics.notify(ctrl, ${C.applied});
 }
 w.close();
 `;

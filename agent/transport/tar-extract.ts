@@ -1,5 +1,6 @@
 // The agent's tar extractor: one streaming pass from any Readable (plain, gzip or zstd tar) into a target directory.
 
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Runner } from '../exec/runner.js';
@@ -130,12 +131,13 @@ export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string,
     };
     const file = src.file;
     if (file) {
-      // A plain tar file: read straight into the ring.
+      // A plain tar file: read straight into the ring, synchronously as GNU tar does (a copy from the page cache; a
+      // read through the thread pool left both threads waiting for it).
       const step = Math.min(src.readSize, max);
       let at = 0;
       for (;;) {
         if (opts.signal?.aborted) throw new TarError('extraction aborted');
-        const view = await ring.rawFrom(step, (b, off, len) => file.read(b, off, len, at).then((r) => r.bytesRead));
+        const view = await ring.rawFrom(step, (b, off, len) => fs.readSync(file.fd, b, off, len, at));
         if (view === null) break;
         at += view.length;
         src.count(view.length);

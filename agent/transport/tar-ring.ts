@@ -40,7 +40,8 @@ export class WriteRing {
   private sab: SharedArrayBuffer;
   readonly buf: Buffer;
   private ctrl = new Int32Array(new SharedArrayBuffer(32));
-  private doneF = new Float64Array(new SharedArrayBuffer(8));
+  /** Written by the writer: how far the ring is free (absolute); by the main thread: how far it waits for. */
+  private doneF = new Float64Array(new SharedArrayBuffer(16));
   /** Bytes written (absolute, wrap skips included) and records committed. */
   private produced = 0;
   private seq = 0;
@@ -96,10 +97,11 @@ export class WriteRing {
    * Reads the next piece of the stream straight into the ring: reserves room for len bytes, lets read fill them (it
    * returns how many it read; 0 at the end) and returns them there, to be parsed in place (null at the end).
    */
-  async rawFrom(len: number, read: (buf: Buffer, off: number, len: number) => Promise<number>): Promise<Buffer | null> {
+  async rawFrom(len: number, read: (buf: Buffer, off: number, len: number) => number | Promise<number>): Promise<Buffer | null> {
     let at = this.begin({ kind: K.raw, path: '', name: '' }, len);
     if (typeof at !== 'number') at = await at;
-    const n = await read(this.buf, at, len);
+    let n = read(this.buf, at, len);
+    if (typeof n !== 'number') n = await n;
     // Nothing else is begun while the read is under way: the record is the last one and shrinks to what was read.
     const fit = (at - this.lastAt + n + 7) & ~7;
     this.produced -= this.lastLen - fit;
@@ -187,7 +189,15 @@ export class WriteRing {
     for (;;) {
       // The ring is full: the writer has work for a while, and the main thread hashes instead of waiting.
       this.publish();
-      if (!this.hashOne()) await this.wait();
+      if (!this.hashOne()) {
+        if (this.local) throw new TarError('internal: no room in the ring with every record applied');
+        // Woken once the writer has freed what this record needs and an eighth of the ring more (as much as it can
+        // free), not at every record it applies: fewer wake-ups on both sides, and the writer still has most of the
+        // ring to work through.
+        const wp = this.produced % this.size;
+        const need = this.produced + len + (this.size - wp >= len ? 0 : this.size - wp) - this.size;
+        await this.waitFor(0, Math.max(need, Math.min(need + (this.size >> 3), this.produced, this.lastKeep)));
+      }
       const at = this.room(len);
       if (at >= 0) return at;
     }
@@ -209,7 +219,8 @@ export class WriteRing {
     b.writeUInt32LE(ll, at + 52);
     b.writeUInt32LE(dl, at + 56);
     // Once applied, a record frees what is before the bytes records to come point at (a raw record: its own).
-    b.writeDoubleLE(Math.min(this.keep, h.kind === K.raw ? this.produced + HEAD : this.rawKeep), at + 64);
+    this.lastKeep = Math.min(this.keep, h.kind === K.raw ? this.produced + HEAD : this.rawKeep);
+    b.writeDoubleLE(this.lastKeep, at + 64);
     b.writeUInt32LE(h.ref ?? 0, at + 72);
     b.writeUInt32LE(h.refLen ?? 0, at + 76);
     let o = at + HEAD;
@@ -222,13 +233,17 @@ export class WriteRing {
     return o;
   }
 
-  /** The last record begun: where in the ring, and its length. */
+  /** The last record begun: where in the ring, its length, and how far its application frees the ring. */
   private lastAt = 0;
   private lastLen = 0;
+  private lastKeep = 0;
+  /** What the main thread's waits are waiting for: records applied, ring freed up to (absolute). */
+  private waits: Array<{ mark: number; free: number }> = [];
 
-  /** Hands the record begun last to the writer. */
+  /** Hands the record begun last to the writer (at once if it is waiting for work, else at the next publish). */
   commit(): void {
     this.seq++;
+    if (!this.local && Atomics.load(this.ctrl, C.asleep) !== 0) this.publish();
     if (this.local) {
       const st = this.localState;
       try {
@@ -283,22 +298,38 @@ export class WriteRing {
 
   }
 
-  /** Waits until the writer has applied at least one more record (or failed). */
-  private async wait(): Promise<void> {
+  /**
+   * Waits until the writer has applied mark records and freed the ring up to free (absolute), or failed, or half a
+   * second went by. The writer notifies only while a wait is flagged, and only once the least of what the waits want
+   * is reached.
+   */
+  private async waitFor(mark: number, free: number): Promise<void> {
     this.check();
     this.publish();
+    const me = { mark, free };
+    this.waits.push(me);
+    this.setWant();
+    Atomics.add(this.ctrl, C.waiting, 1);
     const seen = Atomics.load(this.ctrl, C.applied);
-    if (seen === this.seq) return;
-    await this.waitApplied(seen);
+    if (seen < mark || this.doneF[0]! < free) {
+      const r = waitAsync(this.ctrl, C.applied, seen, 500);
+      if (r.async) await r.value;
+    }
+    Atomics.sub(this.ctrl, C.waiting, 1);
+    this.waits.splice(this.waits.indexOf(me), 1);
+    this.setWant();
+    await this.checkWriter();
   }
 
-  /** Waits for the count of applied records to move from seen (the writer notifies only while this is flagged). */
-  private async waitApplied(seen: number): Promise<void> {
-    Atomics.add(this.ctrl, C.waiting, 1);
-    const r = waitAsync(this.ctrl, C.applied, seen, 500);
-    if (r.async) await r.value;
-    Atomics.sub(this.ctrl, C.waiting, 1);
-    await this.checkWriter();
+  private setWant(): void {
+    let mark = 0x7fffffff;
+    let free = Infinity;
+    for (const w of this.waits) {
+      mark = Math.min(mark, w.mark);
+      free = Math.min(free, w.free);
+    }
+    this.doneF[1] = free;
+    Atomics.store(this.ctrl, C.wantApplied, mark);
   }
 
   /** Throws the first failure. */
@@ -324,7 +355,7 @@ export class WriteRing {
     while (Atomics.load(this.ctrl, C.applied) < mark) {
       this.check();
       if (this.hashOne()) continue;
-      await this.waitApplied(Atomics.load(this.ctrl, C.applied));
+      await this.waitFor(mark, 0);
     }
     await this.checkWriter();
   }

@@ -240,10 +240,10 @@ export class WriteRing {
   /** What the main thread's waits are waiting for: records applied, ring freed up to (absolute). */
   private waits: Array<{ mark: number; free: number }> = [];
 
-  /** Hands the record begun last to the writer (at once if it is waiting for work, else at the next publish). */
+  /** Hands the record begun last to the writer (at the next publish, or with 15 more if it sleeps: a wake-up each costs). */
   commit(): void {
     this.seq++;
-    if (!this.local && Atomics.load(this.ctrl, C.asleep) !== 0) this.publish();
+    if (!this.local && this.seq - Atomics.load(this.ctrl, C.committed) >= 16 && Atomics.load(this.ctrl, C.asleep) !== 0) this.publish();
     if (this.local) {
       const st = this.localState;
       try {

@@ -5,7 +5,8 @@
 // failure down to BENCH_STEP_MB (default 16; 0 = no bisection). Each attempt prints how it ended (power-off, OOM,
 // kernel panic unpacking the initrd, shellout, timeout).
 // Usage: node bench/boot-memory.ts [PACKAGE_DIR]   (default: build a fresh package, no ISO, into a temp dir).
-// Env: BENCH_SIZES="1024,768,512,384,320,256" BENCH_STEP_MB=16, BENCH_AGENT_IMAGE=y (build with --agent-image), BENCH_SERIAL_DIR (keep each boot's serial log there). Last line: `min-memory-mb <N>` (0: none succeeded).
+// Env: BENCH_SIZES="1024,768,512,384,320,256" BENCH_STEP_MB=16, BENCH_AGENT_IMAGE=y (build with --agent-image), BENCH_SERIAL_DIR (keep each boot's serial log there), BENCH_APPEND (more kernel parameters), BENCH_ROOTFS=tmpfs (without the boot configs' rootfstype=ramfs: the
+// kernel's tmpfs rootfs, capped at half the RAM while the initrd unpacks). Last line: `min-memory-mb <N>` (0: none succeeded).
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
@@ -15,10 +16,13 @@ import { makeImageServer, startRsyncd } from '../fixtures/image-server/make-imag
 import { buildBootPackage } from '../initrd-build/build-package.ts';
 import { canBoot } from '../test/boot/package-fixture.ts';
 import { bootQemu, SERVER_IP, tailOf } from '../test/boot/qemu.ts';
+import { INSTALLER_KERNEL_WORDS } from '../agent/init/installer-kernel-words.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SIZES = (process.env.BENCH_SIZES ?? '1024,768,512,384,320,256').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
 const STEP = Number(process.env.BENCH_STEP_MB ?? 16);
+// The boot configs' own words (rootfstype=ramfs), as a machine booted from them gets; BENCH_ROOTFS=tmpfs leaves them out.
+const rootfsWords = process.env.BENCH_ROOTFS === 'tmpfs' ? '' : INSTALLER_KERNEL_WORDS.map((w) => `${w} `).join('');
 const TIMEOUT_MS = 360_000;
 
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
@@ -113,7 +117,7 @@ try {
       workDir: work,
       kernel: join(pkgDir, 'kernel'),
       initrd: join(pkgDir, 'initrd.img'),
-      append: `console=ttyS0 panic=-1 IMAGESERVER=${SERVER_IP} HOSTNAME=node001 POST_ACTION=shutdown`,
+      append: `console=ttyS0 panic=-1 ${rootfsWords}IMAGESERVER=${SERVER_IP} HOSTNAME=node001 POST_ACTION=shutdown${process.env.BENCH_APPEND ? ` ${process.env.BENCH_APPEND}` : ''}`,
       disks: [disk],
       forwards: [{ guestPort: 873, hostPort: rsyncd!.port }],
       memoryMb: mb,

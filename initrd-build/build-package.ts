@@ -9,6 +9,7 @@ import { describeArtefacts, buildManifest, writeManifest } from './manifest.ts';
 import { standardModuleRequests } from './module-list.ts';
 import { parseProcModules, type ModuleRequest } from './modules.ts';
 import { buildSea, type SeaResult } from './sea.ts';
+import { INSTALLER_KERNEL_WORDS } from '../agent/init/installer-kernel-words.ts';
 
 export interface PackageOptions {
   projectDir: string;
@@ -90,7 +91,8 @@ export async function buildBootPackage(o: PackageOptions): Promise<PackageResult
   log(`initrd ${(initrd.compressedBytes / 1e6).toFixed(1)} MB (${(initrd.uncompressedBytes / 1e6).toFixed(1)} MB unpacked), ${initrd.modules.length} modules`);
   copyFileSync(kernel.vmlinuz, join(dir, 'kernel'));
 
-  const append = o.append ?? '';
+  // The installer's own words first, so that the site's (o.append) can override them.
+  const append = [...INSTALLER_KERNEL_WORDS, o.append ?? ''].filter(Boolean).join(' ');
   const vars: TemplateVars = { VERSION: agentVersion, FLAVOR: o.flavor, KERNEL_VERSION: kernel.version, APPEND: append };
   const configsDir = join(o.projectDir, 'boot-configs');
   const configs = writeNetbootConfigs(dir, configsDir, vars);

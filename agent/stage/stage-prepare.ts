@@ -14,6 +14,7 @@ import { renderLocalCfg } from './local-cfg-text.js';
 import { readLiveSettings } from './live-settings.js';
 import type { StageOptions } from './stage-options.js';
 import { mountOf } from './target-tools.js';
+import { INSTALLER_KERNEL_WORDS } from '../init/installer-kernel-words.js';
 
 export interface StagePlan {
   opts: StageOptions;
@@ -58,7 +59,7 @@ export async function prepareStage(opts: StageOptions, io: { run: Runner; report
   let localCfg: StagePlan['localCfg'];
   if (live) localCfg = { text: renderLocalCfg(live, opts.server, new Date().toISOString()), from: `the live settings of ${live.iface}` };
   else if (view.read('/local.cfg') !== undefined) localCfg = { text: view.read('/local.cfg')!, from: `${root === '/' ? '' : root}/local.cfg as it is` };
-  const words = [...consoleWords(root), `IMAGESERVER=${opts.server}`];
+  const words = [...consoleWords(root), ...INSTALLER_KERNEL_WORDS, `IMAGESERVER=${opts.server}`];
   if (localCfg && rootFs.uuid) words.push(`LAST_ROOT=UUID=${rootFs.uuid}`);
   else if (localCfg) io.report.warn(`the root filesystem (${rootFs.device}) has no UUID: LAST_ROOT is not set, the local.cfg reaches the installer in its initrd only`);
   else words.push('SKIP_LOCAL_CFG=y');

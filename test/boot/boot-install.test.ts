@@ -14,6 +14,7 @@ import type { PackageResult } from '../../initrd-build/build-package.ts';
 import { listenMonitor, statuses, type MonitorListener } from '../system/lib/monitor-listener.ts';
 import { buildTestPackage, canBoot, removeTestDir } from './package-fixture.ts';
 import { bootQemu, SERVER_IP, tailOf } from './qemu.ts';
+import { INSTALLER_KERNEL_WORDS } from '../../agent/init/installer-kernel-words.ts';
 
 const LAYOUTS = resolve(import.meta.dirname, '../../fixtures/layouts');
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
@@ -133,7 +134,8 @@ describe.skipIf(!canBoot() || !existsSync('/usr/bin/socat'))('boot install: the 
       workDir: dir!,
       kernel: join(pkg.dir, 'kernel'),
       initrd: join(pkg.dir, 'initrd.img'),
-      append: `console=ttyS0 panic=-1 IMAGESERVER=${SERVER_IP} HOSTNAME=node001 MONITOR_SERVER=${SERVER_IP} MONITOR_PORT=8181 ${words}`,
+      // The boot configs' own words, as a machine booted from them gets (rootfstype=ramfs).
+      append: `console=ttyS0 panic=-1 ${INSTALLER_KERNEL_WORDS.join(' ')} IMAGESERVER=${SERVER_IP} HOSTNAME=node001 MONITOR_SERVER=${SERVER_IP} MONITOR_PORT=8181 ${words}`,
       disks,
       forwards: [
         { guestPort: 873, hostPort: rsyncd!.port },

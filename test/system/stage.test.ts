@@ -179,7 +179,7 @@ describe.skipIf(!isRoot)('si-agent stage --root into a debootstrapped Debian on 
     const entry = cfg.slice(cfg.indexOf("menuentry 'SystemImager autoinstall' --id systemimager-autoinstall {"));
     expect(entry.length).toBeLessThan(cfg.length);
     expect(entry).toMatch(new RegExp(`search --no-floppy --fs-uuid --set=root ${uuid}`));
-    expect(entry).toMatch(new RegExp(`linux\\t/boot/kernel\\.systemimager IMAGESERVER=127\\.0\\.0\\.1 LAST_ROOT=UUID=${uuid} console=ttyS0 POST_ACTION=shutdown\\n`));
+    expect(entry).toMatch(new RegExp(`linux\\t/boot/kernel\\.systemimager rootfstype=ramfs IMAGESERVER=127\\.0\\.0\\.1 LAST_ROOT=UUID=${uuid} console=ttyS0 POST_ACTION=shutdown\\n`));
     expect(entry).toMatch(/initrd\t\/boot\/initrd\.img\.systemimager\n/);
     expect(cfg.indexOf('systemimager-autoinstall')).toBeGreaterThan(cfg.search(/menuentry 'Debian GNU\/Linux'/)); // not the default: one-shot only
     const env = readFileSync(join(sysroot, 'boot/grub/grubenv'), 'latin1');
@@ -251,7 +251,7 @@ describe.skipIf(!isRoot)('si-agent stage --root into a debootstrapped Debian on 
     const out = readFileSync(join(bare, 'boot/grub/grub.cfg'), 'utf8');
     expect(out.indexOf('### BEGIN si-agent stage ###')).toBeLessThan(out.indexOf("menuentry 'Linux'"));
     expect(out).toMatch(/if \[ "\$\{next_entry\}" \] ; then/);
-    expect(out).toMatch(/linux\t\/boot\/kernel\.systemimager IMAGESERVER=127\.0\.0\.1 SKIP_LOCAL_CFG=y\n/);
+    expect(out).toMatch(/linux\t\/boot\/kernel\.systemimager rootfstype=ramfs IMAGESERVER=127\.0\.0\.1 SKIP_LOCAL_CFG=y\n/);
     const env = readFileSync(join(bare, 'boot/grub/grubenv'), 'latin1');
     expect(env).toMatch(/^# GRUB Environment Block\nnext_entry=systemimager-autoinstall\n#+$/);
     expect(env.length).toBe(1024);
@@ -267,7 +267,7 @@ describe.skipIf(!isRoot)('si-agent stage --root into a debootstrapped Debian on 
     const sd = agent(['stage', '--root', bare, '--server', '127.0.0.1', '--append', 'console=ttyS0', '--yes']);
     expect(sd.code, sd.stderr).toBe(0);
     expect(readFileSync(join(bare, 'boot/efi/loader/entries/systemimager-autoinstall.conf'), 'utf8')).toMatch(
-      /^title SystemImager autoinstall\nlinux \/systemimager\/kernel\ninitrd \/systemimager\/initrd\.img\noptions IMAGESERVER=127\.0\.0\.1 SKIP_LOCAL_CFG=y console=ttyS0\n$/m,
+      /^title SystemImager autoinstall\nlinux \/systemimager\/kernel\ninitrd \/systemimager\/initrd\.img\noptions rootfstype=ramfs IMAGESERVER=127\.0\.0\.1 SKIP_LOCAL_CFG=y console=ttyS0\n$/m,
     );
     expect(readFileSync(join(bare, 'boot/efi/systemimager/kernel')).equals(readFileSync(join(server.bootDir, 'x86_64/standard/kernel')))).toBe(true);
     expect(existsSync(join(bare, 'boot/kernel.systemimager'))).toBe(false);

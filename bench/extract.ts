@@ -2,7 +2,8 @@
 // of filesystem (a fresh ext4 on a loop device for every run), in the same run. Needs root.
 // Usage: node bench/extract.ts [IMAGE_DIR]   (default: the Debian-size image, the debootstrapped bookworm root of
 // bench-lib's debianImageDir(); BENCH_SMALL=1: the fixture image). Env BENCH_ROUNDS (default 3), BENCH_CPU_PROF=DIR (the
-// agent's runs write a --cpu-prof profile there).
+// agent's runs write a --cpu-prof profile there), BENCH_STREAM=1 (the archive through a stream in 64 KiB chunks, as from
+// udp-receiver's pipe, instead of the file read straight into the extractor's ring).
 // The archive is GNU tar's PAX format with xattrs, ACLs and sparse files, read from the page cache by both.
 // The agent runs twice a round: as multicast calls it (the stream's sha256 taken, to check the published digest) and as
 // BitTorrent does (hashStream false: the same work as GNU tar). Prints each run, peak RSS of each, then the line
@@ -23,10 +24,12 @@ const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['i
 // The child that runs the extractor: the agent's own module, bundled as the agent is (CommonJS for Node 22).
 const ENTRY = `
 const { createReadStream } = require('node:fs');
+const { PassThrough } = require('node:stream');
 const { extractTar } = require('./agent/transport/tar-extract.ts');
 const { createRunner } = require('./agent/exec/runner.ts');
 const started = process.hrtime.bigint();
-extractTar({ run: createRunner(null) }, createReadStream(process.argv[2], { highWaterMark: 1 << 20 }), process.argv[3], { hashStream: process.argv[4] === 'hash' }).then((r) => {
+const file = createReadStream(process.argv[2], { highWaterMark: process.env.BENCH_STREAM === '1' ? 64 << 10 : 1 << 20 });
+extractTar({ run: createRunner(null) }, process.env.BENCH_STREAM === '1' ? file.pipe(new PassThrough()) : file, process.argv[3], { hashStream: process.argv[4] === 'hash' }).then((r) => {
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   const u = process.resourceUsage();
   process.stdout.write(JSON.stringify({ ms, cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000, entries: r.entries, bytes: r.bytes, maxRssKB: u.maxRSS }) + '\\n');
@@ -56,14 +59,15 @@ function freshFs(work: string, dir: string, mib: number): () => void {
   };
 }
 
-/** GNU tar's run under /usr/bin/time: wall ms and peak RSS (KB). */
-function runGnu(archive: string, dest: string): { ms: number; maxRssKB: number } {
+/** GNU tar's run under /usr/bin/time: wall ms, CPU ms and peak RSS (KB). */
+function runGnu(archive: string, dest: string): { ms: number; cpuMs: number; maxRssKB: number } {
   mkdirSync(dest);
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', 'tar', '--xattrs', '--xattrs-include=*', '--acls', '--numeric-owner', '-xpf', archive, '-C', dest], { encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', 'tar', '--xattrs', '--xattrs-include=*', '--acls', '--numeric-owner', '-xpf', archive, '-C', dest], { encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`tar failed: ${r.stderr}`);
-  return { ms, maxRssKB: Number(r.stderr.trim().split('\n').at(-1)) };
+  const [rss, user, sys] = r.stderr.trim().split('\n').at(-1)!.split(' ').map(Number);
+  return { ms, cpuMs: (user! + sys!) * 1000, maxRssKB: rss! };
 }
 
 /** The extractor in a child process: its own time from the call to the end (the agent is running already when it
@@ -110,7 +114,7 @@ async function main(): Promise<void> {
           const r = runGnu(archive, dest);
           gnu.push(r.ms);
           gnuRss = Math.max(gnuRss, r.maxRssKB);
-          console.log(`round ${i + 1} gnu-tar      ${(r.ms / 1000).toFixed(3)} s, peak RSS ${(r.maxRssKB / 1024).toFixed(1)} MiB`);
+          console.log(`round ${i + 1} gnu-tar      ${(r.ms / 1000).toFixed(3)} s (CPU ${(r.cpuMs / 1000).toFixed(2)} s), peak RSS ${(r.maxRssKB / 1024).toFixed(1)} MiB`);
         } else {
           mkdirSync(dest);
           const r = runAgent(bundle, archive, dest, who !== 'agent');

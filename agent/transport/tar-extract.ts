@@ -19,7 +19,7 @@ const SMALL_FILE = 512 * 1024;
 /** The ring of records between the parser and the writer: all the file data held in memory at once (8 MiB was no faster). */
 const RING_BYTES = 4 * 1024 * 1024;
 /** Bytes of stream between two collections of the chunks it came in (see collectYoung). */
-const GC_EVERY = 8 * 1024 * 1024;
+const GC_EVERY = 4 * 1024 * 1024;
 
 export { TarError } from './tar-header.js';
 
@@ -127,7 +127,7 @@ export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string,
         const p = onEvent(w, ev);
         if (p) await p;
       }
-      ring.publish();
+      ring.publishSoon();
     };
     const file = src.file;
     if (file) {

@@ -259,9 +259,29 @@ export class WriteRing {
     }
   }
 
+  /**
+   * Publishes now if the writer sleeps with much to do (256 KiB or 16 records), else once the main thread has nothing
+   * left to run (before it waits for the stream): a stream in 64 KiB chunks woke the writer for each, about 11,000 times
+   * for the Debian image, when it keeps up.
+   */
+  publishSoon(): void {
+    if (this.local || Atomics.load(this.ctrl, C.committed) === this.seq) return;
+    if (this.produced - this.publishedAt >= 256 * 1024 || this.seq - Atomics.load(this.ctrl, C.committed) >= 16 || Atomics.load(this.ctrl, C.asleep) === 0) return this.publish();
+    if (this.soon) return;
+    this.soon = true;
+    setImmediate(() => {
+      this.soon = false;
+      this.publish();
+    });
+  }
+
+  private publishedAt = 0;
+  private soon = false;
+
   /** Lets the writer see every record committed so far (waking it if it sleeps); commits alone are not published. */
   publish(): void {
     if (this.local || Atomics.load(this.ctrl, C.committed) === this.seq) return;
+    this.publishedAt = this.produced;
     Atomics.store(this.ctrl, C.committed, this.seq);
     if (Atomics.load(this.ctrl, C.asleep) !== 0) Atomics.notify(this.ctrl, C.committed, 1);
   }

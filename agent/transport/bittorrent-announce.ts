@@ -71,3 +71,66 @@ export async function announce(tracker: string, q: AnnounceQuery, timeoutMs = 50
   if (!res.ok && !body.includes('failure reason')) throw new SiError('E_TRANSFER', `tracker ${tracker} answered HTTP ${res.status}`);
   return parseAnnounce(body, tracker);
 }
+
+export interface AnnounceLoopOptions {
+  tracker: string;
+  /** The figures as of now, with the event to report. */
+  query: (event?: AnnounceQuery['event']) => AnnounceQuery;
+  onPeers: (peers: AnnounceReply['peers']) => void;
+  /** Whether the download is complete (announced once as `completed`, then the seeding interval). */
+  isDone: () => boolean;
+  debug?: (message: string) => void;
+}
+
+/** Announces `started`, then again while the swarm runs (every 30 s at most while downloading, the tracker's interval
+ *  up to 5 minutes while seeding), `completed` once, and `stopped` at the end (at most 2 s). */
+export class AnnounceLoop {
+  private wake: (() => void) | null = null;
+  private stopped = false;
+
+  constructor(private readonly o: AnnounceLoopOptions) {}
+
+  start(): void {
+    void this.run();
+  }
+
+  /** Announces at once (the download just completed). */
+  now(): void {
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await announce(this.o.tracker, this.o.query('stopped'), 2000).catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    let event: AnnounceQuery['event'] = 'started';
+    let wasDone = this.o.isDone();
+    while (!this.stopped) {
+      let waitS = 10;
+      try {
+        const r = await announce(this.o.tracker, this.o.query(event));
+        event = undefined;
+        if (this.stopped) return;
+        this.o.onPeers(r.peers);
+        waitS = this.o.isDone() ? Math.min(300, Math.max(30, r.interval)) : Math.min(30, Math.max(5, r.interval));
+      } catch (err) {
+        this.o.debug?.(`announce to ${this.o.tracker}: ${(err as Error).message}`);
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, waitS * 1000);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = null;
+      if (this.o.isDone() && !wasDone) {
+        wasDone = true;
+        event = 'completed';
+      }
+    }
+  }
+}

@@ -2,13 +2,12 @@
 // staged tarball, what peers ask served from it, and the figures (bytes from the server and from peers, rates). The
 // agent's own engine, so that piece choice follows the install's needs: see bittorrent-picker.ts.
 
-import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { SiError } from '../errors.js';
-import { announce } from './bittorrent-announce.js';
+import { AnnounceLoop, type AnnounceQuery } from './bittorrent-announce.js';
 import type { TorrentMeta } from './bittorrent-meta.js';
 import { ACTIVE, HAVE, MISSING, WRITING, pickPiece } from './bittorrent-picker.js';
+import { PieceStore, RateMeter } from './bittorrent-store.js';
 import { BLOCK, Bitfield, Wire, type WireHandlers } from './bittorrent-wire.js';
 
 /** Blocks asked of one connection at a time (1 MiB: a 200 Mbit link's 40 ms). */
@@ -84,27 +83,6 @@ interface Known {
   fails: number;
 }
 
-/** Bytes per second over the last five seconds. */
-class RateMeter {
-  private buckets = new Float64Array(5);
-  private second = Math.floor(Date.now() / 1000);
-  add(n: number): void {
-    this.roll();
-    this.buckets[this.second % 5]! += n;
-  }
-  rate(): number {
-    this.roll();
-    let s = 0;
-    for (const b of this.buckets) s += b;
-    return s / 5;
-  }
-  private roll(): void {
-    const now = Math.floor(Date.now() / 1000);
-    for (let t = this.second + 1; t <= now && t <= this.second + 5; t++) this.buckets[t % 5] = 0;
-    this.second = now;
-  }
-}
-
 export class Swarm {
   readonly meta: TorrentMeta;
   readonly infoHash: Buffer;
@@ -126,28 +104,33 @@ export class Swarm {
   private readonly dialing = new Set<string>();
   private readonly banned = new Set<string>();
   private readonly waiters = new Map<number, Array<{ resolve: () => void; reject: (e: Error) => void }>>();
-  private readonly pool: Buffer[] = [];
-  private readonly blockPool: Buffer[] = [];
   private readonly down = new RateMeter();
   private readonly up = new RateMeter();
   private readonly timers: NodeJS.Timeout[] = [];
-  private pendingIo = new Set<Promise<unknown>>();
-  private announceNow: (() => void) | null = null;
+  private readonly announcer: AnnounceLoop | null;
   private failure: Error | null = null;
 
-  private constructor(private readonly o: SwarmOptions, private readonly fh: FileHandle) {
+  private constructor(private readonly o: SwarmOptions, private readonly store: PieceStore) {
     this.meta = o.meta;
     this.infoHash = Buffer.from(o.meta.infoHash, 'hex');
     this.state = new Uint8Array(o.meta.pieces);
     this.offered = new Uint16Array(o.meta.pieces);
     this.have = new Bitfield(o.meta.pieces);
+    this.announcer = o.tracker
+      ? new AnnounceLoop({
+          tracker: o.tracker,
+          query: (event) => this.query(event),
+          onPeers: (peers) => peers.forEach((p) => this.addPeer(p.host, p.port)),
+          isDone: () => this.done,
+          debug: (m) => o.debug?.(`BitTorrent ${o.meta.name}: ${m}`),
+        })
+      : null;
   }
 
   /** Opens (or creates) the staged file and, when seeding existing data, checks every piece. */
   static async create(o: SwarmOptions): Promise<Swarm> {
-    const fh = await open(o.file, o.seedExisting ? 'r+' : 'w+');
-    const s = new Swarm(o, fh);
-    if (o.seedExisting) await s.checkExisting();
+    const s = new Swarm(o, await PieceStore.open(o.file, o.meta, o.seedExisting === true));
+    if (o.seedExisting) await s.store.checkExisting((i, len) => s.stored(i, len));
     return s;
   }
 
@@ -169,7 +152,7 @@ export class Swarm {
   /** Starts announcing and connecting. */
   start(): void {
     this.timers.push(setInterval(() => this.tick(), 1000));
-    if (this.o.tracker) void this.announceLoop(this.o.tracker);
+    this.announcer?.start();
   }
 
   /** Adds a peer address to connect to (as a tracker would). */
@@ -192,13 +175,8 @@ export class Swarm {
   }
 
   /** The stored bytes of the verified pieces from..from+count-1 (all must be HAVE), read at once. */
-  async readPieces(from: number, count: number): Promise<Buffer> {
-    const start = from * this.meta.pieceLength;
-    const end = Math.min(this.meta.length, (from + count) * this.meta.pieceLength);
-    const buf = Buffer.allocUnsafe(end - start);
-    const { bytesRead } = await this.track(this.fh.read(buf, 0, buf.length, start));
-    if (bytesRead !== buf.length) throw new SiError('E_TRANSFER', `BitTorrent ${this.meta.name}: reading pieces ${from}-${from + count - 1} back gave ${bytesRead} of ${buf.length} bytes`);
-    return buf;
+  readPieces(from: number, count: number): Promise<Buffer> {
+    return this.store.readPieces(from, count);
   }
 
   /** How many pieces from i on are stored, up to max. */
@@ -221,52 +199,19 @@ export class Swarm {
     if (this.destroyed) return;
     this.destroyed = true;
     for (const t of this.timers) clearInterval(t);
-    this.announceNow?.();
     for (const c of [...this.conns]) c.wire.destroy(reason);
     for (const [i, list] of this.waiters) for (const w of list) w.reject(this.stopError(i));
     this.waiters.clear();
-    await Promise.allSettled([...this.pendingIo]);
-    await this.fh.close().catch(() => undefined);
-    if (this.o.tracker) {
-      await announce(this.o.tracker, this.query('stopped'), 2000).catch(() => undefined);
-    }
+    await this.store.close();
+    await this.announcer?.stop();
   }
 
   private stopError(i: number): Error {
     return this.failure ?? new SiError('E_TRANSFER', `BitTorrent ${this.meta.name}: the download stopped before piece ${i} arrived`);
   }
 
-  private query(event?: 'started' | 'completed' | 'stopped') {
+  private query(event?: AnnounceQuery['event']): AnnounceQuery {
     return { infoHash: this.infoHash, peerId: this.o.peerId, port: this.o.port, uploaded: this.uploaded, downloaded: this.downloaded, left: this.meta.length - this.downloaded, event };
-  }
-
-  private async announceLoop(tracker: string): Promise<void> {
-    let event: 'started' | 'completed' | undefined = 'started';
-    let wasDone = this.done;
-    while (!this.destroyed) {
-      let waitS = 10;
-      try {
-        const r = await announce(tracker, this.query(event));
-        event = undefined;
-        for (const p of r.peers) this.addPeer(p.host, p.port);
-        // While downloading, new clients are heard of every 30 s at most; seeding, the tracker's interval up to 5 minutes.
-        waitS = this.done ? Math.min(300, Math.max(30, r.interval)) : Math.min(30, Math.max(5, r.interval));
-      } catch (err) {
-        this.o.debug?.(`BitTorrent ${this.meta.name}: announce to ${tracker}: ${(err as Error).message}`);
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, waitS * 1000);
-        this.announceNow = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.announceNow = null;
-      if (this.done && !wasDone) {
-        wasDone = true;
-        event = 'completed';
-      }
-    }
   }
 
   private tick(): void {
@@ -432,7 +377,7 @@ export class Swarm {
   }
 
   private pieceLength(i: number): number {
-    return i === this.meta.pieces - 1 ? this.meta.length - i * this.meta.pieceLength : this.meta.pieceLength;
+    return this.store.pieceLength(i);
   }
 
   /** Asks a connection for blocks until its pipeline is full or it has nothing we need. */
@@ -477,7 +422,7 @@ export class Swarm {
     const length = this.pieceLength(i);
     const blocks = Math.ceil(length / BLOCK);
     const p: Active = {
-      index: i, length, buf: this.pool.pop() ?? Buffer.allocUnsafe(this.meta.pieceLength), blocks, received: new Uint8Array(blocks),
+      index: i, length, buf: this.store.takePieceBuffer(), blocks, received: new Uint8Array(blocks),
       requester: new Array<Conn | null>(blocks).fill(null), requestedAt: new Float64Array(blocks), got: 0, owner: conn,
     };
     this.state[i] = ACTIVE;
@@ -542,11 +487,9 @@ export class Swarm {
     this.active.delete(p.index);
     const owner = p.owner ?? from;
     p.owner?.owned.delete(p);
-    const expected = this.meta.pieceHashes.subarray(p.index * 20, p.index * 20 + 20);
-    const digest = createHash('sha1').update(p.buf.subarray(0, p.length)).digest();
-    if (!digest.equals(expected)) {
+    if (!this.store.matches(p.index, p.buf.subarray(0, p.length))) {
       this.state[p.index] = MISSING;
-      this.pool.push(p.buf);
+      this.store.releasePiece(p.buf);
       this.tally.rejected++;
       this.serverAnyway.add(p.index);
       this.o.warn?.(`BitTorrent ${this.meta.name}: Piece ${p.index} failed verification (hash mismatch) from ${owner.wire.remoteAddress}: discarded and fetched again`);
@@ -557,10 +500,9 @@ export class Swarm {
       return;
     }
     this.state[p.index] = WRITING;
-    const io = this.track(this.fh.write(p.buf, 0, p.length, p.index * this.meta.pieceLength));
-    io.then(
+    this.store.writePiece(p.index, p.buf.subarray(0, p.length)).then(
       () => {
-        this.pool.push(p.buf);
+        this.store.releasePiece(p.buf);
         if (this.destroyed) return;
         this.stored(p.index, p.length);
       },
@@ -585,7 +527,7 @@ export class Swarm {
 
   private finish(): void {
     this.done = true;
-    this.announceNow?.();
+    this.announcer?.now();
     for (const c of [...this.conns]) {
       // Two seeds have nothing to trade.
       if (c.bits.count() === this.meta.pieces) c.wire.destroy('both have every piece');
@@ -608,18 +550,10 @@ export class Swarm {
     try {
       while (conn.uploads.length && !conn.wire.closed && !conn.amChoking && !this.destroyed) {
         const [i, begin, length] = conn.uploads.shift()!;
-        // Blocks of the usual size come from a pool and go back once sent: uploads make no garbage for the collector.
-        const pooled = length === BLOCK;
-        const buf = (pooled && this.blockPool.pop()) || Buffer.allocUnsafe(length);
-        const giveBack = pooled ? () => void (this.blockPool.length < 256 && this.blockPool.push(buf)) : undefined;
-        try {
-          await this.track(this.fh.read(buf, 0, length, i * this.meta.pieceLength + begin));
-        } catch (err) {
-          giveBack?.();
-          throw err;
-        }
+        // Blocks come from a pool and go back once sent: uploads make no garbage for the collector.
+        const { buf, done: giveBack } = await this.store.readBlock(i, begin, length);
         if (conn.wire.closed) {
-          giveBack?.();
+          giveBack();
           break;
         }
         this.uploaded += length;
@@ -640,24 +574,6 @@ export class Swarm {
       conn.wire.destroy(`serving failed: ${(err as Error).message}`);
     } finally {
       conn.serving = false;
-    }
-  }
-
-  private track<T>(p: Promise<T>): Promise<T> {
-    this.pendingIo.add(p);
-    const forget = () => this.pendingIo.delete(p);
-    p.then(forget, forget);
-    return p;
-  }
-
-  /** Seeding from a file that is already there: each piece read and hashed; the good ones are had. */
-  private async checkExisting(): Promise<void> {
-    const buf = Buffer.allocUnsafe(this.meta.pieceLength);
-    for (let i = 0; i < this.meta.pieces; i++) {
-      const len = this.pieceLength(i);
-      const { bytesRead } = await this.fh.read(buf, 0, len, i * this.meta.pieceLength);
-      if (bytesRead !== len) continue;
-      if (createHash('sha1').update(buf.subarray(0, len)).digest().equals(this.meta.pieceHashes.subarray(i * 20, i * 20 + 20))) this.stored(i, len);
     }
   }
 }

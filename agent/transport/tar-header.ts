@@ -66,14 +66,14 @@ export function isZeroBlock(b: Buffer): boolean {
 
 function checksumOk(b: Buffer): boolean {
   const want = num(b, 148, 8);
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const c = i >= 148 && i < 156 ? 0x20 : b[i]!;
-    unsigned += c;
-    signed += c > 127 ? c - 256 : c;
-  }
-  return want === unsigned || want === signed;
+  // The checksum field counts as eight spaces; some old tars summed signed bytes (checked only when unsigned fails).
+  let sum = 8 * 0x20;
+  for (let i = 0; i < 148; i++) sum += b[i]!;
+  for (let i = 156; i < BLOCK; i++) sum += b[i]!;
+  if (want === sum) return true;
+  let high = 0;
+  for (let i = 0; i < BLOCK; i++) if ((i < 148 || i >= 156) && b[i]! > 127) high++;
+  return want === sum - 256 * high;
 }
 
 /** Reads up to `count` (offset, length) pairs of 12-byte octal fields starting at off; stops at an empty pair. */

@@ -9,6 +9,11 @@ export type Kind = 'dir' | 'newdir' | 'symlink' | 'other';
 
 /** The archive path as a path relative to the target ('' is the target itself); refuses absolute paths and `..`. */
 export function safeRelPath(raw: string, entry: string, what = 'path'): string {
+  // The usual name (`./usr/bin/ls`, `./etc/`) needs no splitting: no empty, `.` or `..` part once `./` and a final `/`
+  // are off.
+  let s = raw.startsWith('./') ? raw.slice(2) : raw;
+  if (s.endsWith('/')) s = s.slice(0, -1);
+  if (s !== '' && s[0] !== '/' && s[0] !== '.' && !s.includes('//') && !s.includes('/.') && !s.includes('\0')) return s;
   if (raw.includes('\0')) throw new TarError(`${what} contains a NUL byte`, entry);
   if (raw.startsWith('/')) throw new TarError(`absolute ${what} ${JSON.stringify(raw)} refused (it would leave the target)`, entry);
   const parts = raw.split('/').filter((p) => p !== '' && p !== '.');
@@ -29,13 +34,17 @@ export class TargetTree {
   /** Called before a path is looked up on disk: the writes queued so far must be done first (they may make it). */
   beforeProbe: (() => Promise<void>) | null = null;
 
+  /** The root, normalized, with a final slash: a relative path from safeRelPath is appended as it is. */
+  private prefix: string;
+
   constructor(root: string) {
     this.root = root;
+    this.prefix = join(root, 'x').slice(0, -1);
   }
 
-  /** Absolute path of a relative one. */
+  /** Absolute path of a relative one (from safeRelPath: normalized, no `..`). */
   abs(rel: string): string {
-    return rel === '' ? this.root : join(this.root, rel);
+    return rel === '' ? this.root : this.prefix + rel;
   }
 
   /** What the extraction knows of a path (undefined: not seen yet). */

@@ -47,3 +47,27 @@ describe('TarParser', () => {
     });
   }
 });
+
+describe('header checksum', () => {
+  it('takes the unsigned sum, the signed sum of old tars, and refuses any other', async () => {
+    const { decodeHeader } = await import('../../../agent/transport/tar-header.js');
+    const t = buildTar([{ name: 'caf\u00e9-\u00fc', data: 'x' }]);
+    const h = Buffer.from(t.subarray(0, 512));
+    let unsigned = 8 * 0x20;
+    let signed = 8 * 0x20;
+    for (let i = 0; i < 512; i++) {
+      if (i >= 148 && i < 156) continue;
+      unsigned += h[i]!;
+      signed += h[i]! > 127 ? h[i]! - 256 : h[i]!;
+    }
+    expect(signed).not.toBe(unsigned);
+    const withSum = (n: number) => {
+      const b = Buffer.from(h);
+      b.write(n.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+      return b;
+    };
+    expect(decodeHeader(withSum(unsigned), 0).name).toBe('caf\u00e9-\u00fc');
+    expect(decodeHeader(withSum(signed), 0).name).toBe('caf\u00e9-\u00fc');
+    expect(() => decodeHeader(withSum(unsigned + 1), 1024)).toThrow(/bad header checksum at byte 1024/);
+  });
+});

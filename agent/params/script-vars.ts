@@ -8,15 +8,31 @@
 // expansion. Values set by default (source "default") count as unset, since a 4.3 script
 // never saw them. Command substitutions are never run: such an assignment is skipped with a
 // warning. Assignments inside functions, loops, case and `{ }` blocks are not taken.
+// An empty assignment never replaces a value another source gave (the master's `DISKORDER=`).
+// Also taken, from a 4.3 master: the post-install action of its final block (`shutdown -r now`,
+// `beep_incessantly`, ...) as POST_ACTION, and `echo NAME=v >> /tmp/variables.txt` (IP_ASSIGNMENT_METHOD).
+// The lines that run commands are listed, so read mode can say what it will not run.
 
 import type { Assignment, Params } from './types.js';
 import { canonicalName } from './names.js';
 import { lexShellLine, splitAssignment, type Command, type Word } from './shell-lex.js';
 import { evaluateTest, expandParts, expandWord, shorten, type ShellEnv } from './shell-expand.js';
+import { FUNCTIONS_FILE, isWorkCommand, postActionOf, sourcesFile, variablesTxtAppend, type ScriptCommandLine } from './script-commands.js';
 
 export interface ScriptVariables {
   assignments: Assignment[];
   warnings: string[];
+  master: boolean; // it sources /etc/init.d/functions: a 4.3 master that does the install itself
+  commands: ScriptCommandLine[]; // lines that run commands (not only assignments taken, tests or keywords)
+}
+
+/** State of one read: the shell variables, what came from the script itself, and the current line. */
+interface Reader {
+  env: ShellEnv;
+  known: Params;
+  out: ScriptVariables;
+  fromScript: Set<string>;
+  line: { work: boolean; took: boolean };
 }
 
 type Frame = { kind: 'if'; cond: boolean | undefined; branch: 'test' | 'then' | 'else'; elif?: boolean } | { kind: 'loop' | 'case' | 'brace' | 'subshell' };
@@ -30,7 +46,8 @@ const MAX_JOIN = 100;
 export function readScriptVariables(text: string, scriptName: string, known: Params): ScriptVariables {
   const env: ShellEnv = { vars: new Map(), unknown: new Set(), scriptName, lookupName: (n) => canonicalName(n) ?? n };
   for (const [name, t] of known) if (t.source !== 'default') env.vars.set(name, t.value);
-  const out: ScriptVariables = { assignments: [], warnings: [] };
+  const out: ScriptVariables = { assignments: [], warnings: [], master: false, commands: [] };
+  const rd: Reader = { env, known, out, fromScript: new Set(), line: { work: false, took: false } };
   const frames: Frame[] = [];
   const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
   let heredoc: string | undefined;
@@ -54,14 +71,17 @@ export function readScriptVariables(text: string, scriptName: string, known: Par
       i = first;
       continue;
     }
-    readLine(lex.commands, frames, env, `script:${scriptName}:${lineNo}`, out);
+    rd.line = { work: false, took: false };
+    readLine(lex.commands, frames, rd, `script:${scriptName}:${lineNo}`);
+    if (rd.line.work && !rd.line.took) out.commands.push({ line: lineNo, text: lines.slice(first, i + 1).map((l) => l.trim()).join(' ') });
     heredoc = lex.heredocs[lex.heredocs.length - 1];
   }
   return out;
 }
 
 /** Walks the commands of one logical line, updating block frames and taking assignments that would run. */
-function readLine(commands: Command[], frames: Frame[], env: ShellEnv, source: string, out: ScriptVariables): void {
+function readLine(commands: Command[], frames: Frame[], rd: Reader, source: string): void {
+  const { env, out } = rd;
   let status: boolean | undefined = true;
   for (const cmd of commands) {
     let words = cmd.words;
@@ -85,6 +105,7 @@ function readLine(commands: Command[], frames: Frame[], env: ShellEnv, source: s
     const top = frames[frames.length - 1];
     if (words[words.length - 1]?.plain === ')' && top?.kind === 'subshell') { frames.pop(); continue; }
     if (words.length === 0) continue;
+    if (isWorkCommand(words) && !words.every((w) => splitAssignment(w) !== undefined)) rd.line.work = true;
     const runs = cmd.connector === '&&' ? status : cmd.connector === '||' ? (status === undefined ? undefined : !status) : cmd.connector === '|' ? undefined : true;
     if (runs === false) continue;
     const ctx = contextRuns(frames);
@@ -94,8 +115,13 @@ function readLine(commands: Command[], frames: Frame[], env: ShellEnv, source: s
       f.cond = runs === true && !f.elif ? t.result : undefined;
       continue;
     }
-    if (ctx !== true) { status = undefined; continue; }
-    status = runCommand(words, runs, env, source, out);
+    if (ctx !== true) {
+      const action = postActionOf(words);
+      if (action) out.warnings.push(`${source} POST_ACTION: "${action}" under a condition not understood; not taken`);
+      status = undefined;
+      continue;
+    }
+    status = runCommand(words, runs, rd, source);
   }
 }
 
@@ -108,10 +134,11 @@ function contextRuns(frames: Frame[]): boolean | undefined {
 }
 
 /** Takes the effects of one top-level command; returns its exit status when known. */
-function runCommand(words: Word[], runs: boolean | undefined, env: ShellEnv, source: string, out: ScriptVariables): boolean | undefined {
+function runCommand(words: Word[], runs: boolean | undefined, rd: Reader, source: string): boolean | undefined {
+  const { env, out } = rd;
   if (words[0]?.plain === '[' || words[0]?.plain === '[[' || words[0]?.plain === 'test') {
     const t = evaluateTest(words, env);
-    if (runs) for (const [n, v] of t.sets) assign(n, v, env, source, out);
+    if (runs) for (const [n, v] of t.sets) assign(n, v, rd, source);
     return runs ? t.result : undefined;
   }
   const isExport = words[0]?.plain === 'export' || words[0]?.plain === 'readonly';
@@ -124,27 +151,58 @@ function runCommand(words: Word[], runs: boolean | undefined, env: ShellEnv, sou
         if (canonicalName(p!.name)) out.warnings.push(`${source} ${p!.name}: condition not understood; assignment skipped`);
         continue;
       }
-      for (const [n, v] of ex.sets) assign(n, v, env, source, out);
+      for (const [n, v] of ex.sets) assign(n, v, rd, source);
       if (ex.tainted) {
         env.unknown.add(env.lookupName(p!.name));
         if (canonicalName(p!.name)) out.warnings.push(`${source} ${p!.name}: ${ex.tainted}; assignment skipped`);
         continue;
       }
-      assign(p!.name, ex.value, env, source, out);
+      assign(p!.name, ex.value, rd, source);
     }
     return runs === true ? true : undefined;
   }
-  // Any other command: only `${X=word}` side effects of its words are taken, when it surely runs.
-  if (runs === true) for (const w of words) for (const [n, v] of expandWord(w, env).sets) assign(n, v, env, source, out);
+  // Any other command: only `${X=word}` side effects of its words are taken, when it surely runs,
+  // and what a master does that the agent takes over: its post-install action, its appends to variables.txt.
+  if (runs === true) for (const w of words) for (const [n, v] of expandWord(w, env).sets) assign(n, v, rd, source);
+  if (sourcesFile(words, FUNCTIONS_FILE)) out.master = true;
+  const action = postActionOf(words);
+  if (action && runs === true) assign('POST_ACTION', action, rd, source);
+  else if (action) out.warnings.push(`${source} POST_ACTION: "${action}" under a condition not understood; not taken`);
+  const appended = variablesTxtAppend(words);
+  if (appended && runs === true) takeAppended(appended, rd, source);
   return undefined;
 }
 
-/** Records an assignment in the env, and in the result when it is a known parameter. */
-function assign(name: string, value: string, env: ShellEnv, source: string, out: ScriptVariables): void {
+/** Takes `NAME=value` echoed into variables.txt as an assignment of NAME. */
+function takeAppended(word: Word, rd: Reader, source: string): void {
+  const ex = expandWord(word, rd.env);
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$/.exec(ex.value);
+  if (!m) return;
+  if (ex.tainted) {
+    if (canonicalName(m[1]!)) rd.out.warnings.push(`${source} ${m[1]}: ${ex.tainted}; assignment skipped`);
+    return;
+  }
+  assign(m[1]!, m[2]!, rd, source);
+}
+
+/**
+ * Records an assignment in the env, and in the result when it is a known parameter. An empty value
+ * does not replace a value from another source (it stays for later expansions too); a different
+ * value that does is worth a warning, since the operator set it on purpose.
+ */
+function assign(name: string, value: string, rd: Reader, source: string): void {
+  const { env, out } = rd;
   const key = env.lookupName(name);
+  const canonical = canonicalName(name);
+  rd.line.took = true;
+  const other = canonical && !rd.fromScript.has(canonical) ? rd.known.get(canonical) : undefined;
+  const given = other && other.source !== 'default' && other.value !== '' ? other : undefined;
+  if (given && value === '') return;
   env.vars.set(key, value);
   env.unknown.delete(key);
-  const canonical = canonicalName(name);
-  if (canonical) out.assignments.push({ name: canonical, value, source });
-  else if (value.length > 4096) out.warnings.push(`${source} ${shorten(name)}: very long value`);
+  if (canonical) {
+    if (given && given.value !== value) out.warnings.push(`${source} ${canonical}: ${JSON.stringify(value)} replaces ${JSON.stringify(given.value)} from ${given.source}`);
+    rd.fromScript.add(canonical);
+    out.assignments.push({ name: canonical, value, source });
+  } else if (value.length > 4096) out.warnings.push(`${source} ${shorten(name)}: very long value`);
 }

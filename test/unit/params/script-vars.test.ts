@@ -23,12 +23,13 @@ describe('readScriptVariables on a 4.3 master script', () => {
       { name: 'DISKORDER', value: 'sd,cciss,ida,rd,hd', source: `script:rhel9_base.master:${line('echo DISKORDER=')}` },
       { name: 'DEVICE', value: 'eth0', source: `script:rhel9_base.master:${line('DEVICE=eth0')}` },
       { name: 'POST_ACTION', value: 'beep', source: `script:rhel9_base.master:${line('SI_POST_ACTION=beep')}` },
+      { name: 'POST_ACTION', value: 'beep', source: `script:rhel9_base.master:${line('beep_incessantly')}` },
     ]);
   });
 
   it('conditional assignments leave known values alone; unconditional ones win', () => {
     const r = readScriptVariables(text, 'rhel9_base.master', known({ IMAGENAME: 'from_cluster', OVERRIDES: 'mine', DISKORDER: 'nvme', DEVICE: 'eth1', POST_ACTION: 'shell' }));
-    expect(pairs(r)).toEqual(['POST_ACTION=beep']);
+    expect(pairs(r)).toEqual(['POST_ACTION=beep', 'POST_ACTION=beep']);
   });
 });
 
@@ -70,7 +71,7 @@ describe('readScriptVariables on a hostile script', () => {
   const text = readFileSync(dir + 'hostile.sh', 'utf8');
   it('runs nothing, throws nothing, takes only literal assignments and warns about the rest', () => {
     const r = readScriptVariables(text, 'hostile.sh', known({ IMAGESERVER: '10.0.0.1' }));
-    expect(pairs(r)).toEqual(['MONITOR_SERVER=10.9.9.9', 'SSH_USER=still_read']);
+    expect(pairs(r)).toEqual(['MONITOR_SERVER=10.9.9.9', 'POST_ACTION=shutdown', 'SSH_USER=still_read']);
     const w = r.warnings.join('\n');
     expect(w).toMatch(/script:hostile\.sh:2 IMAGENAME: command substitution .* is never run; assignment skipped/);
     expect(w).toMatch(/script:hostile\.sh:3 OVERRIDES: command substitution/);

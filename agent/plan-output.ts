@@ -32,6 +32,7 @@ export function buildPlanObject(ctx: Ctx): Record<string, unknown> {
       preInstallScripts: ctx.state.scriptsDir ? scriptsFor(ctx, 'pre-install') : [],
       postInstallScripts: ctx.state.scriptsDir ? scriptsFor(ctx, 'post-install') : [],
       postAction: p('POST_ACTION') ?? 'reboot',
+      postActionSource: ctx.params.get('POST_ACTION')?.source ?? 'default',
     },
   };
 }
@@ -46,7 +47,8 @@ export function formatPlanText(obj: Record<string, unknown>): string {
   lines.push('', 'Plan:');
   for (const key of ['imageServer', 'hostname', 'groups', 'script', 'image', 'overrides', 'transport', 'layout', 'preInstallScripts', 'postInstallScripts', 'postAction']) {
     const v = plan[key];
-    lines.push(`  ${key}: ${Array.isArray(v) ? v.join(' ') || '(none)' : (v ?? '(none)')}`);
+    const from = key === 'postAction' && plan.postActionSource ? ` (${String(plan.postActionSource)})` : '';
+    lines.push(`  ${key}: ${Array.isArray(v) ? v.join(' ') || '(none)' : (v ?? '(none)')}${from}`);
   }
   const disks = plan.disks as DiskPlan['disks'];
   for (const d of disks) {

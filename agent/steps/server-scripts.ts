@@ -12,6 +12,7 @@ import { baseHostname } from '../plan/hostname.js';
 import { chooseScript } from '../plan/script-choice.js';
 import { resolveOverrides } from '../plan/overrides.js';
 import { readScriptVariables } from '../params/script-vars.js';
+import { formatIgnoredCommands } from '../params/script-commands.js';
 import { applyCheckedLayer } from '../params/resolve.js';
 import { type Ctx, type Step, param, rsyncEndpoint, setParam } from './context.js';
 import { startSshTransport } from './ssh.js';
@@ -123,8 +124,10 @@ export const chooseScriptStep: Step = {
       (n) => existsSync(join(dir, n)),
     );
     ctx.report.info(`autoinstall script ${name} (tried ${tried.join(', ')})`);
-    const { assignments, warnings } = readScriptVariables(readFileSync(join(dir, name), 'utf8'), name, ctx.params);
+    const { assignments, warnings, master, commands } = readScriptVariables(readFileSync(join(dir, name), 'utf8'), name, ctx.params);
     for (const w of warnings) ctx.report.warn(w);
+    // Read mode on a 4.3 master: its own install (and the site's hand edits in it) will not run; say so once.
+    if (master) ctx.report.warn(formatIgnoredCommands(name, commands));
     const checked = applyCheckedLayer(ctx.params, assignments);
     if (checked.problems.length > 0) throw new ParamError(checked.problems);
     ctx.params = checked.params;

@@ -1,7 +1,7 @@
 // The byte source of an extraction: hashes and counts what arrives, and undoes gzip or zstd found by their magic bytes.
 
 import { ReadStream } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import * as v8 from 'node:v8';
@@ -44,13 +44,15 @@ async function openPlainFile(input: Readable): Promise<{ fh: FileHandle; readSiz
   if ((rs.start ?? 0) !== 0 || (rs.end ?? Infinity) !== Infinity) return null;
   let fh: FileHandle;
   try {
+    // Only a regular file: opening a FIFO here would take the place of the stream's own reader.
+    if (!(await stat(rs.path)).isFile()) return null;
     fh = await open(rs.path, 'r');
   } catch {
     return null; // the stream reports it
   }
   const head = Buffer.alloc(4);
   const { bytesRead } = await fh.read(head, 0, 4, 0).catch(() => ({ bytesRead: 0 }));
-  if (bytesRead === 0 || sniffCompression(head.subarray(0, bytesRead)) !== 'none' || !(await fh.stat()).isFile()) {
+  if (bytesRead === 0 || sniffCompression(head.subarray(0, bytesRead)) !== 'none') {
     await fh.close();
     return null;
   }

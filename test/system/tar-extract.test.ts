@@ -214,6 +214,17 @@ describe('extractTar: the writer ring, the main-thread writer, the skip filter a
     await expect(r).rejects.toThrow(/extraction aborted/);
   }, 60_000);
 
+  it('a FIFO given as a file stream is read through the stream', async () => {
+    const fifo = path.join(work, 'in.fifo');
+    sh('mkfifo', [fifo]);
+    const feeder = fs.createReadStream(archives['posix.tar']!).pipe(fs.createWriteStream(fifo));
+    const fed = new Promise((ok) => feeder.on('close', ok));
+    const r = await extractTar(makeCollectingCtx(), fs.createReadStream(fifo), path.join(scratch!.dir, 'fifo'));
+    expect(r.sha256).toBe(sha256(archives['posix.tar']!));
+    expect(r.bytes).toBe(fs.statSync(archives['posix.tar']!).size);
+    await fed;
+  }, 60_000);
+
   it('stops on the abort signal with an error', async () => {
     const dir = path.join(scratch!.dir, 'abort');
     const ac = new AbortController();

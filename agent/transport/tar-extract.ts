@@ -89,7 +89,11 @@ interface Work {
   skip?: ExtractOptions['skip'];
 }
 
-/** Extracts a tar stream into dest keeping owners, modes, times, links, devices, sparse files and xattrs; refuses escapes. */
+/**
+ * Extracts a tar stream into dest keeping owners, modes, times, links, devices, sparse files and xattrs; refuses escapes.
+ * A file stream of a plain tar not yet read from (fs.createReadStream) is not read: the file is, straight into the ring,
+ * and the stream destroyed.
+ */
 export async function extractTar(ctx: ExtractCtx, input: Readable, dest: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
   const isRoot = process.getuid?.() === 0;
   const hash = opts.hashStream !== false || opts.expectSha256 !== undefined;

@@ -218,7 +218,7 @@ describe('extractTar: the writer ring, the main-thread writer, the skip filter a
     const fifo = path.join(work, 'in.fifo');
     sh('mkfifo', [fifo]);
     const feeder = fs.createReadStream(archives['posix.tar']!).pipe(fs.createWriteStream(fifo));
-    const fed = new Promise((ok) => feeder.on('close', ok));
+    const fed = new Promise<void>((ok) => feeder.on('close', () => ok()));
     const r = await extractTar(makeCollectingCtx(), fs.createReadStream(fifo), path.join(scratch!.dir, 'fifo'));
     expect(r.sha256).toBe(sha256(archives['posix.tar']!));
     expect(r.bytes).toBe(fs.statSync(archives['posix.tar']!).size);

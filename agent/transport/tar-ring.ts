@@ -5,11 +5,11 @@
 // asked for, is taken by the main thread from the ring while it would otherwise wait for the writer: the writer is the
 // slower of the two, and hashing there (about 0.6 s for 750 MB) was on its critical path.
 
-import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { TarError } from './tar-header.js';
 import { APPLY_BODY, C, HEAD, K, WORKER_SOURCE } from './tar-apply.js';
+import { RingHash } from './tar-ring-hash.js';
 
 export interface RecordHead {
   kind: number;
@@ -57,16 +57,14 @@ export class WriteRing {
   private rawAbs = 0;
   private failure: unknown = null;
   private failed: Promise<void> | null = null;
-  /** The stream's sha256 (null: not asked for) and the raw records not yet hashed: [offset, length, record start]. */
-  private hash: Hash | null;
-  private unhashed: number[] = [];
-  private unhashedAt = 0;
+  /** The stream's sha256 (null: not asked for). */
+  private hash: RingHash | null;
 
   constructor(size: number, useWorker: boolean, hash = false) {
-    this.hash = hash ? createHash('sha256') : null;
     this.size = Math.max(64 * 1024, Math.floor(size / 8) * 8);
     this.sab = new SharedArrayBuffer(this.size);
     this.buf = Buffer.from(this.sab);
+    this.hash = hash ? new RingHash(this.buf) : null;
     if (useWorker) this.startWorker();
     else {
       const make = new Function('fs', 'ring', 'size', 'state', APPLY_BODY) as (f: typeof fs, r: Buffer, s: number, st: object) => Applier;
@@ -86,7 +84,7 @@ export class WriteRing {
       piece.copy(this.buf, a);
       this.rawOff = a;
       this.rawAbs = this.rawKeep = this.produced - this.lastLen + (a - this.lastAt);
-      if (this.hash) this.unhashed.push(a, piece.length, this.produced - this.lastLen);
+      this.hash?.add(a, piece.length, this.produced - this.lastLen);
       this.commit();
       return this.buf.subarray(a, a + piece.length);
     };
@@ -110,28 +108,14 @@ export class WriteRing {
     this.buf.writeUInt32LE(n, this.lastAt + 56);
     this.rawOff = at;
     this.rawAbs = this.rawKeep = this.produced - fit + (at - this.lastAt);
-    if (this.hash && n > 0) this.unhashed.push(at, n, this.produced - fit);
+    if (n > 0) this.hash?.add(at, n, this.produced - fit);
     this.commit();
     return n === 0 ? null : this.buf.subarray(at, at + n);
   }
 
-  /** Hashes the oldest raw record not yet hashed (it may then be reused); false when there was none. */
+  /** Hashes the oldest raw record not yet hashed; false when there was none (or the ring does not hash). */
   private hashOne(): boolean {
-    const u = this.unhashed;
-    const i = this.unhashedAt;
-    if (i >= u.length) return false;
-    this.hash!.update(this.buf.subarray(u[i]!, u[i]! + u[i + 1]!));
-    this.unhashedAt = i + 3;
-    if (this.unhashedAt >= 3 * 1024) {
-      u.splice(0, this.unhashedAt);
-      this.unhashedAt = 0;
-    }
-    return true;
-  }
-
-  /** Where the oldest raw record not yet hashed begins (absolute; nothing from there on may be reused), or Infinity. */
-  private hashFloor(): number {
-    return this.unhashedAt < this.unhashed.length ? this.unhashed[this.unhashedAt + 2]! : Infinity;
+    return this.hash?.hashOne() ?? false;
   }
 
   /** The absolute position of a view into the last raw record (what keep is set to, to hold it). */
@@ -142,8 +126,7 @@ export class WriteRing {
   /** The sha256 (hex) of every raw record (the ring must have been made to hash). */
   digest(): string {
     if (!this.hash) throw new TarError('internal: the ring was not asked to hash the stream');
-    while (this.hashOne());
-    return this.hash.digest('hex');
+    return this.hash.digest();
   }
 
   /** The largest record a caller may ask for (data pieces are cut to fit). */
@@ -152,7 +135,7 @@ export class WriteRing {
   }
 
   private used(): number {
-    return this.produced - Math.min(this.doneF[0]!, this.hashFloor());
+    return this.produced - Math.min(this.doneF[0]!, this.hash?.floor() ?? Infinity);
   }
 
   /**

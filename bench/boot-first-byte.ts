@@ -36,6 +36,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
+import { INSTALLER_KERNEL_WORDS } from '../agent/init/installer-kernel-words.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SELF = import.meta.filename;
@@ -370,7 +371,8 @@ async function benchMain(): Promise<void> {
     const standard = join(pkgDir, 'initrd.img');
     const bbInitrd = await busyboxInitrd(work, standard, serverIp, image);
     const disk = join(work, 'disk.img');
-    const base = 'console=ttyS0 panic=-1 printk.time=1';
+    // The boot configs' own words (rootfstype=ramfs) for both, as a machine booted from those configs gets them.
+    const base = ['console=ttyS0', 'panic=-1', 'printk.time=1', ...INSTALLER_KERNEL_WORDS].join(' ');
     const argvFor = (initrd: string, append: string): string[] => {
       const a = qemuArgs(
         {

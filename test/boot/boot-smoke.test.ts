@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PackageResult } from '../../initrd-build/build-package.ts';
 import { buildTestPackage, canBoot, removeTestDir } from './package-fixture.ts';
 import { bootQemu, tailOf } from './qemu.ts';
+import { INSTALLER_KERNEL_WORDS } from '../../agent/init/installer-kernel-words.ts';
 
 const APPEND = 'console=ttyS0 panic=-1';
 
@@ -29,9 +30,11 @@ describe.skipIf(!canBoot())('boot smoke: kernel + initrd in QEMU', () => {
       expect(statSync(join(pkg.dir, a.file)).size).toBe(a.bytes);
       expect(createHash('sha256').update(data).digest('hex')).toBe(a.sha256);
     }
-    expect(readFileSync(join(pkg.dir, 'pxelinux.cfg/default'), 'utf8')).toContain(`APPEND initrd=initrd.img ${APPEND}`);
+    // The configs carry the installer's own words first (rootfstype=ramfs), then the site's.
+    const words = [...INSTALLER_KERNEL_WORDS, APPEND].join(' ');
+    expect(readFileSync(join(pkg.dir, 'pxelinux.cfg/default'), 'utf8')).toContain(`APPEND initrd=initrd.img ${words}`);
     expect(readFileSync(join(pkg.dir, 'boot.ipxe'), 'utf8')).toMatch(/^#!ipxe\n/);
-    expect(readFileSync(join(pkg.dir, 'grub/grub.cfg'), 'utf8')).toContain(`linux /kernel ${APPEND}`);
+    expect(readFileSync(join(pkg.dir, 'grub/grub.cfg'), 'utf8')).toContain(`linux /kernel ${words}`);
     for (const t of ['parted', 'mke2fs', 'mkfs.xfs', 'mdadm', 'lvm', 'rsync', 'udp-receiver', 'kexec', 'kmod']) expect(m.initrd.tools).toContain(t);
   });
 

@@ -137,7 +137,7 @@ describe.skipIf(reason !== null)('stage: an installed machine reinstalls itself 
       expect(cfg).toMatch(/menuentry 'SystemImager autoinstall' --id systemimager-autoinstall/);
       const uuid = /LAST_ROOT=UUID=(\S+)/.exec(cfg)?.[1];
       expect(uuid, 'LAST_ROOT names the root filesystem by UUID').toBeDefined();
-      expect(cfg).toMatch(/linux\t\/boot\/kernel\.systemimager console=ttyS0 IMAGESERVER=10\.0\.2\.100 LAST_ROOT=UUID=\S+ panic=-1 POST_ACTION=shutdown/);
+      expect(cfg).toMatch(/linux\t\/boot\/kernel\.systemimager console=ttyS0 rootfstype=ramfs IMAGESERVER=10\.0\.2\.100 LAST_ROOT=UUID=\S+ panic=-1 POST_ACTION=shutdown/);
       expect(readFileSync(join(mnt, 'boot/grub/grubenv'), 'latin1')).toMatch(/^next_entry=systemimager-autoinstall$/m);
       const local = readFileSync(join(mnt, 'local.cfg'), 'utf8');
       expect(local).toMatch(new RegExp(`^HOSTNAME=${HOST.name}$`, 'm'));
@@ -173,7 +173,7 @@ describe.skipIf(reason !== null)('stage: an installed machine reinstalls itself 
     expect(r.log, failLog(r)).toMatch(new RegExp(`${HOST.name} login:`));
     expect(r.log).toMatch(new RegExp(`si-fixture-report: hostname=${HOST.name} `));
     expect(r.log).toMatch(new RegExp(`si-fixture-report: addr ens3 ${esc(HOST.ip)}/24`));
-    expect(r.log).toMatch(/kexec into the installer: console=ttyS0 IMAGESERVER=10\.0\.2\.100 LAST_ROOT=UUID=/);
+    expect(r.log).toMatch(/kexec into the installer: console=ttyS0 rootfstype=ramfs IMAGESERVER=10\.0\.2\.100 LAST_ROOT=UUID=/);
     expect(r.exitCode, 'QEMU still running: no firmware reboot').toBeNull();
     expect(r.log).not.toMatch(/reboot: (Restarting system|Power down)/);
     const kernels = [...r.log.matchAll(/Linux version (\S+)/g)].map((m) => m[1]);

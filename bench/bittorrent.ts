@@ -21,7 +21,7 @@ import { build } from 'esbuild';
 import { makeImageServer } from '../fixtures/image-server/make-image-server.ts';
 import { createBtLab, makeTorrent, type BtClient, type BtLab } from '../test/system/lib-net/bt-lab.ts';
 import { noNativeAddons } from '../initrd-build/bundle-plugins.mjs';
-import { debianImageDir } from './bench-lib.ts';
+import { debianImageDir, median } from './bench-lib.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
@@ -78,11 +78,6 @@ interface ClientResult {
   cpuS: number;
   /** CPU of the client's main JavaScript thread alone (the extractor's workers excluded). */
   mainCpuS: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 function startClient(bundle: string, c: BtClient, torrent: string, dir: string, server: string, tracker: string): { child: ChildProcess; result: Promise<ClientResult> } {

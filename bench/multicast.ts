@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { makeImageServer } from '../fixtures/image-server/make-image-server.ts';
-import { debianImageDir } from './bench-lib.ts';
+import { debianImageDir, median } from './bench-lib.ts';
 import { createMcLab, type McClient, type McLab } from '../test/system/lib-net/mc-lab.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -38,11 +38,6 @@ receiveCast({ run: createRunner(null), report: new Reporter() }, {
   process.stdout.write(JSON.stringify({ ms: Number(process.hrtime.bigint() - started) / 1e6, bytes: r.bytes, cpuS: (cpu.user + cpu.system) / 1e6, childS, rssMb: process.resourceUsage().maxRSS / 1024 }) + '\\n');
 }, (e) => { process.stderr.write(String(e && e.stack || e) + '\\n'); process.exit(1); });
 `;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 /** Bytes the server's bridge device has sent so far (the casts leave through it). */
 function txBytes(lab: McLab): number {

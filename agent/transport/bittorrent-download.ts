@@ -9,8 +9,6 @@ import { verifiedPieceStream } from './bittorrent-pieces.js';
 import type { TorrentMeta } from './bittorrent-meta.js';
 import type { Swarm, SwarmTally } from './bittorrent-swarm.js';
 
-export type TorrentTally = SwarmTally;
-
 export interface DownloadOptions {
   peer: Peer;
   meta: TorrentMeta;
@@ -35,7 +33,7 @@ export interface DownloadOptions {
 
 export interface Download {
   swarm: Swarm;
-  tally: TorrentTally;
+  tally: SwarmTally;
   extracted: ExtractResult;
 }
 

@@ -16,11 +16,11 @@ export class PieceStore {
   private readonly blockBufs: Buffer[] = [];
   private readonly pending = new Set<Promise<unknown>>();
 
-  private constructor(readonly file: string, private readonly meta: TorrentMeta, private readonly fh: FileHandle) {}
+  private constructor(private readonly meta: TorrentMeta, private readonly fh: FileHandle) {}
 
   /** Opens the staged file: emptied for a download, as it is for seeding existing data. */
   static async open(file: string, meta: TorrentMeta, existing: boolean): Promise<PieceStore> {
-    return new PieceStore(file, meta, await open(file, existing ? 'r+' : 'w+'));
+    return new PieceStore(meta, await open(file, existing ? 'r+' : 'w+'));
   }
 
   /** Bytes of piece i (the last one is shorter). */

@@ -134,9 +134,6 @@ export class Swarm {
     return s;
   }
 
-  get length(): number {
-    return this.meta.length;
-  }
   get numPeers(): number {
     let n = 0;
     for (const c of this.conns) if (c.registered) n++;

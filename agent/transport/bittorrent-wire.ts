@@ -61,9 +61,6 @@ export class Wire {
   peerId: Buffer | null = null;
   handlers: WireHandlers | null = null;
   closed = false;
-  /** Piece payload bytes received and sent on this connection. */
-  downloaded = 0;
-  uploaded = 0;
   private chunks: Buffer[] = [];
   private buffered = 0;
   private handshaken = false;
@@ -124,10 +121,9 @@ export class Wire {
       sent?.();
       return false;
     }
-    this.uploaded += block.length;
     this.socket.cork();
     this.socket.write(message(7, [index, begin], block.length));
-    const ok = this.socket.write(block, sent && (() => sent()));
+    const ok = this.socket.write(block, sent);
     this.socket.uncork();
     return ok;
   }
@@ -189,7 +185,6 @@ export class Wire {
       case 6: return m.length === 13 && u32(9) <= MAX_REQUEST ? h.request(u32(1), u32(5), u32(9)) : undefined;
       case 7:
         if (m.length < 9) throw new Error('short piece message');
-        this.downloaded += m.length - 9;
         return h.piece(u32(1), u32(5), m.subarray(9));
       case 8: return m.length === 13 ? h.cancel(u32(1), u32(5), u32(9)) : undefined;
       default: return; // port (DHT) and anything else we did not ask for: ignored

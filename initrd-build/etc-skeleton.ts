@@ -1,10 +1,13 @@
-// Writes the initrd's root skeleton: usrmerge links, empty mount points, /dev/console, and /etc files.
+// Writes the initrd's root skeleton: usrmerge links, empty mount points, /dev/console, /etc files, and run mode's compat files.
 
-import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { $sync } from './zx.ts';
 
-const DIRS = ['usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib64', 'dev', 'proc', 'sys', 'run', 'tmp', 'sysroot', 'root', 'mnt', 'media', 'var/log', 'var/lib', 'etc/ssh', 'etc/lvm', 'etc/mdadm'];
+const DIRS = ['usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib64', 'dev', 'proc', 'sys', 'run', 'tmp', 'sysroot', 'root', 'mnt', 'media', 'var/log', 'var/lib', 'etc/ssh', 'etc/lvm', 'etc/mdadm',
+  // What a 4.3 master expects to find: its target /a, TORRENTS_DIR and FLAMETHROWER_DIRECTORY_DIR.
+  'a', 'torrents', 'var/lib/systemimager/flamethrower', 'etc/init.d'];
 const USRMERGE: Record<string, string> = { bin: 'usr/bin', sbin: 'usr/sbin', lib: 'usr/lib', lib64: 'usr/lib64' };
 
 const LVM_CONF = `# si-agent initrd: no udev here, so LVM must make its own device nodes.
@@ -54,7 +57,34 @@ export function etcFiles(version: string): Record<string, string> {
   };
 }
 
-/** Creates directories, usrmerge symlinks, /dev/console and /dev/null, and the /etc files. */
+/** Where the run-mode compat files live in this source tree. */
+export const COMPAT_SOURCE_DIR = fileURLToPath(new URL('./compat/', import.meta.url));
+
+/** The compat directory in the initrd; its bin/ goes first in a master's PATH. */
+export const COMPAT_DIR = 'usr/lib/si-agent/compat';
+
+/**
+ * Run mode's files (source under COMPAT_SOURCE_DIR -> path in the initrd, mode): 4.3's functions for the master, the
+ * helper that hands requests to the agent, the BASH_ENV that traces the master, and the shims for what it calls.
+ */
+export const COMPAT_FILES: readonly { from: string; to: string; mode: number }[] = [
+  { from: 'functions', to: 'etc/init.d/functions', mode: 0o644 },
+  { from: 'si-agent-call', to: `${COMPAT_DIR}/si-agent-call`, mode: 0o755 },
+  { from: 'master-env.sh', to: `${COMPAT_DIR}/master-env.sh`, mode: 0o644 },
+  ...['shutdown', 'kexec', 'killall', 'ifconfig'].map((name) => ({ from: `bin/${name}`, to: `${COMPAT_DIR}/bin/${name}`, mode: 0o755 })),
+];
+
+/** Copies the run-mode compat files into root with their modes. */
+export function installCompatFiles(root: string, sourceDir = COMPAT_SOURCE_DIR): void {
+  for (const f of COMPAT_FILES) {
+    const dest = join(root, f.to);
+    mkdirSync(dirname(dest), { recursive: true });
+    copyFileSync(join(sourceDir, f.from), dest);
+    chmodSync(dest, f.mode);
+  }
+}
+
+/** Creates directories, usrmerge symlinks, /dev/console and /dev/null, the /etc files and the compat files. */
 export function writeSkeleton(root: string, version: string): void {
   for (const d of DIRS) mkdirSync(join(root, d), { recursive: true });
   for (const [link, target] of Object.entries(USRMERGE)) {
@@ -70,6 +100,7 @@ export function writeSkeleton(root: string, version: string): void {
     writeFileSync(join(root, path), content);
   }
   chmodSync(join(root, 'etc/shadow'), 0o600);
+  installCompatFiles(root);
   // /etc/mtab as the usual link, so mount and df see the live table.
   writeMtabLink(root);
 }

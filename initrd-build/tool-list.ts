@@ -19,7 +19,8 @@ const KMOD_LINKS = ['modprobe', 'insmod', 'rmmod', 'lsmod', 'modinfo', 'depmod']
 export const TOOLS: ToolSpec[] = [
   // dash as /bin/sh: Debian's static busybox ash prefers its own applets over PATH, so scripts would get busybox mount.
   { name: 'dash', links: ['sh'] },
-  { name: 'bash', optional: true },
+  // Run mode runs a 4.3 master with bash (BASH_ENV traces each of its lines into the log).
+  { name: 'bash' },
   { name: 'parted' },
   { name: 'partprobe' },
   { name: 'mke2fs', links: ['mkfs.ext2', 'mkfs.ext3', 'mkfs.ext4'] },
@@ -27,6 +28,9 @@ export const TOOLS: ToolSpec[] = [
   { name: 'e2fsck', links: ['fsck.ext2', 'fsck.ext3', 'fsck.ext4'] },
   { name: 'resize2fs', optional: true },
   { name: 'mkfs.xfs' },
+  // xfs_admin (a sh script running xfs_db, and xfs_repair only for -c/-O) sets the labels and UUIDs 4.3 masters give.
+  { name: 'xfs_db' },
+  { name: 'xfs_admin' },
   { name: 'xfs_repair', optional: true },
   { name: 'mkfs.btrfs' },
   { name: 'btrfs', optional: true },
@@ -43,12 +47,17 @@ export const TOOLS: ToolSpec[] = [
   { name: 'findmnt' },
   { name: 'mount' },
   { name: 'umount' },
-  { name: 'sfdisk', optional: true },
+  // 4.3 masters run `sfdisk --change-id DEV N ID` (util-linux 2.38 keeps it as a deprecated --part-type).
+  { name: 'sfdisk' },
   { name: 'sgdisk', optional: true },
   { name: 'mdadm' },
   { name: 'lvm', links: LVM_LINKS },
   { name: 'dmsetup' },
   { name: 'rsync' },
+  // GNU tar for 4.3 masters' `tar -xzSpf` (BitTorrent); -z runs busybox's gzip applet. Listed here, busybox tar stays out.
+  { name: 'tar' },
+  // 4.3 masters compute partition bounds in MB with bc.
+  { name: 'bc' },
   { name: 'udp-receiver' },
   // The tar extractor (multicast, BitTorrent) sets xattrs/ACLs in one setfattr run and unpacks .tar.zst through zstd.
   { name: 'setfattr' },

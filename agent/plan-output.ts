@@ -19,6 +19,8 @@ export function buildPlanObject(ctx: Ctx): Record<string, unknown> {
       hostname: p('HOSTNAME'),
       groups: ctx.state.groups,
       script: ctx.state.scriptName,
+      scriptMode: ctx.state.scriptMode,
+      scriptModeReason: ctx.state.scriptModeReason,
       image: p('IMAGENAME'),
       overrides: ctx.state.overrides,
       transport,
@@ -45,11 +47,12 @@ export function formatPlanText(obj: Record<string, unknown>): string {
   const w = Math.max(...Object.keys(params).map((k) => k.length), 4);
   for (const [k, v] of Object.entries(params)) lines.push(`  ${k.padEnd(w)}  ${JSON.stringify(v.value).padEnd(24)}  ${v.source}`);
   lines.push('', 'Plan:');
-  for (const key of ['imageServer', 'hostname', 'groups', 'script', 'image', 'overrides', 'transport', 'layout', 'preInstallScripts', 'postInstallScripts', 'postAction']) {
+  for (const key of ['imageServer', 'hostname', 'groups', 'script', 'scriptMode', 'image', 'overrides', 'transport', 'layout', 'preInstallScripts', 'postInstallScripts', 'postAction']) {
     const v = plan[key];
-    const from = key === 'postAction' && plan.postActionSource ? ` (${String(plan.postActionSource)})` : '';
+    const from = key === 'postAction' && plan.postActionSource ? ` (${String(plan.postActionSource)})` : key === 'scriptMode' && plan.scriptModeReason ? ` (${String(plan.scriptModeReason)})` : '';
     lines.push(`  ${key}: ${Array.isArray(v) ? v.join(' ') || '(none)' : (v ?? '(none)')}${from}`);
   }
+  if (plan.scriptMode === 'run') lines.push(`  install: by ${String(plan.script)}'s own commands (partitions, filesystems, image, overrides, post-install action); no layout is checked`);
   const disks = plan.disks as DiskPlan['disks'];
   for (const d of disks) {
     lines.push(`  disk ${d.layoutDev} -> ${d.device} (${d.labelType}, ${d.sizeMiB} MiB)`);

@@ -37,6 +37,8 @@ export interface RunOptions {
    * second instead of one per line. Lines between two reads are skipped; past 1 MiB the file starts over.
    */
   stdoutPoll?: { everyMs: number; tailBytes?: number; onTail: (text: string, final: boolean) => void };
+  /** Called with the child's pid once it is spawned (its process group has the same id). */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface RunResult {
@@ -122,6 +124,7 @@ async function runCommand(reporter: Reporter | null, tool: string, args: readonl
       polled?.close();
       throw e;
     }
+    if (child.pid) opts.onSpawn?.(child.pid);
     if (polled && poll) {
       pollTimer = setInterval(() => {
         const text = polled.readEnd(poll.tailBytes ?? 16384);

@@ -80,6 +80,12 @@ export function systemPaths(env: NodeJS.ProcessEnv = process.env) {
     sysBlock: root + '/sys/block',
     /** Private keys (id_*) and authorized_keys of the initrd's root user (SI_SSH_DIR: this directory alone). */
     sshDir: env.SI_SSH_DIR ?? root + '/root/.ssh',
+    /** A 4.3 master's world (run mode): the functions' helpers and shims, its target, its scripts and torrents. */
+    compatDir: env.SI_COMPAT_DIR ?? root + '/usr/lib/si-agent/compat',
+    masterTarget: env.SI_MASTER_TARGET ?? root + '/a',
+    masterScripts: env.SI_MASTER_SCRIPTS ?? root + '/scripts',
+    masterTorrents: env.SI_MASTER_TORRENTS ?? root + '/torrents',
+    masterCalls: env.SI_MASTER_CALLS ?? root + '/run/si-agent/calls',
     /** authorized_keys as older boot packages baked it. */
     etcSshAuthorizedKeys: env.SI_SSH_DIR ? env.SI_SSH_DIR + '/authorized_keys' : root + '/etc/ssh/authorized_keys',
   };

@@ -58,6 +58,11 @@ export const PARAMS: readonly ParamSpec[] = [
   p('BITTORRENT_UPLOAD_MIN', 'uint', 'stop seeding below this KB/s', { default: '50' }),
   p('SKIP_LOCAL_CFG', 'bool', 'ignore local.cfg files', { aliases: ['si.skip-local-cfg'], default: 'n' }),
   p('LAST_ROOT', 'string', 'device holding a local.cfg from the last install'),
+  p('SCRIPT_MODE', 'enum', 'how the chosen autoinstall script is used: auto runs a 4.3 master and reads any other, run runs it, read only reads its variables', {
+    aliases: ['si.script-mode'],
+    default: 'auto',
+    values: ['auto', 'run', 'read'],
+  }),
   p('SCRIPT_TIMEOUT', 'uint', 'seconds before a pre- or post-install script is killed', { default: '1800' }),
   p('DISKORDER', 'diskorder', 'disk autodetect order, e.g. sd,nvme,vd,hd'),
   p('POST_ACTION', 'enum', 'what to do after the install', {

@@ -82,7 +82,7 @@ async function installTorrent(ctx: Ctx, file: string, phase: string | undefined,
     },
   });
   ctx.report.info(
-    `BitTorrent ${meta.name}: extracted ${d.extracted.entries} entries in ${((Date.now() - started) / 1000).toFixed(1)} s; ${d.tally.fromServer} bytes from the image server, ${d.tally.fromPeers} from other clients; seeding on`,
+    `BitTorrent ${meta.name}: extracted ${d.extracted?.entries ?? 0} entries in ${((Date.now() - started) / 1000).toFixed(1)} s; ${d.tally.fromServer} bytes from the image server, ${d.tally.fromPeers} from other clients; seeding on`,
   );
   return meta.length;
 }

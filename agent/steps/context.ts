@@ -40,6 +40,11 @@ export interface FlowState {
   groupOverrides: string[];
   globalOverrides: string[];
   scriptName?: string;
+  /** The chosen script's file name in the scripts directory (`compat.master`). */
+  scriptFile?: string;
+  /** SCRIPT_MODE as it applies to the chosen script (SPEC 5): run it as the install, or read its variables. */
+  scriptMode?: 'run' | 'read';
+  scriptModeReason?: string;
   overrides: string[];
   preInstallScripts: string[];
   postInstallScripts: string[];
@@ -87,6 +92,8 @@ export interface Ctx {
 export interface Step {
   name: string;
   title: string;
+  /** When present, the step runs only while this holds (run mode's master replaces the native install's steps). */
+  when?: (ctx: Ctx) => boolean;
   run(ctx: Ctx): Promise<void>;
 }
 

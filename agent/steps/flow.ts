@@ -17,19 +17,25 @@ import { preInstallStep, postInstallStep } from './install-scripts.js';
  * first image byte (a tenth of a second and more of an emulated boot). The name and title are the step's own; a
  * unit test holds them to it.
  */
-export function lazyStep(name: string, title: string, load: () => Promise<Step>): Step {
-  return { name, title, run: async (ctx) => (await load()).run(ctx) };
+export function lazyStep(name: string, title: string, load: () => Promise<Step>, when?: Step['when']): Step {
+  return { name, title, ...(when ? { when } : {}), run: async (ctx) => (await load()).run(ctx) };
 }
 
-const planDisksStep = lazyStep('plan-disks', 'Checking the disk layout against the disks', async () => (await import('./disks.js')).planDisksStep);
-const partitionStep = lazyStep('partition', 'Partitioning, RAID, LVM, filesystems, mounts', async () => (await import('./disks.js')).partitionStep);
-const imageStep = lazyStep('image', 'Laying the image down', async () => (await import('./image.js')).imageStep);
-const overridesStep = lazyStep('overrides', 'Applying overrides', async () => (await import('./image.js')).overridesStep);
-const finalizeStep = lazyStep('finalize', 'Writing fstab and the image stamp', async () => (await import('./finish.js')).finalizeStep);
-const configureStep = lazyStep('configure', 'Configuring the installed system', async () => (await import('./configure.js')).configureStep);
-const seedStep = lazyStep('bittorrent-seed', 'Seeding the BitTorrent tarballs', async () => (await import('./bittorrent-session.js')).seedStep);
-const finishStep = lazyStep('finish', 'Unmounting and telling the image server', async () => (await import('./finish.js')).finishStep);
+/** The agent's own install from the layout: every step of it but when the chosen script runs as the install. */
+const native: Step['when'] = (ctx) => ctx.state.scriptMode !== 'run';
+
+const planDisksStep = lazyStep('plan-disks', 'Checking the disk layout against the disks', async () => (await import('./disks.js')).planDisksStep, native);
+const partitionStep = lazyStep('partition', 'Partitioning, RAID, LVM, filesystems, mounts', async () => (await import('./disks.js')).partitionStep, native);
+const imageStep = lazyStep('image', 'Laying the image down', async () => (await import('./image.js')).imageStep, native);
+const overridesStep = lazyStep('overrides', 'Applying overrides', async () => (await import('./image.js')).overridesStep, native);
+const finalizeStep = lazyStep('finalize', 'Writing fstab and the image stamp', async () => (await import('./finish.js')).finalizeStep, native);
+const configureStep = lazyStep('configure', 'Configuring the installed system', async () => (await import('./configure.js')).configureStep, native);
+const seedStep = lazyStep('bittorrent-seed', 'Seeding the BitTorrent tarballs', async () => (await import('./bittorrent-session.js')).seedStep, native);
+const finishStep = lazyStep('finish', 'Unmounting and telling the image server', async () => (await import('./finish.js')).finishStep, native);
+const masterStep = lazyStep('master', 'Running the autoinstall script (SystemImager 4.3 master)', async () => (await import('./master-run.js')).masterRunStep, (ctx) => ctx.state.scriptMode === 'run');
 const postActionStep = lazyStep('post-action', 'Post-install action', async () => (await import('./finish.js')).postActionStep);
+
+const nativePostInstallStep: Step = { ...postInstallStep, when: native };
 
 /** Steps of a real install, in SPEC 1 order (network bring-up is added in front by init). */
 export const INSTALL_STEPS: readonly Step[] = [
@@ -40,13 +46,14 @@ export const INSTALL_STEPS: readonly Step[] = [
   identifyStep,
   preInstallStep,
   chooseScriptStep,
+  masterStep,
   planDisksStep,
   partitionStep,
   imageStep,
   overridesStep,
   finalizeStep,
   configureStep,
-  postInstallStep,
+  nativePostInstallStep,
   // BitTorrent: seeding ends (and the tarballs go) before the target is unmounted and the post-install action.
   seedStep,
   finishStep,
@@ -76,6 +83,7 @@ export interface FlowResult {
 /** What each disk was left in, for the failure report. */
 function diskReport(ctx: Ctx, failedStep: string): string[] {
   const plan = ctx.state.diskPlan as DiskPlan | undefined;
+  if (failedStep === 'master') return ['the autoinstall script partitions the disks itself: they are as it left them (its traced commands are in the log)'];
   if (NO_WRITE_STEPS.has(failedStep) || !plan) return ['no disk was written'];
   if (ctx.state.diskState) return describeDiskState(ctx.state.diskState as DiskState);
   return plan.disks.map((d) => `${d.device}: state unknown (the failure came during partitioning)`);

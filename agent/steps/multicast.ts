@@ -113,3 +113,34 @@ export async function multicastImages(ctx: Ctx): Promise<string[]> {
   const modules = await flamethrowerDirectory(ctx);
   return [...modules.keys()].filter((m) => !/^(autoinstall_scripts|autoinstall_torrents|override_.*)$/.test(m));
 }
+
+/**
+ * Receives one module's cast into `dest` for a 4.3 master's `flamethrower_client`: the image (the module named
+ * IMAGENAME) with its progress, excludes and published digest, anything else as it comes. Returns the bytes, or null
+ * when the directory has no such module (a warning, as 4.3 gave).
+ */
+export async function multicastModule(ctx: Ctx, module: string, dest: string, retries?: number): Promise<number | null> {
+  const settings = (await flamethrowerDirectory(ctx)).get(module);
+  if (!settings) {
+    ctx.report.warn(`flamethrower_client: the Flamethrower directory has no module ${module}: nothing received`);
+    return null;
+  }
+  const scripts = ctx.state.scriptsDir!;
+  const isImage = module === param(ctx, 'IMAGENAME');
+  const progress = isImage ? castProgress(ctx, 'image', publishedSize(scripts, module, (m) => ctx.report.warn(m))) : undefined;
+  const r = await receiveCast(ctx, {
+    dataAddr: learntDataAddr.get(ctx.state),
+    settings,
+    iface: param(ctx, 'DEVICE'),
+    dest,
+    waitS: getUint(ctx.params, 'FLAMETHROWER_WAIT'),
+    retries: Math.max(retries ?? 0, getUint(ctx.params, 'FLAMETHROWER_RETRIES')),
+    expectSha256: publishedDigest(scripts, module),
+    onBytes: progress?.update,
+    skip: isImage ? imageSkip : undefined,
+  });
+  if (r.dataAddr) learntDataAddr.set(ctx.state, r.dataAddr);
+  progress?.finish(r.bytes);
+  ctx.report.info(`multicast ${module} into ${dest}: ${r.bytes} bytes, ${r.entries} entries, sha256 ${r.sha256}${r.attempts > 1 ? ` (attempt ${r.attempts})` : ''}`);
+  return r.bytes;
+}

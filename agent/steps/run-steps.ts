@@ -17,8 +17,18 @@ export class StepFailure extends Error {
 
 /** Runs steps in order; stops at the first failure and throws a StepFailure. */
 export async function runSteps(ctx: Ctx, steps: readonly Step[]): Promise<void> {
-  ctx.report.emit({ type: 'steps-planned', steps: steps.map((s) => ({ step: s.name, title: s.title })) });
+  // Steps with a `when` that does not hold are left out; the plan is told again when a step changes which apply.
+  const applying = () => steps.filter((s) => !s.when || s.when(ctx)).map((s) => s.name).join(' ');
+  const announce = () => ctx.report.emit({ type: 'steps-planned', steps: steps.filter((s) => !s.when || s.when(ctx)).map((s) => ({ step: s.name, title: s.title })) });
+  let announced = applying();
+  announce();
   for (const step of steps) {
+    const now = applying();
+    if (now !== announced) {
+      announced = now;
+      announce();
+    }
+    if (step.when && !step.when(ctx)) continue;
     if (ctx.signal.aborted) throw new StepFailure(step.name, new SiError('E_INTERNAL', 'aborted'));
     const started = Date.now();
     ctx.report.emit({ type: 'step-start', step: step.name, title: step.title });

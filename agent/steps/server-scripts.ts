@@ -11,6 +11,7 @@ import { parseClusterTxt, clusterInfoFor, formatGroupOverrides } from '../plan/c
 import { baseHostname } from '../plan/hostname.js';
 import { chooseScript } from '../plan/script-choice.js';
 import { resolveOverrides } from '../plan/overrides.js';
+import { chooseScriptMode } from '../compat/script-mode.js';
 import { readScriptVariables } from '../params/script-vars.js';
 import { formatIgnoredCommands } from '../params/script-commands.js';
 import { applyCheckedLayer } from '../params/resolve.js';
@@ -125,9 +126,15 @@ export const chooseScriptStep: Step = {
     );
     ctx.report.info(`autoinstall script ${name} (tried ${tried.join(', ')})`);
     const { assignments, warnings, master, commands } = readScriptVariables(readFileSync(join(dir, name), 'utf8'), name, ctx.params);
+    const choice = chooseScriptMode(param(ctx, 'SCRIPT_MODE'), master, name);
+    ctx.state.scriptFile = name;
+    ctx.state.scriptMode = choice.mode;
+    ctx.state.scriptModeReason = choice.reason;
+    ctx.report.info(`script mode ${choice.mode}: ${choice.reason}`);
+    if (choice.mode === 'run') refuseRunOutsideInitrd(ctx, name);
     for (const w of warnings) ctx.report.warn(w);
     // Read mode on a 4.3 master: its own install (and the site's hand edits in it) will not run; say so once.
-    if (master) ctx.report.warn(formatIgnoredCommands(name, commands));
+    if (master && choice.mode === 'read') ctx.report.warn(formatIgnoredCommands(name, commands));
     const checked = applyCheckedLayer(ctx.params, assignments);
     if (checked.problems.length > 0) throw new ParamError(checked.problems);
     ctx.params = checked.params;
@@ -147,6 +154,21 @@ export const chooseScriptStep: Step = {
     ctx.report.info(`image ${param(ctx, 'IMAGENAME')}, overrides: ${ctx.state.overrides.join(' ') || '(none)'}`);
   },
 };
+
+/**
+ * Run mode writes what the master says: it stops every md array it sees and partitions disks by name (/dev/sda), so
+ * outside the initrd nothing keeps it to the --disk disks. `install` refuses; `plan` only says what would run.
+ */
+function refuseRunOutsideInitrd(ctx: Ctx, name: string): void {
+  if (ctx.opts.mode !== 'install') return;
+  const source = ctx.params.get('SCRIPT_MODE')?.source ?? 'default';
+  throw new SiError(
+    'E_PARAM',
+    `${name} would run as the install (SCRIPT_MODE=${param(ctx, 'SCRIPT_MODE') ?? 'auto'}, ${source}), which si-agent does only in the installer's initrd: ` +
+      'a 4.3 master stops every md array it sees and writes the disks it names (/dev/sda, ...), and outside the initrd nothing keeps it to the --disk disks. ' +
+      'Boot the installer to run it, or give SCRIPT_MODE=read (si.script-mode=read) to install from the layout file with only the script\'s variables',
+  );
+}
 
 /** Modules of a SystemImager server that are not images. */
 const NON_IMAGE_MODULES = new Set(['scripts', 'overrides', 'torrents', 'boot']);

@@ -16,7 +16,8 @@ export interface DownloadOptions {
   tracker: string;
   /** Where the tarball is stored while it downloads and seeds. */
   stagingDir: string;
-  dest: string;
+  /** Where the tarball is extracted as it arrives; null keeps the tarball only (a 4.3 master's bittorrent_get_file). */
+  dest: string | null;
   /** Addresses of the image server (its seeder is spared and its bytes are counted apart). */
   serverAddresses: string[];
   /** Progress events phase name, or none. */
@@ -34,7 +35,8 @@ export interface DownloadOptions {
 export interface Download {
   swarm: Swarm;
   tally: SwarmTally;
-  extracted: ExtractResult;
+  /** Null when only the tarball was wanted (dest null). */
+  extracted: ExtractResult | null;
 }
 
 /** Adds the torrent, streams its verified pieces through the extractor, and leaves it seeding. */
@@ -74,7 +76,8 @@ export async function downloadAndExtract(ctx: ExtractCtx & { report: NonNullable
   else o.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     // Every piece has passed its SHA-1 check against the torrent: no second digest of the whole stream.
-    const extracted = await Promise.race([extractTar(ctx, verifiedPieceStream(s), o.dest, { signal: o.signal, skip: o.skip, hashStream: false }), failed]);
+    const work = o.dest === null ? drain(verifiedPieceStream(s)) : extractTar(ctx, verifiedPieceStream(s), o.dest, { signal: o.signal, skip: o.skip, hashStream: false });
+    const extracted = await Promise.race([work, failed]);
     tick();
     return { swarm: s, tally: s.tally, extracted };
   } catch (err) {
@@ -86,6 +89,14 @@ export async function downloadAndExtract(ctx: ExtractCtx & { report: NonNullable
     o.signal?.removeEventListener('abort', onAbort);
     failed.catch(() => undefined);
   }
+}
+
+/** Reads the verified pieces to the end (they are in the staged file already); the download is done when it ends. */
+async function drain(stream: AsyncIterable<unknown>): Promise<null> {
+  for await (const _ of stream) {
+    // nothing to do with the bytes: the store wrote them
+  }
+  return null;
 }
 
 /** A progress event from the swarm's figures: percent, bytes, download rate, ETA, and upload rate with peers. */

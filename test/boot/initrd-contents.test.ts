@@ -87,4 +87,21 @@ describe.skipIf(process.getuid?.() !== 0)('initrd contents', () => {
     expect(files.has('usr/sbin/init')).toBe(false);
     expect(files.get('usr/sbin/pvcreate')).toMatch(/-> lvm$/);
   });
+
+  it('carries run mode for 4.3 masters: the functions, the agent call and shims, their directories and tools', () => {
+    expect(files.get('etc/init.d/functions')).toMatch(/^-rw-r--r--/);
+    expect(files.get('usr/lib/si-agent/compat/master-env.sh')).toMatch(/^-rw-r--r--/);
+    for (const exe of ['si-agent-call', 'bin/shutdown', 'bin/kexec', 'bin/killall', 'bin/ifconfig']) {
+      expect(files.get(`usr/lib/si-agent/compat/${exe}`), exe).toMatch(/^-rwxr-xr-x/);
+    }
+    for (const dir of ['a', 'torrents', 'var/lib/systemimager/flamethrower']) expect(files.get(dir), dir).toMatch(/^d/);
+    // Real programs, not busybox applets: GNU tar (-S -p), bash, bc, sfdisk, xfs_db and the xfs_admin script.
+    for (const tool of ['usr/bin/tar', 'usr/bin/bash', 'usr/bin/bc', 'usr/sbin/sfdisk', 'usr/sbin/xfs_db', 'usr/sbin/xfs_admin']) {
+      expect(files.get(tool), tool).toMatch(/^-rwx/);
+    }
+    // What 4.3 masters and xfs_admin take from busybox.
+    for (const applet of ['usr/bin/expr', 'usr/bin/mktemp', 'usr/bin/sleep', 'usr/bin/od', 'usr/bin/uname', 'usr/bin/gzip', 'usr/sbin/ifconfig']) {
+      expect(files.get(applet), applet).toMatch(/-> \/usr\/bin\/busybox$/);
+    }
+  });
 });

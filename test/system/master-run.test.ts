@@ -13,6 +13,7 @@ import type { Params } from '../../agent/params/types.js';
 import { type Ctx, newFlowState } from '../../agent/steps/context.js';
 import { runMaster } from '../../agent/steps/master-run.js';
 import { SiError } from '../../agent/errors.js';
+import { makeImageServer, startRsyncd } from '../../fixtures/image-server/make-image-server.js';
 
 const COMPAT = resolve(import.meta.dirname, '../../initrd-build/compat');
 let work = '';
@@ -147,5 +148,26 @@ sleep 120
     expect(err.code).toBe('E_TIMEOUT');
     expect(err.message).toMatch(/failed at hang\.master:5: sleep 120 \(no progress for 2 s \(SCRIPT_TIMEOUT\): stopped\)/);
     expect(Date.now() - started).toBeLessThan(60_000);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('under SSH the master reaches the daemon as 127.0.0.1:873, relayed to the tunnel (root: rsyncd)', async () => {
+    const server = await makeImageServer(join(work, 'server'));
+    const rsyncd = await startRsyncd(server.dir);
+    try {
+      master('ssh.master', `
+logmsg "image server $IMAGESERVER"
+rsync -a $IMAGESERVER::scripts/hosts "$SI_TMP/hosts-copy" || shellout
+shutdown -r now
+`);
+      const { ctx, events } = makeCtx('ssh.master', {});
+      // What the SSH step leaves: the daemon's end of the tunnel on a local port that is not 873.
+      ctx.state.rsyncVia = { host: '127.0.0.1', port: rsyncd.port };
+      await runMaster(ctx);
+      expect(logs(events, 'info')).toContain('image server 127.0.0.1');
+      expect(readFileSync(join(work, 'tmp', 'hosts-copy'), 'utf8')).toBe(readFileSync(join(server.scriptsDir, 'hosts'), 'utf8'));
+      expect(ctx.params.get('POST_ACTION')).toEqual({ value: 'reboot', source: 'script:ssh.master:6' });
+    } finally {
+      await rsyncd.stop();
+    }
   });
 });

@@ -11,9 +11,9 @@ export interface QemuBoot {
   initrd?: string;
   append?: string;
   cdrom?: string;
-  /** Raw disk images, attached as virtio disks (or IDE for `boot`=disk media). */
+  /** Raw disk images, attached as virtio disks (or IDE for `boot`=disk media, or SCSI: /dev/sda, /dev/sdb, ... in order). */
   disks?: string[];
-  diskInterface?: 'virtio' | 'ide';
+  diskInterface?: 'virtio' | 'ide' | 'scsi';
   /** Network boot from QEMU's own TFTP server (user networking), e.g. { tftpDir, bootfile: 'pxelinux.0' }. */
   netboot?: { tftpDir: string; bootfile: string };
   /** Guest connections to 10.0.2.100:guestPort go to 127.0.0.1:hostPort on the host (a socat per connection). */
@@ -72,7 +72,11 @@ export function qemuArgs(b: QemuBoot, serialLog: string): string[] {
   if (b.initrd) a.push('-initrd', b.initrd);
   if (b.append !== undefined) a.push('-append', b.append);
   if (b.cdrom) a.push('-cdrom', b.cdrom, '-boot', 'd');
-  for (const d of b.disks ?? []) a.push('-drive', `file=${d},format=raw,if=${b.diskInterface ?? 'virtio'}`);
+  if (b.diskInterface === 'scsi' && b.disks?.length) {
+    // One virtio-scsi controller, each disk its own target in order, so the guest names them sda, sdb, ...
+    a.push('-device', 'virtio-scsi-pci,id=scsi0');
+    b.disks.forEach((d, i) => a.push('-drive', `file=${d},format=raw,if=none,id=scsidisk${i}`, '-device', `scsi-hd,drive=scsidisk${i},bus=scsi0.0,channel=0,scsi-id=${i},lun=0`));
+  } else for (const d of b.disks ?? []) a.push('-drive', `file=${d},format=raw,if=${b.diskInterface ?? 'virtio'}`);
   a.push(...(b.extraArgs ?? []));
   return a;
 }

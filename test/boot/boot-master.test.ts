@@ -166,6 +166,7 @@ describe.skipIf(!canBoot() || !existsSync('/usr/bin/socat'))('boot, run mode ove
     expect(r.log, why).not.toMatch(/Kernel panic|si-agent shell #/);
     // Monitor: start, the master's 101 and 100, then the action the master asked for; never -1.
     const st = statuses(monitor!.lines);
+    console.log(`boot master ${M}: monitor statuses ${st.join(' ')}`);
     expect(st[0], monitor!.lines.join('\n')).toBe(0);
     expect(st).toContain(101);
     expect(st).toContain(100);
@@ -251,6 +252,7 @@ describe.skipIf(!canBoot() || !existsSync('/usr/bin/socat'))('boot, run mode ove
     expect(r.log, why).toMatch(traced(M, line, 'shellout'));
     expect(r.log).not.toMatch(new RegExp(`\\+ ${esc(M)}:(${line + 1}|${line + 2}|${line + 3}|${line + 4}):`));
     const st = statuses(monitor!.lines);
+    console.log(`boot master ${M}: monitor statuses ${st.join(' ')}`);
     expect(st[0], monitor!.lines.join('\n')).toBe(0);
     expect(st.at(-1)).toBe(-1);
     expect(st).not.toContain(100);

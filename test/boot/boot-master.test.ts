@@ -10,6 +10,8 @@
 //   through loop devices with an offset.
 // - mke2fs-fails.master stops at its broken mke2fs: the agent's failure report names the master's line and command,
 //   the monitor ends at -1, the console gives the shell.
+// The agent traces each master command (`+ <file>:<line>: <command>`) into /tmp/si.log only, not the console: the masters
+// keep that log as /a/root/si.log (a site edit), read back from the disk; a failure shows the log's last lines.
 // The multicast and BitTorrent masters boot in boot-master-cast.test.ts.
 
 import { execFileSync, spawnSync } from 'node:child_process';

@@ -71,7 +71,7 @@ export const COMPAT_FILES: readonly { from: string; to: string; mode: number }[]
   { from: 'functions', to: 'etc/init.d/functions', mode: 0o644 },
   { from: 'si-agent-call', to: `${COMPAT_DIR}/si-agent-call`, mode: 0o755 },
   { from: 'master-env.sh', to: `${COMPAT_DIR}/master-env.sh`, mode: 0o644 },
-  ...['shutdown', 'kexec', 'killall', 'ifconfig'].map((name) => ({ from: `bin/${name}`, to: `${COMPAT_DIR}/bin/${name}`, mode: 0o755 })),
+  ...['shutdown', 'kexec', 'killall', 'ifconfig', 'udevadm'].map((name) => ({ from: `bin/${name}`, to: `${COMPAT_DIR}/bin/${name}`, mode: 0o755 })),
 ];
 
 /** Copies the run-mode compat files into root with their modes. */

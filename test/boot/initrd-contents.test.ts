@@ -91,7 +91,7 @@ describe.skipIf(process.getuid?.() !== 0)('initrd contents', () => {
   it('carries run mode for 4.3 masters: the functions, the agent call and shims, their directories and tools', () => {
     expect(files.get('etc/init.d/functions')).toMatch(/^-rw-r--r--/);
     expect(files.get('usr/lib/si-agent/compat/master-env.sh')).toMatch(/^-rw-r--r--/);
-    for (const exe of ['si-agent-call', 'bin/shutdown', 'bin/kexec', 'bin/killall', 'bin/ifconfig']) {
+    for (const exe of ['si-agent-call', 'bin/shutdown', 'bin/kexec', 'bin/killall', 'bin/ifconfig', 'bin/udevadm']) {
       expect(files.get(`usr/lib/si-agent/compat/${exe}`), exe).toMatch(/^-rwxr-xr-x/);
     }
     for (const dir of ['a', 'torrents', 'var/lib/systemimager/flamethrower']) expect(files.get(dir), dir).toMatch(/^d/);

@@ -302,6 +302,16 @@ describe.each(SHELLS)('shims under %s', (_name, shell) => {
     }
     expect(made).toHaveLength(1);
   });
+
+  it('udevadm settle (libparted after each table change) and trigger succeed with no udev; anything else says so', async () => {
+    const made = respond();
+    expect((await shim('udevadm', ['settle'])).status).toBe(0);
+    expect((await shim('udevadm', ['trigger'])).status).toBe(0);
+    const other = await shim('udevadm', ['info', '/dev/sda']);
+    expect(other.status).toBe(1);
+    expect(other.stderr).toMatch(/udevadm info: the installer runs no udev/);
+    expect(made).toEqual([]);
+  });
 });
 
 describe('master-env.sh', () => {
@@ -338,6 +348,7 @@ describe('compat file table', () => {
       'usr/lib/si-agent/compat/bin/kexec',
       'usr/lib/si-agent/compat/bin/killall',
       'usr/lib/si-agent/compat/bin/ifconfig',
+      'usr/lib/si-agent/compat/bin/udevadm',
     ]);
     for (const f of COMPAT_FILES) {
       const text = readFileSync(join(COMPAT, f.from), 'utf8');

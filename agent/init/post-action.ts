@@ -1,7 +1,7 @@
 // Performs the post-install action for real: reboot, shutdown, kexec, beep, shell; directboot is finished by PID 1.
 
 import { SiError } from '../errors.js';
-import type { Ctx } from '../steps/context.js';
+import type { ActionCtx } from './action-ctx.js';
 
 /** Sleeps, or ends early when the install is aborted. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -12,7 +12,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** Runs the action; reboot and shutdown do not return on a real machine. */
-export async function performPostAction(ctx: Ctx, action: string): Promise<void> {
+export async function performPostAction(ctx: ActionCtx, action: string): Promise<void> {
   await ctx.run('sync', [], { allowFail: true });
   switch (action) {
     case 'reboot':

@@ -6,7 +6,7 @@ import { join, dirname } from 'node:path';
 import type { DiskPlan } from '../plan/disk-plan.js';
 import { SiError } from '../errors.js';
 import { readBootEntry } from './boot-config.js';
-import type { Ctx } from '../steps/context.js';
+import type { ActionCtx } from './action-ctx.js';
 
 /** Where the worker tells PID 1 to switch_root (PID 1 alone may do it). */
 export function directbootMarker(env: NodeJS.ProcessEnv = process.env): string {
@@ -20,7 +20,7 @@ function rootSpec(plan: DiskPlan): string | undefined {
 }
 
 /** kexec -l the installed kernel with its initrd and command line. */
-export async function loadKexecKernel(ctx: Ctx): Promise<void> {
+export async function loadKexecKernel(ctx: ActionCtx): Promise<void> {
   const entry = readBootEntry(ctx.opts.sysroot, rootSpec(ctx.state.diskPlan as DiskPlan));
   ctx.report.info(`kexec: ${entry.kernel}${entry.initrd ? ` + ${entry.initrd}` : ''} "${entry.cmdline}" (from ${entry.from})`);
   const args = ['-l', entry.kernel, `--command-line=${entry.cmdline}`];
@@ -29,7 +29,7 @@ export async function loadKexecKernel(ctx: Ctx): Promise<void> {
 }
 
 /** Unmounts everything but the installed root, remounts it read-only and leaves word for PID 1. */
-export async function keepRootForDirectboot(ctx: Ctx): Promise<void> {
+export async function keepRootForDirectboot(ctx: ActionCtx): Promise<void> {
   if (process.env.SI_PID1 !== '1') throw new SiError('E_PARAM', 'POST_ACTION=directboot needs si-agent as PID 1 in the initrd (switch_root)');
   const plan = ctx.state.diskPlan as DiskPlan;
   await ctx.run('sync', [], { allowFail: true });

@@ -113,3 +113,8 @@ export const KNOWN_FLAGS = [
 export function layoutSource(source: string): string {
   return `layout ${source}`;
 }
+
+/** Attribute name (lower case) -> value, as the layout XML parser reads an element. */
+export type Attrs = Record<string, string>;
+/** Records one layout problem: key is `<element ...> attribute`. */
+export type Emit = (key: string, message: string) => void;

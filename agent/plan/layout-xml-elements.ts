@@ -4,10 +4,9 @@ import { dashNull, splitList } from './layout-xml-parts.js';
 import { parseMiB, parseSizeSpec } from './layout-size.js';
 import type { LayoutFsinfo, LayoutLv, LayoutRaid, LayoutVg } from './layout-types.js';
 
-/** Attribute name (lower case) -> value. */
-export type Attrs = Record<string, string>;
-/** Records one problem: key is `<element ...> attribute`. */
-export type Emit = (key: string, message: string) => void;
+import type { Attrs, Emit } from './layout-types.js';
+
+export type { Attrs, Emit } from './layout-types.js';
 
 const RAID_LEVELS: Record<string, string> = {
   linear: 'linear', raid0: 'raid0', '0': 'raid0', stripe: 'raid0', raid1: 'raid1', '1': 'raid1', mirror: 'raid1',

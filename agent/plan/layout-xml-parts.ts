@@ -1,8 +1,7 @@
 // Parses <part> elements and checks a disk's partition table shape (numbering, msdos primary/extended/logical rules).
 
-import type { Attrs, Emit } from './layout-xml-elements.js';
 import { parseSizeSpec } from './layout-size.js';
-import { KNOWN_FLAGS, type LabelType, type LayoutDisk, type LayoutPart, type PartType } from './layout-types.js';
+import { KNOWN_FLAGS, type Attrs, type Emit, type LabelType, type LayoutDisk, type LayoutPart, type PartType } from './layout-types.js';
 
 /** Parses one <part>; `prefix` names the disk when the layout has several. Returns null after emitting problems. */
 export function parsePart(a: Attrs, index: number, prefix: string, labelType: LabelType, unit: string, emit: Emit): LayoutPart | null {

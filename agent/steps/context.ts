@@ -115,12 +115,17 @@ export function param(ctx: Ctx, name: string): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
+/** The image server, required from here on. */
+export function imageServer(ctx: Ctx): string {
+  const s = param(ctx, 'IMAGESERVER');
+  if (!s) throw new SiError('E_PARAM', 'IMAGESERVER is not set: give it on the kernel command line, in local.cfg, or by DHCP option 140');
+  return s;
+}
+
 /** The rsync daemon to talk to: through the SSH tunnel when one is up, else IMAGESERVER on the --rsync-port. */
 export function rsyncEndpoint(ctx: Ctx): { server: string; port: number } {
   if (ctx.state.rsyncVia) return { server: ctx.state.rsyncVia.host, port: ctx.state.rsyncVia.port };
-  const server = param(ctx, 'IMAGESERVER');
-  if (!server) throw new SiError('E_PARAM', 'IMAGESERVER is not set: give it on the kernel command line, in local.cfg, or by DHCP option 140');
-  return { server, port: ctx.opts.rsyncPort };
+  return { server: imageServer(ctx), port: ctx.opts.rsyncPort };
 }
 
 /** Stops what steps left running (tunnels, servers, peers), last started first; a cleanup that fails is a warning. */

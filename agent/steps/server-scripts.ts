@@ -15,18 +15,11 @@ import { chooseScriptMode } from '../compat/script-mode.js';
 import { readScriptVariables } from '../params/script-vars.js';
 import { formatIgnoredCommands } from '../params/script-commands.js';
 import { applyCheckedLayer } from '../params/resolve.js';
-import { type Ctx, type Step, param, rsyncEndpoint, setParam } from './context.js';
+import { type Ctx, type Step, imageServer, param, rsyncEndpoint, setParam } from './context.js';
 import { startSshTransport } from './ssh.js';
 import { imageOverMulticast, isMulticast, multicastImages, multicastScripts } from './multicast.js';
 import { imageOverBittorrent } from './bittorrent.js';
 import { startImageSizeListing } from './image-size.js';
-
-/** The image server, required from here on. */
-export function imageServer(ctx: Ctx): string {
-  const s = param(ctx, 'IMAGESERVER');
-  if (!s) throw new SiError('E_PARAM', 'IMAGESERVER is not set: give it on the kernel command line, in local.cfg, or by DHCP option 140');
-  return s;
-}
 
 export const clientAddressStep: Step = {
   name: 'client-address',

@@ -6,8 +6,7 @@ import { ParamError, SiError } from '../errors.js';
 import { systemPaths } from '../exec/tools.js';
 import { getBool, getUint } from '../params/validate.js';
 import type { AuthorizedKey } from '../transport/ssh-keys.js';
-import { type Ctx, param, rsyncEndpoint } from './context.js';
-import { imageServer } from './server-scripts.js';
+import { type Ctx, imageServer, param, rsyncEndpoint } from './context.js';
 
 /** Which SSH mode the parameters ask for: SSHD=y wins; SSH=y or SSH_DOWNLOAD_URL alone mean the tunnel. */
 export function sshMode(ctx: Ctx): 'tunnel' | 'push' | null {

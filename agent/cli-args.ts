@@ -3,7 +3,7 @@
 import { SiError } from './errors.js';
 
 export interface CliCommand {
-  command: 'init' | 'install' | 'plan' | 'stage' | 'version' | 'help';
+  command: 'init' | 'install' | 'plan' | 'stage' | 'publish' | 'version' | 'help';
   cmdline?: string;
   cmdlineFile?: string;
   localCfg: string[];
@@ -33,10 +33,21 @@ export interface CliCommand {
   authorizedKeys: string[];
   /** init: run the install itself (PID 1 starts it as its child). */
   worker: boolean;
+  /** publish: source directories, the publish tree, images to publish, key files, torrents tracker, multicast files. */
+  images?: string;
+  overrides?: string;
+  scripts?: string;
+  out?: string;
+  imageNames: string[];
+  signKey?: string;
+  genKey?: string;
+  torrents?: string;
+  multicast: boolean;
 }
 
-const VALUE_OPTS = new Set(['--cmdline', '--cmdline-file', '--local-cfg', '--disk', '--sysroot', '--workdir', '--events', '--log', '--rsync-port', '--server', '--configure-from', '--flavor', '--arch', '--append', '--root', '--ssh-key', '--authorized-keys']);
-const FLAG_OPTS = new Set(['--network', '--perform-post-action', '--json', '--verbose', '--kexec', '--worker', '--yes', '--undo']);
+const VALUE_OPTS = new Set(['--cmdline', '--cmdline-file', '--local-cfg', '--disk', '--sysroot', '--workdir', '--events', '--log', '--rsync-port', '--server', '--configure-from', '--flavor', '--arch', '--append', '--root', '--ssh-key', '--authorized-keys',
+  '--images', '--overrides', '--scripts', '--out', '--image', '--sign-key', '--gen-key', '--torrents']);
+const FLAG_OPTS = new Set(['--network', '--perform-post-action', '--json', '--verbose', '--kexec', '--worker', '--yes', '--undo', '--multicast']);
 
 export const USAGE = `usage:
   si-agent init                      PID 1 in the initrd: the whole flow, for real
@@ -46,6 +57,9 @@ export const USAGE = `usage:
   si-agent stage   --server HOST [--flavor NAME] [--arch ARCH] [--configure-from IFACE]
                    [--append "PARAMS"] [--kexec] [--root DIR] [--yes] [--rsync-port N]
   si-agent stage   --undo [--root DIR] [--yes]
+  si-agent publish [--images DIR] [--overrides DIR] [--scripts DIR] --out DIR [--image NAME]...
+                   [--sign-key FILE] [--torrents TRACKER_URL] [--multicast]
+  si-agent publish --gen-key FILE
   si-agent version
 inputs: --cmdline "STRING" | --cmdline-file FILE   (default /proc/cmdline)
         --local-cfg FILE (repeatable, later wins)  (default: the SPEC 2 search)
@@ -56,7 +70,7 @@ other:  --events FILE (JSON lines of every event), --log FILE (default /tmp/si.l
 /** Parses argv (without node and script) into a CliCommand; throws E_USAGE on anything unknown. */
 export function parseCliArgs(argv: readonly string[]): CliCommand {
   const cmd = argv[0];
-  const known = ['init', 'install', 'plan', 'stage', 'version', 'help', '--help', '-h', '--version'];
+  const known = ['init', 'install', 'plan', 'stage', 'publish', 'version', 'help', '--help', '-h', '--version'];
   if (!cmd || !known.includes(cmd)) throw new SiError('E_USAGE', cmd ? `unknown command "${cmd}"\n${USAGE}` : USAGE);
   const out: CliCommand = {
     command: cmd === '--help' || cmd === '-h' ? 'help' : cmd === '--version' ? 'version' : (cmd as CliCommand['command']),
@@ -72,6 +86,8 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     worker: false,
     sshKeys: [],
     authorizedKeys: [],
+    imageNames: [],
+    multicast: false,
   };
   for (let i = 1; i < argv.length; i++) {
     let a = argv[i]!;
@@ -91,6 +107,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       else if (a === '--worker') out.worker = true;
       else if (a === '--yes') out.yes = true;
       else if (a === '--undo') out.undo = true;
+      else if (a === '--multicast') out.multicast = true;
       continue;
     }
     if (!VALUE_OPTS.has(a)) throw new SiError('E_USAGE', `unknown option "${a}"\n${USAGE}`);
@@ -115,6 +132,14 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       case '--root': out.root = v; break;
       case '--ssh-key': out.sshKeys.push(v); break;
       case '--authorized-keys': out.authorizedKeys.push(v); break;
+      case '--images': out.images = v; break;
+      case '--overrides': out.overrides = v; break;
+      case '--scripts': out.scripts = v; break;
+      case '--out': out.out = v; break;
+      case '--image': out.imageNames.push(v); break;
+      case '--sign-key': out.signKey = v; break;
+      case '--gen-key': out.genKey = v; break;
+      case '--torrents': out.torrents = v; break;
       case '--rsync-port': {
         const n = Number(v);
         if (!Number.isInteger(n) || n < 1 || n > 65535) throw new SiError('E_USAGE', `--rsync-port: "${v}" is not a port (1-65535)`);

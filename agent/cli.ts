@@ -1,4 +1,4 @@
-// The si-agent subcommands (SPEC 14): install, plan, init, stage, version.
+// The si-agent subcommands (SPEC 14): install, plan, init, stage, publish, version.
 
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -119,6 +119,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await runFlowCommand(cmd, cmd.command);
       case 'stage':
         return await (await import('./stage/stage-cli.js')).runStageCommand(cmd);
+      case 'publish':
+        return await (await import('./publish/publish-cli.js')).runPublishCommand(cmd);
     }
   } catch (err) {
     const e = err as SiError;

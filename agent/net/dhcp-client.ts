@@ -8,6 +8,8 @@ import { createInbox, type Inbox } from './dhcp-inbox.js';
 import { negotiateLease, type NegotiateContext } from './dhcp-negotiate.js';
 import type { Lease } from './dhcp-options.js';
 import { openDhcpSocket } from './dhcp-socket.js';
+import { encodeClientRequest } from './dhcp-request.js';
+import { randomBytes } from 'node:crypto';
 
 export interface DhcpLink {
   iface: string;
@@ -30,6 +32,8 @@ export interface DhcpRunOptions {
   random?: () => number;
   clientPort?: number;
   serverPort?: number;
+  /** With several links, how long a lease without option 140 waits for one that names the image server (default 2000 ms). */
+  preferGraceMs?: number;
 }
 
 interface Session {
@@ -95,9 +99,19 @@ export async function runDhcpOnLinks(links: readonly DhcpLink[], opts: DhcpRunOp
     statsMap.set(s, ctx.stats);
     return ctx;
   });
+  const got: Lease[] = [];
   try {
-    const lease = await Promise.any(contexts.map((c) => negotiateLease(c)));
-    if (links.length > 1) report.info(`DHCP: using ${lease.iface}, the first link that got a lease (${lease.ip})`);
+    const lease = await firstLease(contexts, links.length, opts.preferGraceMs ?? 2000, got);
+    if (links.length > 1) {
+      report.info(`DHCP: using ${lease.iface} (${lease.ip}), ${lease.options.has(140) ? 'the first lease that names the image server (option 140)' : 'the first link that got a lease'}`);
+    }
+    // Leases on the other links are given back, so a machine with many NICs holds one address.
+    for (const other of got) {
+      if (other === lease) continue;
+      const link = links.find((l) => l.iface === other.iface)!;
+      await sock.sendOn(other.iface, encodeClientRequest({ type: 'release', xid: randomBytes(4).readUInt32BE(0), mac: link.mac, secs: 0, serverId: other.serverId, releaseIp: other.ip })).catch(() => undefined);
+      report.info(`DHCP: released ${other.ip} on ${other.iface} (server ${other.serverId})`);
+    }
     return lease;
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new SiError('E_NETWORK', 'DHCP aborted');
@@ -112,4 +126,48 @@ export async function runDhcpOnLinks(links: readonly DhcpLink[], opts: DhcpRunOp
     opts.signal?.removeEventListener('abort', onOuterAbort);
     await sock.close().catch(() => undefined);
   }
+}
+
+/**
+ * The lease to use: the first that carries option 140 (the image server), else the first of all once `graceMs` has
+ * passed without one. Every lease that arrives is pushed to `got` (the losers are released). Rejects with an
+ * AggregateError when every negotiation fails.
+ */
+function firstLease(contexts: NegotiateContext[], links: number, graceMs: number, got: Lease[]): Promise<Lease> {
+  return new Promise((resolve, reject) => {
+    let failed = 0;
+    let done = false;
+    let grace: NodeJS.Timeout | undefined;
+    const errors: unknown[] = [];
+    const finish = (l: Lease) => {
+      if (done) return;
+      done = true;
+      clearTimeout(grace);
+      resolve(l);
+    };
+    const settleIfAllIn = () => {
+      if (done || failed + got.length < contexts.length) return;
+      if (got.length > 0) finish(got[0]!);
+      else {
+        done = true;
+        reject(new AggregateError(errors));
+      }
+    };
+    for (const c of contexts) {
+      negotiateLease(c).then(
+        (l) => {
+          got.push(l);
+          if (done) return;
+          if (links === 1 || l.options.has(140)) return finish(l);
+          grace ??= setTimeout(() => finish(got[0]!), graceMs);
+          settleIfAllIn();
+        },
+        (e: unknown) => {
+          failed++;
+          errors.push(e);
+          settleIfAllIn();
+        },
+      );
+    }
+  });
 }

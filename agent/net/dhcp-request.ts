@@ -16,7 +16,7 @@ export const MAX_MESSAGE_SIZE = 1472;
 export const FLAG_BROADCAST = 0x8000;
 
 export interface ClientRequest {
-  type: 'discover' | 'request';
+  type: 'discover' | 'request' | 'release';
   xid: number;
   mac: Buffer;
   /** Seconds since we started trying (RFC 2131 `secs`). */
@@ -26,14 +26,21 @@ export interface ClientRequest {
   /** REQUEST in SELECTING state: the offered address (option 50) and the chosen server (option 54). */
   requestedIp?: string;
   serverId?: string;
+  /** RELEASE: the address given back (ciaddr). */
+  releaseIp?: string;
 }
 
-/** The message for a DISCOVER or a REQUEST (not yet encoded). */
+/** The message for a DISCOVER, a REQUEST or a RELEASE (not yet encoded). */
 export function buildClientMessage(req: ClientRequest): DhcpMessage {
   const options = new Map<number, Buffer>();
-  options.set(53, Buffer.from([req.type === 'discover' ? DHCP_TYPES.discover : DHCP_TYPES.request]));
+  options.set(53, Buffer.from([DHCP_TYPES[req.type]]));
   // Client identifier: hardware type 1 + MAC, like dhclient and udhcpc, so static leases keyed on it match.
   options.set(61, Buffer.concat([Buffer.from([1]), req.mac.subarray(0, 6)]));
+  if (req.type === 'release') {
+    // RFC 2131 4.4.6: server identifier, client identifier, ciaddr; nothing asked for.
+    if (req.serverId) options.set(54, ipBytes(req.serverId));
+    return { op: BOOTREQUEST, xid: req.xid >>> 0, secs: 0, flags: 0, ciaddr: req.releaseIp ?? '0.0.0.0', yiaddr: '0.0.0.0', siaddr: '0.0.0.0', giaddr: '0.0.0.0', chaddr: Buffer.from(req.mac.subarray(0, 6)), options };
+  }
   if (req.type === 'request') {
     if (req.requestedIp) options.set(50, ipBytes(req.requestedIp));
     if (req.serverId) options.set(54, ipBytes(req.serverId));
@@ -57,7 +64,7 @@ export function buildClientMessage(req: ClientRequest): DhcpMessage {
   };
 }
 
-/** The encoded bytes of a DISCOVER or a REQUEST. */
+/** The encoded bytes of a DISCOVER, a REQUEST or a RELEASE. */
 export function encodeClientRequest(req: ClientRequest): Buffer {
   return encodeDhcpMessage(buildClientMessage(req));
 }

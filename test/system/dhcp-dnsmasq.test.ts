@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleEntry, canRunNetTests, createLab, ip, logText, runInNs, type Lab } from './lib-net/netns.js';
+import { bundleEntry, canRunNetTests, createLab, ip, logText, runInNs, waitFor, type Lab } from './lib-net/netns.js';
 import { startDnsmasq } from './lib-net/servers.js';
 
 const enabled = canRunNetTests();
@@ -98,7 +98,7 @@ describe.skipIf(!enabled)('DHCP against dnsmasq', () => {
       expect(run.error, logText(run)).toBeUndefined();
       expect(run.result).toMatchObject({ mode: 'dhcp', iface: 'vc1' });
       expect(logText(run)).toMatch(/DHCP on vc0, vc1 at once/);
-      expect(logText(run)).toMatch(/using vc1, the first link that got a lease/);
+      expect(logText(run)).toMatch(/using vc1 \(10\.213\.3\.\d+\), the first lease that names the image server \(option 140\)/);
       expect(ip('-n', c, '-4', '-o', 'addr', 'show', 'dev', 'vc0')).toBe('');
     });
 
@@ -112,5 +112,52 @@ describe.skipIf(!enabled)('DHCP against dnsmasq', () => {
       expect(ip('-n', c, 'route', 'show', '255.255.255.255')).toBe('');
     });
   });
-});
 
+  describe('many links', () => {
+    it('six links, a server behind the last only: DHCP on all at once, no link waits for another', async () => {
+      const net = '10.213.4';
+      const c = lab.ns('mc');
+      for (let i = 0; i < 5; i++) lab.veth({ ns: c, name: `vc${i}` }, { ns: lab.ns(`me${i}`), name: `ve${i}` }); // nobody answers
+      const s = lab.ns('ms');
+      lab.veth({ ns: c, name: 'vc5' }, { ns: s, name: 'vs5', cidr: `${net}.1/24` });
+      await startDnsmasq(lab, s, 'dnsmasq-m', 'vs5', { net }, [`140,${net}.1`]);
+      const run = await runInNs(c, entry, { mode: 'configure', timeoutMs: 20_000, baseMs: 2000, capMs: 4000, resolvConf: join(lab.dir, 'resolv-m.conf') });
+      expect(run.error, logText(run)).toBeUndefined();
+      expect(run.result).toMatchObject({ mode: 'dhcp', iface: 'vc5' });
+      const text = logText(run);
+      expect(text).toMatch(/DHCP on vc0, vc1, vc2, vc3, vc4, vc5 at once/);
+      // The links are not tried in turn: every first DISCOVER goes out before any link's second, and vc5's lease
+      // comes within its first two DISCOVERs (dnsmasq checks the address before it offers), so the time to a lease
+      // does not grow with the number of links.
+      const lines = text.split('\n');
+      const firstOf = (iface: string) => lines.findIndex((l) => l.includes(`DISCOVER 1 on ${iface} `));
+      const anySecond = lines.findIndex((l) => /DISCOVER 2 on /.test(l));
+      for (let i = 0; i < 6; i++) {
+        expect(firstOf(`vc${i}`), `vc${i}`).toBeGreaterThanOrEqual(0);
+        if (anySecond >= 0) expect(firstOf(`vc${i}`)).toBeLessThan(anySecond);
+      }
+      expect(text).not.toMatch(/DISCOVER 3 on vc5 /);
+    });
+
+    it('two servers: the lease naming the image server (option 140) wins over a faster one, which is released', async () => {
+      const netA = '10.213.5';
+      const netB = '10.213.6';
+      const c = lab.ns('pc');
+      const a = lab.ns('pa');
+      const b = lab.ns('pb');
+      lab.veth({ ns: c, name: 'vc0' }, { ns: a, name: 'va0', cidr: `${netA}.1/24` });
+      lab.veth({ ns: c, name: 'vc1' }, { ns: b, name: 'vb1', cidr: `${netB}.1/24` });
+      await startDnsmasq(lab, a, 'dnsmasq-pa', 'va0', { net: netA }, []);
+      // The server that names the image server answers a second late: the plain lease arrives first.
+      await startDnsmasq(lab, b, 'dnsmasq-pb', 'vb1', { net: netB }, [`140,${netB}.1`], ['--dhcp-reply-delay=1']);
+      const run = await runInNs(c, entry, { mode: 'configure', timeoutMs: 20_000, resolvConf: join(lab.dir, 'resolv-p.conf') });
+      expect(run.error, logText(run)).toBeUndefined();
+      expect(run.result).toMatchObject({ mode: 'dhcp', iface: 'vc1' });
+      const text = logText(run);
+      expect(text.indexOf('OFFER of 10.213.5.')).toBeLessThan(text.indexOf('OFFER of 10.213.6.'));
+      expect(text).toMatch(/DHCP: released 10\.213\.5\.\d+ on vc0 \(server 10\.213\.5\.1\)/);
+      await waitFor(() => /DHCPRELEASE\(va0\)/.test(lab.log('dnsmasq-pa')), 5000, `dnsmasq-pa:\n${lab.log('dnsmasq-pa')}`);
+      expect(ip('-n', c, '-4', '-o', 'addr', 'show', 'dev', 'vc0')).toBe('');
+    });
+  });
+});

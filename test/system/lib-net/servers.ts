@@ -11,7 +11,7 @@ export interface Subnet {
 }
 
 /** dnsmasq serving DHCP only (port=0) on iface, with `--dhcp-option=` values given as dnsmasq spells them. */
-export async function startDnsmasq(lab: Lab, ns: string, name: string, iface: string, s: Subnet, options: string[]): Promise<void> {
+export async function startDnsmasq(lab: Lab, ns: string, name: string, iface: string, s: Subnet, options: string[], extra: string[] = []): Promise<void> {
   lab.daemon(ns, name, [
     'dnsmasq',
     '--no-daemon',
@@ -26,6 +26,7 @@ export async function startDnsmasq(lab: Lab, ns: string, name: string, iface: st
     '--log-dhcp',
     '--log-facility=-',
     ...options.map((o) => `--dhcp-option=${o}`),
+    ...extra,
   ]);
   await waitFor(() => /DHCP, IP range/.test(lab.log(name)), 10_000, `dnsmasq in ${ns}:\n${lab.log(name)}`);
 }

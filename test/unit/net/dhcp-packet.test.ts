@@ -37,6 +37,16 @@ describe('encodeClientRequest', () => {
     expect([...d.msg.options.get(54)!]).toEqual([10, 213, 0, 1]);
     expect(d.msg.options.has(12)).toBe(false);
   });
+
+  it('builds a RELEASE: the address given back as ciaddr, the server id (54), no parameter request list', () => {
+    const d = decodeDhcpRequest(encodeClientRequest({ type: 'release', xid: XID, mac: MAC, secs: 9, serverId: '10.213.0.1', releaseIp: '10.213.0.50' }));
+    expect(d.ok && d.type).toBe(7);
+    if (!d.ok) return;
+    expect(d.msg.ciaddr).toBe('10.213.0.50');
+    expect([...d.msg.options.get(54)!]).toEqual([10, 213, 0, 1]);
+    expect(d.msg.options.has(55)).toBe(false);
+    expect(d.msg.flags).toBe(0);
+  });
 });
 
 describe('decodeDhcpPacket', () => {

@@ -151,7 +151,10 @@ export async function openTarSource(run: Runner, input: Readable, onBytes?: (n: 
   }
   let gotOut: (s: Readable) => void = () => undefined;
   const outP = new Promise<Readable>((r) => (gotOut = r));
-  const done = run('zstd', ['-d', '-c', '-q'], { stdin: Readable.from(counted()), takeStdout: (s) => gotOut(s), signal, maxBuffer: 64 * 1024 }).then(() => undefined);
+  // A 'readable' listener at once: Node resumes (and so drops) a child's unread stdout when it exits, and a small
+  // archive's zstd can exit before the extractor first reads.
+  const hold = (s: Readable) => gotOut(s.on('readable', () => undefined));
+  const done = run('zstd', ['-d', '-c', '-q'], { stdin: Readable.from(counted()), takeStdout: hold, signal, maxBuffer: 64 * 1024 }).then(() => undefined);
   done.catch(() => undefined);
   const out = await Promise.race([outP, done.then(() => Promise.reject(new TarError('zstd ended without output')))]);
   return { ...base, chunks: out, done };

@@ -1,6 +1,6 @@
 // The table of installation parameters (SPEC 2): canonical 4.3 names, 4.9 `si.*` aliases, kinds and defaults.
 
-export type ParamKind = 'string' | 'bool' | 'port' | 'ip' | 'host' | 'uint' | 'enum' | 'diskorder';
+export type ParamKind = 'string' | 'bool' | 'port' | 'ip' | 'host' | 'uint' | 'enum' | 'diskorder' | 'url' | 'proxy' | 'edkey' | 'pemfile';
 
 export interface ParamSpec {
   name: string; // canonical SystemImager 4.3 name
@@ -56,6 +56,11 @@ export const PARAMS: readonly ParamSpec[] = [
   p('BITTORRENT_POLLING_TIME', 'uint', 'progress poll seconds', { default: '5' }),
   p('BITTORRENT_SEED_WAIT', 'bool', 'keep seeding after download', { default: 'n' }),
   p('BITTORRENT_UPLOAD_MIN', 'uint', 'stop seeding below this KB/s', { default: '50' }),
+  p('HTTP_BASE', 'url', 'URL of a tree made by si-agent publish (http:// or https://): scripts, image and overrides over HTTP(S)', { aliases: ['si.http-base'] }),
+  p('MANIFEST_KEY', 'edkey', 'ed25519 public key (base64, 32 bytes) or its SHA256: fingerprint the publish manifest must be signed with', { aliases: ['si.manifest-key'] }),
+  p('HTTPS_CA', 'pemfile', 'PEM CA file trusted for HTTPS besides the bundled roots (in the initrd, or named in local.cfg)', { aliases: ['si.https-ca'] }),
+  p('HTTP_PROXY', 'proxy', 'plain HTTP proxy for HTTP_BASE (http://host:port; CONNECT for https); else the HTTP_PROXY/http_proxy environment', { aliases: ['si.http-proxy'] }),
+  p('IMAGING_COMPLETE_URL', 'url', 'over HTTP, requested at the end instead of imaging_complete_<IP> ({ip}, {hostname} substituted; a leading "POST " posts)', { aliases: ['si.imaging-complete-url'] }),
   p('SKIP_LOCAL_CFG', 'bool', 'ignore local.cfg files', { aliases: ['si.skip-local-cfg'], default: 'n' }),
   p('LAST_ROOT', 'string', 'device holding a local.cfg from the last install'),
   p('SCRIPT_MODE', 'enum', 'how the chosen autoinstall script is used: auto runs a 4.3 master and reads any other, run runs it, read only reads its variables', {

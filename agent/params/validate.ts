@@ -4,6 +4,7 @@ import { isIP, isIPv4 } from 'node:net';
 import { ParamError, type Problem } from '../errors.js';
 import type { Params, Tagged } from './types.js';
 import { findParam, type ParamSpec } from './names.js';
+import { checkHttpKind } from './http-values.js';
 
 const TRUE_WORDS = new Set(['y', 'yes', '1', 'true', 'on']);
 const FALSE_WORDS = new Set(['n', 'no', '0', 'false', 'off']);
@@ -41,6 +42,8 @@ export function checkValue(name: string, value: string): string | undefined {
       return parseDiskOrder(value) === undefined ? 'is not a disk order (comma-separated device name prefixes, e.g. sd,nvme,vd,hd)' : undefined;
     case 'string':
       return undefined;
+    default:
+      return checkHttpKind(spec.kind, value);
   }
 }
 

@@ -11,7 +11,7 @@ export function buildPlanObject(ctx: Ctx): Record<string, unknown> {
   const disk = ctx.state.diskPlan as DiskPlan | undefined;
   const p = (n: string) => ctx.params.get(n)?.value;
   const yes = (n: string) => /^(y|yes|1|true)$/i.test(p(n) ?? '');
-  const transport = yes('BITTORRENT') ? 'bittorrent' : p('FLAMETHROWER_DIRECTORY_PORTBASE') !== undefined ? 'multicast' : yes('SSHD') ? 'sshd' : yes('SSH') || p('SSH_DOWNLOAD_URL') ? 'ssh' : 'rsync';
+  const transport = p('HTTP_BASE') ? 'http' : yes('BITTORRENT') ? 'bittorrent' : p('FLAMETHROWER_DIRECTORY_PORTBASE') !== undefined ? 'multicast' : yes('SSHD') ? 'sshd' : yes('SSH') || p('SSH_DOWNLOAD_URL') ? 'ssh' : 'rsync';
   return {
     parameters,
     plan: {

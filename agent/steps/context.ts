@@ -76,9 +76,11 @@ export interface FlowState {
   earlyNetwork?: unknown;
   /** The BitTorrent peer and its staged tarballs while it seeds (agent/steps/bittorrent-session.ts). */
   bittorrent?: unknown;
+  /** The publish tree's base, trusted manifest and HTTP settings (agent/steps/http.ts). */
+  http?: unknown;
 }
 
-export type TransportName = 'rsync' | 'ssh' | 'sshd' | 'multicast' | 'bittorrent';
+export type TransportName = 'rsync' | 'ssh' | 'sshd' | 'multicast' | 'bittorrent' | 'http';
 
 export interface Ctx {
   opts: FlowOptions;
@@ -117,7 +119,9 @@ export function param(ctx: Ctx, name: string): string | undefined {
 
 /** The image server, required from here on. */
 export function imageServer(ctx: Ctx): string {
-  const s = param(ctx, 'IMAGESERVER');
+  // Over HTTP(S) the client routes to the publish tree's host when IMAGESERVER is not given.
+  const base = param(ctx, 'HTTP_BASE');
+  const s = param(ctx, 'IMAGESERVER') ?? (base ? new URL(base).hostname.replace(/^\[|\]$/g, '') : undefined);
   if (!s) throw new SiError('E_PARAM', 'IMAGESERVER is not set: give it on the kernel command line, in local.cfg, or by DHCP option 140');
   return s;
 }

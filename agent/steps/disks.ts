@@ -30,6 +30,7 @@ async function loadLayoutText(ctx: Ctx): Promise<{ text: string; source: string 
   );
   if (file) return { text: readFileSync(join(dir, file), 'utf8'), source: `scripts/${file}` };
   const image = param(ctx, 'IMAGENAME')!;
+  if (ctx.state.transport === 'http') throw new SiError('E_LAYOUT', `no disk layout: none of scripts/disks-layouts/ fits this host (over HTTP the image's own ${IMAGE_LAYOUT_PATH} is not read: publish a layout in the scripts directory)`);
   const dest = join(ctx.opts.workdir, 'autoinstallscript.conf');
   mkdirSync(ctx.opts.workdir, { recursive: true });
   try {

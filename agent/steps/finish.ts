@@ -12,6 +12,7 @@ import { systemPaths } from '../exec/tools.js';
 import { performPostAction } from '../init/post-action.js';
 import { keepRootForDirectboot, loadKexecKernel } from '../init/prepare-action.js';
 import { type Ctx, type Step, param, rsyncEndpoint, runCleanups } from './context.js';
+import { imageOverHttp, notifyHttpComplete } from './http.js';
 
 export const finalizeStep: Step = {
   name: 'finalize',
@@ -63,7 +64,7 @@ export const finishStep: Step = {
     if (action === 'kexec') await loadKexecKernel(ctx);
     // The server is told while the target is being unmounted: notifying never fails the install.
     const ip = ctx.state.clientIp ?? param(ctx, 'IPADDR');
-    const notified = ip ? notifyImagingComplete(ctx, rsyncEndpoint(ctx).server, rsyncEndpoint(ctx).port, ip) : Promise.resolve();
+    const notified = !ip ? Promise.resolve() : imageOverHttp(ctx) ? notifyHttpComplete(ctx, ip) : notifyImagingComplete(ctx, rsyncEndpoint(ctx).server, rsyncEndpoint(ctx).port, ip);
     // The unmount writes what is left: the image step's flusher starts no more syncs alongside it.
     ctx.state.stopFlushing?.();
     try {

@@ -10,6 +10,7 @@ import { rsyncImage, applyOverrides, stageViaTmpfs } from '../transport/rsync.js
 import { type Ctx, type Step, param, rsyncEndpoint } from './context.js';
 import { imageOverMulticast, multicastImage, multicastOverrides } from './multicast.js';
 import { imageOverBittorrent, bittorrentImage, bittorrentOverrides } from './bittorrent.js';
+import { imageOverHttp, httpImage, httpOverrides } from './http.js';
 
 /** tmpfs mount options from the tmpfs_* parameters (SystemImager's names); mode 0755 by default. */
 export function tmpfsOptions(ctx: Ctx): string {
@@ -75,7 +76,7 @@ export const imageStep: Step = {
     const started = Date.now();
     // rsync puts each file in place whole, so ssh-keygen can be tried while the image still comes; the other
     // transports extract in place, and it starts once the image is down.
-    const whole = !imageOverMulticast(ctx) && !imageOverBittorrent(ctx);
+    const whole = !imageOverHttp(ctx) && !imageOverMulticast(ctx) && !imageOverBittorrent(ctx);
     let laidDown: (ok: boolean) => void = () => undefined;
     if (whole) startHostKeys(ctx, new Promise<void>((res, rej) => (laidDown = (ok) => (ok ? res() : rej(new Error('image not laid down'))))));
     let via: string;
@@ -94,6 +95,10 @@ export const imageStep: Step = {
 /** Lays the image down with the transport in use; returns how, for the log (' over multicast', ...). */
 async function layImageDown(ctx: Ctx, module: string): Promise<string> {
   startFlushing(ctx);
+  if (imageOverHttp(ctx)) {
+    ctx.state.imageBytes = await httpImage(ctx, module);
+    return ` over ${new URL(param(ctx, 'HTTP_BASE')!).protocol === 'https:' ? 'HTTPS' : 'HTTP'}`;
+  }
   if (imageOverMulticast(ctx)) {
     ctx.state.imageBytes = await multicastImage(ctx, module);
     return ' over multicast';
@@ -146,7 +151,9 @@ export const overridesStep: Step = {
   title: 'Applying overrides',
   async run(ctx) {
     if (ctx.state.overrides.length === 0) return;
-    const { applied, missing } = imageOverMulticast(ctx)
+    const { applied, missing } = imageOverHttp(ctx)
+      ? await httpOverrides(ctx, ctx.state.overrides)
+      : imageOverMulticast(ctx)
       ? await multicastOverrides(ctx, ctx.state.overrides)
       : imageOverBittorrent(ctx)
         ? await bittorrentOverrides(ctx, ctx.state.overrides)

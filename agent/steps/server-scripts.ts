@@ -20,6 +20,7 @@ import { startSshTransport } from './ssh.js';
 import { imageOverMulticast, isMulticast, multicastImages, multicastScripts } from './multicast.js';
 import { imageOverBittorrent } from './bittorrent.js';
 import { startImageSizeListing } from './image-size.js';
+import { httpImages, httpScripts, imageOverHttp } from './http.js';
 
 export const clientAddressStep: Step = {
   name: 'client-address',
@@ -43,11 +44,18 @@ export const fetchScriptsStep: Step = {
   name: 'fetch-scripts',
   title: 'Fetching the scripts directory',
   async run(ctx) {
+    const dest = join(ctx.opts.workdir, 'scripts');
+    // HTTP(S): the manifest is fetched and its signature checked here, before any disk is written; then the scripts.
+    if (imageOverHttp(ctx)) {
+      mkdirSync(dest, { recursive: true });
+      await httpScripts(ctx, dest);
+      ctx.state.scriptsDir = dest;
+      return;
+    }
     if (imageOverMulticast(ctx)) ctx.state.transport = 'multicast';
     if (imageOverBittorrent(ctx)) ctx.state.transport = 'bittorrent';
     // The SSH transport comes up first, so a wrong key or host key fails here, before any disk is written.
     await startSshTransport(ctx);
-    const dest = join(ctx.opts.workdir, 'scripts');
     mkdirSync(dest, { recursive: true });
     // An IMAGENAME already known has its size listed while the scripts come (each is a daemon connection).
     startImageSizeListing(ctx);
@@ -171,6 +179,11 @@ async function checkImageOffered(ctx: Ctx): Promise<void> {
   const image = param(ctx, 'IMAGENAME')!;
   let modules: string[];
   try {
+    if (imageOverHttp(ctx)) {
+      const images = await httpImages(ctx);
+      if (images.includes(image)) return;
+      throw new SiError('E_PARAM', `${ctx.params.get('IMAGENAME')?.source ?? 'unknown'} IMAGENAME: "${image}" is not in the publish manifest at ${param(ctx, 'HTTP_BASE')}; it has: ${images.join(', ') || '(no images)'}`);
+    }
     if (imageOverMulticast(ctx)) {
       // The images a multicast install can have are the ones the Flamethrower directory casts.
       const images = await multicastImages(ctx);

@@ -4,6 +4,7 @@ import type { Problem } from '../errors.js';
 import type { Assignment } from './types.js';
 import { canonicalName, KERNEL_WORDS } from './names.js';
 import { shortenLine } from './local-cfg.js';
+import { isDracutNetWord, parseDracutNetWords } from './dracut-net.js';
 
 export interface ParsedCmdline {
   assignments: Assignment[];
@@ -15,7 +16,8 @@ export interface ParsedCmdline {
  * Parses kernel command line words. `NAME=value`, `NAME="a b"`, `NAME='a b'` and
  * `"NAME=a b"` are read; 4.9 `si.*` aliases map to 4.3 names; kernel words
  * (console=, quiet, BOOT_IMAGE=) are ignored; an unknown UPPERCASE `NAME=value`
- * is kept, since operators pass their own variables to scripts that way.
+ * is kept, since operators pass their own variables to scripts that way. dracut's network words become
+ * parameters too (dracut-net.ts).
  */
 export function parseCmdline(text: string, source = 'cmdline'): ParsedCmdline {
   const assignments: Assignment[] = [];
@@ -25,7 +27,9 @@ export function parseCmdline(text: string, source = 'cmdline'): ParsedCmdline {
   if (unterminated !== undefined) {
     problems.push({ source, key: shortenLine(unterminated), message: 'unterminated quote on the kernel command line' });
   }
+  const dracut = words.filter(isDracutNetWord);
   for (const word of words) {
+    if (isDracutNetWord(word)) continue;
     const eq = word.indexOf('=');
     if (eq <= 0) continue;
     const rawName = word.slice(0, eq);
@@ -39,7 +43,9 @@ export function parseCmdline(text: string, source = 'cmdline'): ParsedCmdline {
       notes.push(`${source}: ignoring unknown SystemImager parameter ${rawName}`);
     }
   }
-  return { assignments, problems, notes };
+  // dracut's ip=, vlan=, bond=, ifname=, nameserver= first: NAME=value words written out win over them.
+  const net = parseDracutNetWords(dracut, source);
+  return { assignments: [...net.assignments, ...assignments], problems: [...problems, ...net.problems], notes: [...notes, ...net.notes] };
 }
 
 /** Splits a command line into words, removing double and single quotes; reports an unterminated quoted word. */

@@ -1,6 +1,8 @@
 // The table of installation parameters (SPEC 2): canonical 4.3 names, 4.9 `si.*` aliases, kinds and defaults.
 
-export type ParamKind = 'string' | 'bool' | 'port' | 'ip' | 'host' | 'uint' | 'enum' | 'diskorder' | 'url' | 'proxy' | 'edkey' | 'pemfile';
+import { NET_PARAMS, type NetKind } from './net-names.js';
+
+export type ParamKind = 'string' | 'bool' | 'port' | 'ip' | 'host' | 'uint' | 'enum' | 'diskorder' | 'url' | 'proxy' | 'edkey' | 'pemfile' | NetKind;
 
 export interface ParamSpec {
   name: string; // canonical SystemImager 4.3 name
@@ -35,6 +37,7 @@ export const PARAMS: readonly ParamSpec[] = [
   p('GATEWAY', 'ip', 'default gateway'),
   p('GATEWAYDEV', 'string', 'interface of the default gateway'),
   p('DNS_SERVERS', 'string', 'name servers of a static network, space-separated (si-agent stage writes it)'),
+  ...NET_PARAMS,
   p('ETHER_SLEEP', 'uint', 'seconds to wait before DHCP', { default: '0' }),
   p('LOG_SERVER', 'host', 'remote syslog server'),
   p('LOG_SERVER_PORT', 'port', 'remote syslog port', { aliases: ['si.log-server-port'], default: '514' }),

@@ -4,6 +4,8 @@ import { isIP, isIPv4 } from 'node:net';
 import { ParamError, type Problem } from '../errors.js';
 import type { Params, Tagged } from './types.js';
 import { findParam, type ParamSpec } from './names.js';
+import { checkNetKind } from './net-values.js';
+import { readNetStack } from './net-stack.js';
 import { checkHttpKind } from './http-values.js';
 
 const TRUE_WORDS = new Set(['y', 'yes', '1', 'true', 'on']);
@@ -16,6 +18,7 @@ export function validateParams(params: Params): Problem[] {
     const why = checkValue(name, tagged.value);
     if (why) problems.push({ source: tagged.source, key: name, message: `${JSON.stringify(tagged.value)} ${why}` });
   }
+  problems.push(...readNetStack(params).problems); // VLAN, bond and DEVICE together (net-stack.ts)
   return problems;
 }
 
@@ -40,6 +43,8 @@ export function checkValue(name: string, value: string): string | undefined {
       return normalizeEnum(spec, value) === undefined ? `is not one of ${spec.values!.join(', ')}` : undefined;
     case 'diskorder':
       return parseDiskOrder(value) === undefined ? 'is not a disk order (comma-separated device name prefixes, e.g. sd,nvme,vd,hd)' : undefined;
+    case 'mtu': case 'vlanid': case 'ifname': case 'link': case 'links': case 'bondopts': case 'ifnames':
+      return checkNetKind(spec.kind, value);
     case 'string':
       return undefined;
     default:

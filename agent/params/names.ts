@@ -2,7 +2,7 @@
 
 import { NET_PARAMS, type NetKind } from './net-names.js';
 
-export type ParamKind = 'string' | 'bool' | 'port' | 'ip' | 'host' | 'uint' | 'enum' | 'diskorder' | 'url' | 'proxy' | 'edkey' | 'pemfile' | NetKind;
+export type ParamKind = 'string' | 'bool' | 'port' | 'ip' | 'host' | 'uint' | 'enum' | 'diskorder' | 'url' | 'proxy' | 'edkey' | 'pemfile' | 'ip6' | 'ip6prefix' | NetKind;
 
 export interface ParamSpec {
   name: string; // canonical SystemImager 4.3 name
@@ -37,6 +37,15 @@ export const PARAMS: readonly ParamSpec[] = [
   p('GATEWAY', 'ip', 'default gateway'),
   p('GATEWAYDEV', 'string', 'interface of the default gateway'),
   p('DNS_SERVERS', 'string', 'name servers of a static network, space-separated (si-agent stage writes it)'),
+  p('IPV4_ASSIGNMENT', 'enum', "the installer's IPv4: dhcp, static (IPADDR) or off (IPv6 only); unset: static when IPADDR is set, else DHCP", { aliases: ['si.ipv4'], values: ['dhcp', 'static', 'off'], synonyms: { none: 'off' } }),
+  p('IPV6_ASSIGNMENT', 'enum', "the installer's IPv6: auto (SLAAC from router advertisements), dhcp6 (stateful DHCPv6), static (IPV6ADDR) or off", {
+    aliases: ['si.ipv6'],
+    default: 'off',
+    values: ['auto', 'dhcp6', 'static', 'off'],
+    synonyms: { slaac: 'auto', auto6: 'auto', dhcpv6: 'dhcp6', none: 'off' },
+  }),
+  p('IPV6ADDR', 'ip6prefix', 'static IPv6 address with its prefix length (fd42:77::10/64)', { aliases: ['si.ipv6-addr'] }),
+  p('IPV6_GATEWAY', 'ip6', 'IPv6 default gateway (static; else from router advertisements)', { aliases: ['si.ipv6-gateway'] }),
   ...NET_PARAMS,
   p('ETHER_SLEEP', 'uint', 'seconds to wait before DHCP', { default: '0' }),
   p('LOG_SERVER', 'host', 'remote syslog server'),

@@ -6,6 +6,7 @@ import type { Params, Tagged } from './types.js';
 import { findParam, type ParamSpec } from './names.js';
 import { checkNetKind } from './net-values.js';
 import { readNetStack } from './net-stack.js';
+import { checkIPv6 } from '../net/ipv6-values.js';
 import { checkHttpKind } from './http-values.js';
 
 const TRUE_WORDS = new Set(['y', 'yes', '1', 'true', 'on']);
@@ -43,6 +44,10 @@ export function checkValue(name: string, value: string): string | undefined {
       return normalizeEnum(spec, value) === undefined ? `is not one of ${spec.values!.join(', ')}` : undefined;
     case 'diskorder':
       return parseDiskOrder(value) === undefined ? 'is not a disk order (comma-separated device name prefixes, e.g. sd,nvme,vd,hd)' : undefined;
+    case 'ip6':
+      return checkIPv6(value, false);
+    case 'ip6prefix':
+      return checkIPv6(value, true);
     case 'mtu': case 'vlanid': case 'ifname': case 'link': case 'links': case 'bondopts': case 'ifnames':
       return checkNetKind(spec.kind, value);
     case 'string':

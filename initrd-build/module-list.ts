@@ -20,6 +20,8 @@ export const MODULE_GROUPS: Record<string, ModuleRequest[]> = {
   raid: req('md_mod raid0 raid1 raid456 raid10').concat(opt('linear multipath')),
   dm: req('dm_mod dm_snapshot dm_mirror').concat(opt('dm_thin_pool dm_raid dm_zero dm_crypt')),
   misc: req('loop af_packet').concat(opt('zram')),
+  // Bonds and tagged VLANs of the install network (BOND_SLAVES, VLAN_ID, dracut's bond= and vlan=): loaded by link-stack.ts.
+  netstack: req('bonding 8021q'),
 };
 
 /** Every module request of the standard flavor, in group order. */

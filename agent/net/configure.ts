@@ -9,6 +9,7 @@ import { runDhcpOnLinks, type DhcpRunOptions } from './dhcp-client.js';
 import { leaseToAssignments, describeDhcpAssignments, type DhcpAssignment, type Lease } from './dhcp-options.js';
 import { classfulPrefix, maskToPrefix } from './dhcp-values.js';
 import { bringUp, configureInterface, listEthernetLinks, waitForCarrier, writeResolvConf, type LinkInfo } from './links.js';
+import { setUpLinkStack } from './link-stack.js';
 import { sleepAbortable } from './retry.js';
 
 export interface ConfigureOptions {
@@ -38,15 +39,17 @@ export interface NetworkResult {
 /** Brings the install network up, statically or by DHCP, and says which link it used. */
 export async function configureNetwork(opts: ConfigureOptions): Promise<NetworkResult> {
   const { params, report } = opts;
-  const all = await listEthernetLinks(opts.sysClassNet);
-  const device = getString(params, 'DEVICE') || undefined;
+  // A bond or VLAN the parameters ask for is built first (link-stack.ts): DHCP or the address goes on its top link.
+  const top = await setUpLinkStack(opts);
+  const all = top ? [top] : await listEthernetLinks(opts.sysClassNet);
+  const device = top?.name ?? (getString(params, 'DEVICE') || undefined);
   if (device && !all.some((l) => l.name === device)) {
     throw new SiError('E_NETWORK', `DEVICE=${device}: no such Ethernet link (found: ${all.map((l) => l.name).join(', ') || 'none'})`);
   }
   if (all.length === 0) throw new SiError('E_NETWORK', 'no Ethernet link found (is the NIC driver loaded?)');
   const candidates = device ? all.filter((l) => l.name === device) : all;
   for (const l of candidates) await bringUp(opts.run, l.name);
-  const withCarrier = await waitForAnyCarrier(candidates, opts);
+  const withCarrier = top ? (top.carrier ? [top] : []) : await waitForAnyCarrier(candidates, opts);
   stopIfAborted(opts.signal);
   const ipaddr = getString(params, 'IPADDR') || undefined;
   if (ipaddr) return await configureStatic(opts, ipaddr, device ?? withCarrier[0]?.name ?? candidates[0]!.name);

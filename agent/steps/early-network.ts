@@ -15,13 +15,15 @@ import type { Params } from '../params/types.js';
 import type { Reporter } from '../report/events.js';
 import type { Ctx } from './context.js';
 import { isMacAddress, resolveDeviceByMac } from './device-by-mac.js';
+import { NET_PARAMS } from '../params/net-names.js';
 
 /** Every parameter configureNetwork reads: equal values give an equal bring-up. */
 export const NETWORK_PARAMS: readonly string[] = ['DEVICE', 'IPADDR', 'NETMASK', 'BROADCAST', 'GATEWAY', 'GATEWAYDEV', 'DNS_SERVERS', 'DOMAINNAME', 'ETHER_SLEEP', 'HOSTNAME'];
 
 /** The names of the network parameters whose values differ. */
 export function changedNetworkParams(a: Params, b: Params): string[] {
-  return NETWORK_PARAMS.filter((k) => (a.get(k)?.value ?? '') !== (b.get(k)?.value ?? ''));
+  // The link stack's parameters (bond, VLAN, MTU, renames) count too.
+  return [...NETWORK_PARAMS, ...NET_PARAMS.map((p) => p.name)].filter((k) => (a.get(k)?.value ?? '') !== (b.get(k)?.value ?? ''));
 }
 
 /**

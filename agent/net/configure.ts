@@ -4,7 +4,9 @@ import { SiError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import type { Reporter } from '../report/events.js';
 import type { Params } from '../params/types.js';
-import { getString, getUint } from '../params/validate.js';
+import { getEnum, getString, getUint } from '../params/validate.js';
+import { ipv6Only, startIPv6, withIPv6 } from './ipv6-network.js';
+import type { Ipv6Mode, Ipv6Result } from './ipv6-configure.js';
 import { runDhcpOnLinks, type DhcpRunOptions } from './dhcp-client.js';
 import { leaseToAssignments, describeDhcpAssignments, type DhcpAssignment, type Lease } from './dhcp-options.js';
 import { classfulPrefix, maskToPrefix } from './dhcp-values.js';
@@ -23,22 +25,30 @@ export interface ConfigureOptions {
   dhcpTimeoutMs?: number;
   /** How long to wait for carrier after bringing links up (default 10 s). */
   carrierWaitMs?: number;
+  /** IPv6 knobs for tests (DHCPv6 timers, address deadline). */
+  ipv6?: { timeoutMs?: number; routeWaitMs?: number; dhcp6?: { timeScale?: number; rapidCommit?: boolean } };
   /** DHCP knobs (backoff, ports) for tests. */
   dhcp?: Partial<Pick<DhcpRunOptions, 'baseMs' | 'capMs' | 'attempts' | 'clientPort' | 'serverPort' | 'random'>>;
 }
 
 export interface NetworkResult {
-  mode: 'static' | 'dhcp';
+  /** How IPv4 came up; 'ipv6' when IPV4_ASSIGNMENT=off (ip is then the IPv6 address). */
+  mode: 'static' | 'dhcp' | 'ipv6';
   iface: string;
   ip: string;
+  /** The installer's IPv6, when IPV6_ASSIGNMENT is not off. */
+  ipv6?: Ipv6Result;
   /** Assignments from the lease (source "dhcp"): the layer below local.cfg and the command line. */
   dhcp: DhcpAssignment[];
   lease?: Lease;
 }
 
-/** Brings the install network up, statically or by DHCP, and says which link it used. */
+/** Brings the install network up (IPv4 statically or by DHCP, IPv6 per IPV6_ASSIGNMENT) and says which link it used. */
 export async function configureNetwork(opts: ConfigureOptions): Promise<NetworkResult> {
   const { params, report } = opts;
+  const v4 = ipv4Mode(params);
+  const v6 = (getEnum(params, 'IPV6_ASSIGNMENT') ?? 'off') as Ipv6Mode | 'off';
+  if (v4 === 'off' && v6 === 'off') throw new SiError('E_PARAM', `IPV4_ASSIGNMENT=off (${params.get('IPV4_ASSIGNMENT')?.source ?? 'parameters'}) with IPV6_ASSIGNMENT=off leaves no network to install over`);
   // A bond or VLAN the parameters ask for is built first (link-stack.ts): DHCP or the address goes on its top link.
   const top = await setUpLinkStack(opts);
   const all = top ? [top] : await listEthernetLinks(opts.sysClassNet);
@@ -51,11 +61,32 @@ export async function configureNetwork(opts: ConfigureOptions): Promise<NetworkR
   for (const l of candidates) await bringUp(opts.run, l.name);
   const withCarrier = top ? (top.carrier ? [top] : []) : await waitForAnyCarrier(candidates, opts);
   stopIfAborted(opts.signal);
-  const ipaddr = getString(params, 'IPADDR') || undefined;
-  if (ipaddr) return await configureStatic(opts, ipaddr, device ?? withCarrier[0]?.name ?? candidates[0]!.name);
-  await etherSleep(getUint(params, 'ETHER_SLEEP'), report, opts.signal);
+  if (v4 === 'static') return await withIPv6(opts, v6, await configureStatic(opts, getString(params, 'IPADDR') ?? '', device ?? withCarrier[0]?.name ?? candidates[0]!.name), candidates);
+  // ETHER_SLEEP holds back DHCP (and, with IPv4 off, the wait for router advertisements and DHCPv6).
+  if (v4 === 'dhcp' || v6 !== 'static') await etherSleep(getUint(params, 'ETHER_SLEEP'), report, opts.signal);
+  if (v4 === 'off') return await ipv6Only(opts, v6 as Ipv6Mode, (withCarrier[0] ?? candidates[0])!);
+  // The link IPv6 comes up on, known before DHCP picks one when there is only one: then both run at once.
   const links = withCarrier.length > 0 ? withCarrier : candidates;
-  if (withCarrier.length === 0) report.warn(`no carrier on ${candidates.map((l) => l.name).join(', ')}; trying DHCP anyway`);
+  const early6 = v6 !== 'off' && links.length === 1 ? startIPv6(opts, v6, links[0]!) : undefined;
+  try {
+    return await withIPv6(opts, v6, await configureDhcp(opts, links, withCarrier.length === 0 ? candidates : undefined), candidates, early6);
+  } catch (err) {
+    await early6?.catch(() => undefined);
+    throw err;
+  }
+}
+
+/** IPV4_ASSIGNMENT, or as before it existed: static when IPADDR is set, else DHCP. */
+function ipv4Mode(params: Params): 'dhcp' | 'static' | 'off' {
+  const m = getEnum(params, 'IPV4_ASSIGNMENT') as 'dhcp' | 'static' | 'off' | undefined;
+  const ip = getString(params, 'IPADDR') || undefined;
+  if (m === 'static' && !ip) throw new SiError('E_PARAM', `IPV4_ASSIGNMENT=static (${params.get('IPV4_ASSIGNMENT')?.source ?? 'parameters'}) needs IPADDR`);
+  return m ?? (ip ? 'static' : 'dhcp');
+}
+
+async function configureDhcp(opts: ConfigureOptions, links: LinkInfo[], noCarrier: LinkInfo[] | undefined): Promise<NetworkResult> {
+  const { params, report } = opts;
+  if (noCarrier) report.warn(`no carrier on ${noCarrier.map((l) => l.name).join(', ')}; trying DHCP anyway`);
   stopIfAborted(opts.signal);
   report.info(`DHCP on ${links.map((l) => l.name).join(', ')}${links.length > 1 ? ' at once; the first lease wins' : ''}`);
   const hostname = getString(params, 'HOSTNAME') || undefined;

@@ -3,6 +3,7 @@
 import { ipCommand } from '../exec/tools.js';
 import { naturalCompare } from '../natural-compare.js';
 import { readdir, readFile, writeFile, access } from 'node:fs/promises';
+import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import type { Runner } from '../exec/runner.js';
 import { SiError } from '../errors.js';
@@ -152,10 +153,10 @@ export async function flushAddresses(run: Runner, iface: string): Promise<void> 
   await run(...ipCommand(['-4', 'addr', 'flush', 'dev', iface]), { timeout: 10_000 });
 }
 
-/** Writes resolv.conf: the domain as `search` and each name server (validated IPv4 only). */
+/** Writes resolv.conf: the domain(s, space-separated) as `search` and each name server (validated IPv4 or IPv6). */
 export async function writeResolvConf(path: string, servers: readonly string[], domain?: string): Promise<void> {
   const lines = ['# written by si-agent'];
-  if (domain && /^[A-Za-z0-9.-]+$/.test(domain)) lines.push(`search ${domain}`);
-  for (const s of servers) if (/^\d{1,3}(\.\d{1,3}){3}$/.test(s)) lines.push(`nameserver ${s}`);
+  if (domain && /^[A-Za-z0-9.-]+( [A-Za-z0-9.-]+)*$/.test(domain)) lines.push(`search ${domain}`);
+  for (const s of servers) if (/^\d{1,3}(\.\d{1,3}){3}$/.test(s) || (isIPv6(s) && !s.includes('%'))) lines.push(`nameserver ${s}`);
   await writeFile(path, lines.join('\n') + '\n');
 }

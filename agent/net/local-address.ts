@@ -1,14 +1,15 @@
 // Finds the address this machine uses to reach a server: the client IP the image server sees.
 
 import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { Runner } from '../exec/runner.js';
 import { SiError } from '../errors.js';
 
-/** Resolves a host name (or passes an IP through) to an IPv4 address. */
+/** Resolves a host name (or passes an IPv4 or IPv6 address through) to an address. */
 export async function resolveHost(host: string): Promise<string> {
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) return host;
+  if (isIP(host)) return host;
   try {
-    const r = await lookup(host, { family: 4 });
+    const r = await lookup(host, { family: 0 });
     return r.address;
   } catch (err) {
     throw new SiError('E_NETWORK', `cannot resolve image server "${host}": ${(err as Error).message}`, { cause: err });

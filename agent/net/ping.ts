@@ -1,5 +1,6 @@
 // Ping test to the image server (SPEC 1 step 5): three tries, then a warning and the install goes on.
 
+import { isIPv6 } from 'node:net';
 import type { Runner } from '../exec/runner.js';
 import type { Reporter } from '../report/events.js';
 import { sleepAbortable } from './retry.js';
@@ -14,11 +15,12 @@ export interface PingOptions {
   pauseMs?: number;
 }
 
-/** Pings host with `ping -c 1 -W 2` up to three times; true on the first answer, false (with a warning) when none came. */
+/** Pings host with `ping -c 1 -W 2` (`-6` for an IPv6 address) up to three times; true on the first answer, false (with a warning) when none came. */
 export async function pingHost(host: string, opts: PingOptions): Promise<boolean> {
   const tries = opts.tries ?? 3;
   // `--` keeps a value from the parameters from ever being read as an option.
-  const args = ['-c', '1', '-W', '2', '--', host];
+  // An IPv6 literal needs -6 (busybox's ping does not guess; iputils' does, and accepts -6 too).
+  const args = [...(isIPv6(host) ? ['-6'] : []), '-c', '1', '-W', '2', '--', host];
   for (let i = 1; i <= tries; i++) {
     try {
       const r = await opts.run('ping', args, { timeout: 10_000, allowFail: true, quiet: true, ...(opts.signal ? { signal: opts.signal } : {}) });

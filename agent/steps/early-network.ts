@@ -18,7 +18,7 @@ import { isMacAddress, resolveDeviceByMac } from './device-by-mac.js';
 import { NET_PARAMS } from '../params/net-names.js';
 
 /** Every parameter configureNetwork reads: equal values give an equal bring-up. */
-export const NETWORK_PARAMS: readonly string[] = ['DEVICE', 'IPADDR', 'NETMASK', 'BROADCAST', 'GATEWAY', 'GATEWAYDEV', 'DNS_SERVERS', 'DOMAINNAME', 'ETHER_SLEEP', 'HOSTNAME'];
+export const NETWORK_PARAMS: readonly string[] = ['DEVICE', 'IPADDR', 'NETMASK', 'BROADCAST', 'GATEWAY', 'GATEWAYDEV', 'DNS_SERVERS', 'DOMAINNAME', 'ETHER_SLEEP', 'HOSTNAME', 'IPV4_ASSIGNMENT', 'IPV6_ASSIGNMENT', 'IPV6ADDR', 'IPV6_GATEWAY'];
 
 /** The names of the network parameters whose values differ. */
 export function changedNetworkParams(a: Params, b: Params): string[] {

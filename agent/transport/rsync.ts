@@ -1,5 +1,6 @@
 // rsync transport: fetch the scripts module and single files, list modules, tell the server imaging is complete.
 
+import { isIPv6 } from 'node:net';
 import { CONNECT_TIMEOUT_S, explainUnknownModule } from './rsync-modules.js';
 import { runRsync, SOCKOPTS, type TransportCtx } from './rsync-run.js';
 import { isSafeName, rsyncUrl } from './rsync-url.js';
@@ -34,12 +35,13 @@ export async function rsyncFetch(ctx: TransportCtx, opts: FetchOptions): Promise
 /** Tells the image server this client is done (`scripts/imaging_complete_<ip>`): the daemon's log records the request; errors are only logged. */
 export async function notifyImagingComplete(ctx: TransportCtx, server: string, port: number | undefined, ip: string): Promise<void> {
   const file = `imaging_complete_${ip}`;
-  if (!isSafeName(file)) {
+  // An IPv6 address keeps its colons: rsync takes them in a module path (imaging_complete_fd42:77::105).
+  if (!isSafeName(file) && !(isIPv6(ip) && /^[0-9a-f:]+$/.test(ip))) {
     ctx.report.warn(`not telling the image server that imaging is complete: ${JSON.stringify(ip)} is not an address`);
     return;
   }
   try {
-    const url = rsyncUrl(server, port, `scripts/${file}`);
+    const url = rsyncUrl(server, port, 'scripts/') + file;
     // The file does not exist: the request itself, in the daemon's log, is the message. --ignore-missing-args spares
     // the daemon its error path (it waits 0.1 s before hanging up on an error); a daemon older than rsync 3.1 does
     // not know the option, and is asked again without it (then exit 23 is normal).

@@ -65,3 +65,42 @@ export async function startHostile(lab: Lab, ns: string, name: string, bundle: s
   lab.daemon(ns, name, [process.execPath, bundle, JSON.stringify(cfg)]);
   await waitFor(() => /listening/.test(lab.log(name)), 10_000, `hostile server in ${ns}:\n${lab.log(name)}`);
 }
+
+export interface Dnsmasq6 {
+  /** The /64 served, e.g. "fd42:77:1" (server at ::1). */
+  prefix: string;
+  /** dhcp6: stateful only (no SLAAC flag); slaac: RA only; dual: also DHCPv4 on `net` (e.g. 10.213.60). */
+  mode: 'dhcp6' | 'slaac';
+  net?: string;
+  /** AAAA/A records served by its DNS (name -> address); with none, DNS is off. */
+  hosts?: Record<string, string>;
+  domain?: string;
+  extra?: string[];
+}
+
+/** dnsmasq serving router advertisements and DHCPv6 (and with hosts, DNS with AAAA records) on iface. */
+export async function startDnsmasq6(lab: Lab, ns: string, name: string, iface: string, s: Dnsmasq6): Promise<void> {
+  const range = s.mode === 'dhcp6' ? `--dhcp-range=${s.prefix}::100,${s.prefix}::1ff,64,2m` : `--dhcp-range=${s.prefix}::,ra-only,64,2m`;
+  const dns = s.hosts ? ['--port=53', '--no-resolv', '--no-hosts', ...Object.entries(s.hosts).map(([h, a]) => `--host-record=${h},${a}`), `--dhcp-option=option6:dns-server,[${s.prefix}::1]`] : ['--port=0'];
+  lab.daemon(ns, name, [
+    'dnsmasq',
+    '--no-daemon',
+    '--conf-file=/dev/null',
+    '--bind-interfaces',
+    `--interface=${iface}`,
+    '--enable-ra',
+    '--ra-param=' + iface + ',4,300', // RAs every 4 s, router lifetime 300 s
+    range,
+    ...(s.net ? [`--dhcp-range=${s.net}.100,${s.net}.150,255.255.255.0,2m`] : []),
+    ...(s.domain ? [`--dhcp-option=option6:domain-search,${s.domain}`] : []),
+    ...dns,
+    `--dhcp-leasefile=${join(lab.dir, name + '.leases')}`,
+    `--pid-file=${join(lab.dir, name + '.pid')}`,
+    '--user=root',
+    '--log-dhcp',
+    '--log-queries',
+    '--log-facility=-',
+    ...(s.extra ?? []),
+  ]);
+  await waitFor(() => /router advertisement on|DHCPv6, IP range|stateless DHCPv6|IPv6 router advertisement enabled/.test(lab.log(name)), 10_000, `dnsmasq (IPv6) in ${ns}:\n${lab.log(name)}`);
+}

@@ -1,0 +1,71 @@
+// IPv6 beside (or instead of) IPv4 in the bring-up: which link, the DHCPv6 answers as parameters, one resolv.conf for both.
+
+import type { Params } from '../params/types.js';
+import { getString } from '../params/validate.js';
+import type { ConfigureOptions, NetworkResult } from './configure.js';
+import type { DhcpAssignment } from './dhcp-options.js';
+import { configureIPv6, type Ipv6Mode, type Ipv6Result } from './ipv6-configure.js';
+import { writeResolvConf, type LinkInfo } from './links.js';
+
+/** Starts the IPv6 bring-up on one link. */
+export function startIPv6(opts: ConfigureOptions, mode: Ipv6Mode, link: LinkInfo): Promise<Ipv6Result> {
+  const p = configureIPv6(
+    {
+      params: opts.params,
+      run: opts.run,
+      report: opts.report,
+      iface: link.name,
+      mac: link.mac,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.ipv6?.timeoutMs ? { timeoutMs: opts.ipv6.timeoutMs } : {}),
+      ...(opts.ipv6?.routeWaitMs !== undefined ? { routeWaitMs: opts.ipv6.routeWaitMs } : {}),
+      ...(opts.ipv6?.dhcp6 ? { dhcp6: opts.ipv6.dhcp6 } : {}),
+    },
+    mode,
+  );
+  p.catch(() => undefined); // awaited by the caller; an IPv4 failure first must not leave it unhandled
+  return p;
+}
+
+/** IPv4 is up (r4): IPv6 on the same link (already started as `early` when the link was known), then DNS for both. */
+export async function withIPv6(opts: ConfigureOptions, mode: Ipv6Mode | 'off', r4: NetworkResult, candidates: LinkInfo[], early?: Promise<Ipv6Result>): Promise<NetworkResult> {
+  if (mode === 'off') return r4;
+  const link = candidates.find((l) => l.name === r4.iface) ?? candidates[0]!;
+  const r6 = early ?? startIPv6(opts, mode, link);
+  const v6 = await r6;
+  await writeDns(opts, r4, v6);
+  return { ...r4, ipv6: v6, dhcp: [...r4.dhcp, ...assignments6(v6, r4.dhcp)] };
+}
+
+/** IPV4_ASSIGNMENT=off: IPv6 alone, on DEVICE or the first link with carrier. */
+export async function ipv6Only(opts: ConfigureOptions, mode: Ipv6Mode, link: LinkInfo): Promise<NetworkResult> {
+  opts.report.info(`IPv6 only (IPV4_ASSIGNMENT=off): ${mode} on ${link.name}`);
+  const v6 = await startIPv6(opts, mode, link);
+  await writeDns(opts, undefined, v6);
+  const dhcp: DhcpAssignment[] = [{ name: 'DEVICE', value: link.name, source: 'dhcp', option: 'link' }];
+  return { mode: 'ipv6', iface: link.name, ip: v6.address, ipv6: v6, dhcp: [...dhcp, ...assignments6(v6, dhcp)] };
+}
+
+/** What DHCPv6 told, as parameters below local.cfg and the command line: the first search domain as DOMAINNAME. */
+export function assignments6(v6: Ipv6Result, have: readonly DhcpAssignment[]): DhcpAssignment[] {
+  const out: DhcpAssignment[] = [];
+  if (v6.lease && v6.domains[0] && !have.some((a) => a.name === 'DOMAINNAME')) out.push({ name: 'DOMAINNAME', value: v6.domains[0], source: 'dhcp', option: 'dhcp6 24' });
+  return out;
+}
+
+function dnsServersParam(params: Params): string[] {
+  return (getString(params, 'DNS_SERVERS') || '').split(/[\s,]+/).filter((d) => d !== '');
+}
+
+/** One resolv.conf for both families: IPv4's servers first (as before), then IPv6's; search domains likewise. */
+async function writeDns(opts: ConfigureOptions, r4: NetworkResult | undefined, v6: Ipv6Result): Promise<void> {
+  const fromParams = dnsServersParam(opts.params);
+  const own = !r4 && fromParams.length > 0;
+  if (v6.dns.length === 0 && v6.domains.length === 0 && !own) return;
+  const v4dns = r4?.lease ? r4.lease.dns : r4 ? fromParams : [];
+  const servers = [...new Set([...v4dns, ...v6.dns, ...(r4 ? [] : fromParams)])];
+  const domain = r4?.lease?.domain ?? (getString(opts.params, 'DOMAINNAME') || undefined);
+  const domains = [...new Set([...(domain ? [domain] : []), ...v6.domains])];
+  await writeResolvConf(opts.resolvConfPath, servers, domains.join(' ') || undefined);
+  opts.report.info(`resolv.conf: ${servers.join(', ') || 'no name servers'}${domains.length > 0 ? `, search ${domains.join(' ')}` : ''}`);
+}

@@ -25,7 +25,7 @@ const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['i
 const ENTRY = `
 const { createReadStream } = require('node:fs');
 const { PassThrough } = require('node:stream');
-const { extractTar } = require('./agent/transport/tar-extract.ts');
+const { extractTar } = require('./agent/transport/tar/extract.ts');
 const { createRunner } = require('./agent/exec/runner.ts');
 const started = process.hrtime.bigint();
 const file = createReadStream(process.argv[2], { highWaterMark: process.env.BENCH_STREAM === '1' ? 64 << 10 : 1 << 20 });

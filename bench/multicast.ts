@@ -23,7 +23,7 @@ const counts = (process.env.BENCH_N ?? '1,4,8').split(',').map(Number);
 const IMAGE_PORTBASE = 9002;
 
 const ENTRY = `
-const { receiveCast } = require('./agent/transport/flamethrower-receive.ts');
+const { receiveCast } = require('./agent/transport/multicast/receive.ts');
 const { createRunner } = require('./agent/exec/runner.ts');
 const { Reporter } = require('./agent/report/events.ts');
 const [portbase, dest, iface] = process.argv.slice(2);

@@ -3,7 +3,7 @@
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseTorrentMeta } from '../transport/bittorrent-meta.js';
+import { parseTorrentMeta } from '../transport/bittorrent/meta.js';
 import type { Artefact } from './manifest.js';
 import type { Staging } from './staging.js';
 import { makeTorrent } from './torrent-make.js';

@@ -4,10 +4,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandError, SiError } from '../errors.js';
-import { unknownModuleOf } from '../transport/rsync-errors.js';
-import { explainUnknownModule } from '../transport/rsync-modules.js';
-import { runRsync, type TransportCtx } from '../transport/rsync-run.js';
-import { checkName, rsyncUrl } from '../transport/rsync-url.js';
+import { unknownModuleOf } from '../transport/rsync/errors.js';
+import { explainUnknownModule } from '../transport/rsync/modules.js';
+import { runRsync } from '../transport/rsync/run.js';
+import type { TransportCtx } from '../transport/seams.js';
+import { checkName, rsyncUrl } from '../transport/rsync/url.js';
 
 export const BOOT_MODULE = 'boot';
 export const BOOT_FILES = ['kernel', 'initrd.img'] as const;

@@ -5,7 +5,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { getBool, getUint } from '../params/validate.js';
 import { sleepAbortable } from '../net/retry.js';
-import type { Peer } from '../transport/bittorrent-client.js';
+import type { Peer } from '../transport/bittorrent/client.js';
 import { formatBytes } from '../report/format.js';
 import { type Ctx, type Step, param } from './context.js';
 
@@ -30,7 +30,7 @@ export async function ensureSession(ctx: Ctx): Promise<BtSession> {
   const existing = btSession(ctx);
   if (existing) return existing;
   const bindAddress = ctx.state.clientIp ?? param(ctx, 'IPADDR');
-  const { startPeer } = await import('../transport/bittorrent-client.js');
+  const { startPeer } = await import('../transport/bittorrent/client.js');
   const peer = await startPeer({ bindAddress });
   const server = param(ctx, 'IMAGESERVER')!;
   const serverAddresses = isIP(server) ? [server] : (await lookup(server, { all: true }).catch(() => [])).map((a) => a.address);

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { SiError } from '../errors.js';
 import { getBool, getPort, getUint } from '../params/validate.js';
 import { systemPaths } from '../exec/tools.js';
-import { rsyncFetch, applyOverrides } from '../transport/rsync.js';
-import { checkName } from '../transport/rsync-url.js';
-import { receiveCast } from '../transport/flamethrower-receive.js';
-import { parseTorrentMeta } from '../transport/bittorrent-meta.js';
-import { chooseStaging } from '../transport/bittorrent-staging.js';
-import { checkTracker } from '../transport/bittorrent-tracker.js';
+import { rsyncFetch, applyOverrides } from '../transport/rsync/rsync.js';
+import { checkName } from '../transport/rsync/url.js';
+import { receiveCast } from '../transport/multicast/receive.js';
+import { parseTorrentMeta } from '../transport/bittorrent/meta.js';
+import { chooseStaging } from '../transport/bittorrent/staging.js';
+import { checkTracker } from '../transport/bittorrent/tracker.js';
 import { type Ctx, param, rsyncEndpoint } from './context.js';
 import { flamethrowerDirectory, isMulticast } from './multicast.js';
 import { ensureSession } from './bittorrent-session.js';
@@ -65,7 +65,7 @@ async function installTorrent(ctx: Ctx, file: string, phase: string | undefined,
   session.staged.push(join(stagingDir, meta.name));
   const started = Date.now();
   const pollMs = Math.max(1, getUint(ctx.params, 'BITTORRENT_POLLING_TIME')) * 1000;
-  const { downloadAndExtract } = await import('../transport/bittorrent-download.js');
+  const { downloadAndExtract } = await import('../transport/bittorrent/download.js');
   const d = await downloadAndExtract(ctx, {
     peer: session.peer,
     meta,

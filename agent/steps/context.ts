@@ -4,6 +4,7 @@ import type { Runner } from '../exec/runner.js';
 import type { Reporter } from '../report/events.js';
 import type { Params } from '../params/types.js';
 import { SiError } from '../errors.js';
+import type { Endpoint, TransportInfo } from '../transport/seams.js';
 
 export type Mode = 'init' | 'install' | 'plan';
 
@@ -65,7 +66,7 @@ export interface FlowState {
   /** The transport the image comes over (console, log, events and monitor say it). */
   transport: TransportName;
   /** What the monitor is told of the transport once it is up (transport, SSH host key), beyond 4.3's fields. */
-  transportInfo?: Record<string, string>;
+  transportInfo?: TransportInfo;
   /** Work to stop when the flow ends, however it ends (tunnels, SSH server, seeding clients), last added first. */
   cleanups: Array<() => Promise<void>>;
   /** SSH host keys the image's ssh-keygen makes while the image comes (agent/target/host-keys.ts), until configure takes them. */
@@ -127,7 +128,7 @@ export function imageServer(ctx: Ctx): string {
 }
 
 /** The rsync daemon to talk to: through the SSH tunnel when one is up, else IMAGESERVER on the --rsync-port. */
-export function rsyncEndpoint(ctx: Ctx): { server: string; port: number } {
+export function rsyncEndpoint(ctx: Ctx): Endpoint {
   if (ctx.state.rsyncVia) return { server: ctx.state.rsyncVia.host, port: ctx.state.rsyncVia.port };
   return { server: imageServer(ctx), port: ctx.opts.rsyncPort };
 }

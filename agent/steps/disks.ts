@@ -14,7 +14,7 @@ import { findStaleHolders, releaseStaleHolders } from '../disk/stale-holders.js'
 import { applyDiskPlan, DiskApplyError } from '../disk/apply.js';
 import { planWithFstabUuids } from '../disk/fstab-uuid.js';
 import { loadPlanModules } from '../disk/kernel-modules.js';
-import { rsyncFetch } from '../transport/rsync.js';
+import { rsyncFetch } from '../transport/rsync/rsync.js';
 import { mountedCapacityMiB } from '../plan/disk-capacity.js';
 import { type Ctx, type Step, param, rsyncEndpoint } from './context.js';
 import { imageSizeListing, sizeCheckApplies } from './image-size.js';

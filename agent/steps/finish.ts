@@ -7,7 +7,7 @@ import { unmountTarget, deactivateStorage } from '../disk/teardown.js';
 import { stopProcessesInside } from '../disk/target-processes.js';
 import type { DiskPlan } from '../plan/disk-plan.js';
 import { getBool } from '../params/validate.js';
-import { notifyImagingComplete } from '../transport/rsync.js';
+import { notifyImagingComplete } from '../transport/rsync/rsync.js';
 import { systemPaths } from '../exec/tools.js';
 import { performPostAction } from '../init/post-action.js';
 import { keepRootForDirectboot, loadKexecKernel } from '../init/prepare-action.js';

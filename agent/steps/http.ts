@@ -3,10 +3,10 @@
 import { ParamError, SiError } from '../errors.js';
 import { withRetry } from '../net/retry.js';
 import { parseManifestKey, parseProxy, readCaFile } from '../params/http-values.js';
-import { HttpStatusError, httpRequest, isCertificateError, readBody, type HttpSettings } from '../transport/http/http-client.js';
-import { checkManifestTrust, findArtefact, parseManifest, type Artefact, type Manifest, type Trust } from '../transport/http/http-manifest.js';
-import { artefactUrl, extractArtefact, type ArtefactResult } from '../transport/http/http-artefact.js';
-import { notifyComplete } from '../transport/http/http-notify.js';
+import { HttpStatusError, httpRequest, isCertificateError, readBody, type HttpSettings } from '../transport/http/client.js';
+import { checkManifestTrust, findArtefact, parseManifest, type Artefact, type Manifest, type Trust } from '../transport/http/manifest.js';
+import { artefactUrl, extractArtefact, type ArtefactResult } from '../transport/http/artefact.js';
+import { notifyComplete } from '../transport/http/notify.js';
 import { type Ctx, param } from './context.js';
 import { castProgress, imageSkip } from './multicast-extras.js';
 

@@ -2,8 +2,8 @@
 // Apart from the disk steps so that starting it (at identify) does not load the layout parser and the disk code.
 
 import { mkdirSync } from 'node:fs';
-import { readImageBytes } from '../transport/rsync-size.js';
-import { isSafeName } from '../transport/rsync-url.js';
+import { readImageBytes } from '../transport/rsync/size.js';
+import { isSafeName } from '../transport/rsync/url.js';
 import { getBool } from '../params/validate.js';
 import { type Ctx, param, rsyncEndpoint } from './context.js';
 

@@ -6,7 +6,7 @@ import { getBool } from '../params/validate.js';
 import { sleepAbortable } from '../net/retry.js';
 import { startEarlyKeygen } from '../target/host-keys.js';
 import { ParamError, type Problem } from '../errors.js';
-import { rsyncImage, applyOverrides, stageViaTmpfs } from '../transport/rsync.js';
+import { rsyncImage, applyOverrides, stageViaTmpfs } from '../transport/rsync/rsync.js';
 import { type Ctx, type Step, param, rsyncEndpoint } from './context.js';
 import { imageOverMulticast, multicastImage, multicastOverrides } from './multicast.js';
 import { imageOverBittorrent, bittorrentImage, bittorrentOverrides } from './bittorrent.js';

@@ -87,8 +87,8 @@ async function kexec(vs: VerbState, args: string[]): Promise<CallResult> {
 
 /** Staging directory for a torrent's file: the same choice the native install makes. */
 async function btStaging(vs: VerbState, torrent: string): Promise<CallResult> {
-  const { parseTorrentMeta } = await import('../transport/bittorrent-meta.js');
-  const { chooseStaging } = await import('../transport/bittorrent-staging.js');
+  const { parseTorrentMeta } = await import('../transport/bittorrent/meta.js');
+  const { chooseStaging } = await import('../transport/bittorrent/staging.js');
   const meta = parseTorrentMeta(readFileSync(torrent), torrent);
   const paths = systemPaths();
   return ok(chooseStaging(meta.length, { explicit: param(vs.ctx, 'BITTORRENT_STAGING'), tmp: paths.tmp, sysroot: vs.target, procMounts: paths.procMounts }) + '\n');
@@ -97,10 +97,10 @@ async function btStaging(vs: VerbState, torrent: string): Promise<CallResult> {
 /** Downloads a torrent's file into dir with the agent's peer (it seeds on until bittorrent_stop). */
 async function btGet(vs: VerbState, torrent: string, dir: string): Promise<CallResult> {
   const ctx = vs.ctx;
-  const { parseTorrentMeta } = await import('../transport/bittorrent-meta.js');
-  const { checkTracker } = await import('../transport/bittorrent-tracker.js');
+  const { parseTorrentMeta } = await import('../transport/bittorrent/meta.js');
+  const { checkTracker } = await import('../transport/bittorrent/tracker.js');
   const { ensureSession } = await import('./bittorrent-session.js');
-  const { downloadAndExtract } = await import('../transport/bittorrent-download.js');
+  const { downloadAndExtract } = await import('../transport/bittorrent/download.js');
   const meta = parseTorrentMeta(readFileSync(torrent), torrent);
   const session = await ensureSession(ctx);
   const tracker = await checkTracker(meta, torrent, { report: ctx.report, signal: ctx.signal, port: session.peer.port });

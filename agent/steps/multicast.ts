@@ -4,9 +4,9 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SiError } from '../errors.js';
 import { getBool, getPort, getUint } from '../params/validate.js';
-import { DIRECTORY_MODULE, readDirectory, type CastSettings } from '../transport/flamethrower-modules.js';
-import { receiveCast } from '../transport/flamethrower-receive.js';
-import type { ExtractResult } from '../transport/tar-extract.js';
+import { DIRECTORY_MODULE, readDirectory, type CastSettings } from '../transport/multicast/modules.js';
+import { receiveCast } from '../transport/multicast/receive.js';
+import type { ExtractResult } from '../transport/tar/extract.js';
 import { type Ctx, param } from './context.js';
 import { castProgress, imageSkip, publishedDigest, publishedSize } from './multicast-extras.js';
 

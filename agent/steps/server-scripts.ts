@@ -5,7 +5,7 @@ import { reverse } from 'node:dns/promises';
 import { join } from 'node:path';
 import { ParamError, SiError } from '../errors.js';
 import { findSourceAddress } from '../net/local-address.js';
-import { rsyncFetch, listModules } from '../transport/rsync.js';
+import { rsyncFetch, listModules } from '../transport/rsync/rsync.js';
 import { parseHostsFile, findHostnameByIp } from '../plan/hosts.js';
 import { parseClusterTxt, clusterInfoFor, formatGroupOverrides } from '../plan/cluster.js';
 import { baseHostname } from '../plan/hostname.js';

@@ -5,7 +5,7 @@ import { arch } from 'node:os';
 import { ParamError, SiError } from '../errors.js';
 import { systemPaths } from '../exec/tools.js';
 import { getBool, getUint } from '../params/validate.js';
-import type { AuthorizedKey } from '../transport/ssh-keys.js';
+import type { AuthorizedKey } from '../transport/ssh/keys.js';
 import { type Ctx, imageServer, param, rsyncEndpoint } from './context.js';
 
 /** Which SSH mode the parameters ask for: SSHD=y wins; SSH=y or SSH_DOWNLOAD_URL alone mean the tunnel. */
@@ -28,7 +28,7 @@ export async function startSshTransport(ctx: Ctx): Promise<void> {
 }
 
 // ssh2 and the modules on it load only when an SSH mode is chosen: evaluating them costs every boot otherwise.
-const sshKeys = () => import('../transport/ssh-keys.js');
+const sshKeys = () => import('../transport/ssh/keys.js');
 
 /** SSH_HOST_KEY, checked: a `SHA256:` fingerprint as `ssh-keygen -lf` prints it. */
 async function hostKeyPin(ctx: Ctx): Promise<{ fingerprint: string; source: string } | undefined> {
@@ -46,7 +46,7 @@ async function startTunnel(ctx: Ctx): Promise<void> {
   const user = param(ctx, 'SSH_USER') ?? 'root';
   const pin = await hostKeyPin(ctx);
   const { readPrivateKeys } = await sshKeys();
-  const { openTunnel } = await import('../transport/ssh-tunnel.js');
+  const { openTunnel } = await import('../transport/ssh/tunnel.js');
   const keys = readPrivateKeys(ctx.opts.sshKeys ?? [], systemPaths().sshDir);
   const tunnel = await openTunnel({ host, user, keys, pin, report: ctx.report, signal: ctx.signal });
   ctx.state.cleanups.push(() => tunnel.close());
@@ -105,7 +105,7 @@ async function download(ctx: Ctx, url: string): Promise<string> {
 async function waitForPush(ctx: Ctx): Promise<void> {
   const keys = await authorizedKeys(ctx);
   const listen = ctx.state.clientIp ?? param(ctx, 'IPADDR') ?? '0.0.0.0';
-  const { startPushServer } = await import('../transport/ssh-push-server.js');
+  const { startPushServer } = await import('../transport/ssh/push-server.js');
   const server = await startPushServer({ host: listen, port: 22, authorized: keys, tmpDir: systemPaths().tmp, report: ctx.report });
   ctx.state.cleanups.push(() => server.close());
   ctx.state.transportInfo = { transport: 'sshd', ssh_host_key: server.fingerprints[0]! };

@@ -3,7 +3,7 @@
 import { createRunner } from '../../agent/exec/runner.js';
 import { Reporter, type SiEvent, type Stamped } from '../../agent/report/events.js';
 import type { RetryPolicy } from '../../agent/net/retry.js';
-import type { TransportCtx } from '../../agent/transport/rsync.js';
+import type { TransportCtx } from '../../agent/transport/rsync/rsync.js';
 
 export interface CollectingCtx extends TransportCtx {
   events: Stamped[];

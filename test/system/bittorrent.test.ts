@@ -14,7 +14,7 @@ import { compareTrees } from '../helpers/compare-trees.js';
 import { attachLoop, type Loop } from './lib/loops.js';
 import { createBtLab, makeTorrent, trackerPeers, type BtClient, type BtLab } from './lib-net/bt-lab.js';
 import { serveTorrentsModule, tearDown, waitListening, btInstall, btLogs } from './lib-net/bt-install.js';
-import { parseTorrentMeta } from '../../agent/transport/bittorrent-meta.js';
+import { parseTorrentMeta } from '../../agent/transport/bittorrent/meta.js';
 
 const NET = 1;
 const SEEDER_PORT = 6881;

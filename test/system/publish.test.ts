@@ -18,9 +18,9 @@ import { attachLoop, type Loop } from './lib/loops.js';
 import { createBtLab, type BtLab } from './lib-net/bt-lab.js';
 import { btInstall, serveTorrentsModule, tearDown, waitListening } from './lib-net/bt-install.js';
 import { publishedDigest, publishedSize } from '../../agent/steps/multicast-extras.js';
-import { extractTar } from '../../agent/transport/tar-extract.js';
+import { extractTar } from '../../agent/transport/tar/extract.js';
 import { createRunner } from '../../agent/exec/runner.js';
-import { parseTorrentMeta } from '../../agent/transport/bittorrent-meta.js';
+import { parseTorrentMeta } from '../../agent/transport/bittorrent/meta.js';
 
 const LAYOUT = `<config>
   <disk dev="/dev/sda" label_type="gpt" unit_of_measurement="MB">

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImageServer, type ImageServerInfo } from '../../fixtures/image-server/make-image-server.js';
-import { extractTar } from '../../agent/transport/tar-extract.js';
+import { extractTar } from '../../agent/transport/tar/extract.js';
 import { compareTrees } from '../helpers/compare-trees.js';
 import { mountExt4Loop, type ScratchFs } from '../helpers/scratch-fs.js';
 import { makeCollectingCtx } from '../helpers/transport-ctx.js';

@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { CommandError, SiError } from '../../agent/errors.js';
 import { computeBackoff, withRetry } from '../../agent/net/retry.js';
 import { Reporter, type Stamped } from '../../agent/report/events.js';
-import { isMissingSource, isRetryableRsyncError, isXattrRefusal, unknownModuleOf } from '../../agent/transport/rsync-errors.js';
-import { parseModuleList } from '../../agent/transport/rsync-modules.js';
-import { createProgressTracker, parseProgress2Line, parseRsyncStats, type RsyncProgress } from '../../agent/transport/rsync-progress.js';
-import { checkModulePath, isSafeName, rsyncUrl } from '../../agent/transport/rsync-url.js';
+import { isMissingSource, isRetryableRsyncError, isXattrRefusal, unknownModuleOf } from '../../agent/transport/rsync/errors.js';
+import { parseModuleList } from '../../agent/transport/rsync/modules.js';
+import { createProgressTracker, parseProgress2Line, parseRsyncStats, type RsyncProgress } from '../../agent/transport/rsync/progress.js';
+import { checkModulePath, isSafeName, rsyncUrl } from '../../agent/transport/rsync/url.js';
 
 const rsyncErr = (code: number, stderr: string) => new CommandError(['rsync', 'x'], code, null, '', stderr);
 

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRunner } from '../../../agent/exec/runner.js';
-import { extractTar } from '../../../agent/transport/tar-extract.js';
-import { TarParser } from '../../../agent/transport/tar-parse.js';
+import { extractTar } from '../../../agent/transport/tar/extract.js';
+import { TarParser } from '../../../agent/transport/tar/parse.js';
 import { packTree } from '../../../agent/publish/tar-pack.js';
 import { packArtefact } from '../../../agent/publish/artefact-pack.js';
 import { imageExclude, listTree } from '../../../agent/publish/tree-list.js';
@@ -114,7 +114,7 @@ describe('publish tar writer round trip through the extractor', () => {
   it('writes the headers the extractor expects: PAX sparse 1.0, type 1 hard links, numeric owners, sorted PAX records', async () => {
     const tar = await packToBuffer(src, imageExclude);
     const p = new TarParser();
-    const entries = p.feed(tar).filter((e) => e.kind === 'entry').map((e) => (e as { entry: import('../../../agent/transport/tar-parse.js').TarEntry }).entry);
+    const entries = p.feed(tar).filter((e) => e.kind === 'entry').map((e) => (e as { entry: import('../../../agent/transport/tar/parse.js').TarEntry }).entry);
     const byPath = new Map(entries.map((e) => [e.path.replace(/^\.\//, '').replace(/\/$/, ''), e]));
     expect(entries[0]!.path).toBe('./');
     expect(byPath.get('sparse')).toMatchObject({ type: 'file', sparse: true, size: 8 << 20 });

@@ -8,12 +8,12 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseAnnounce } from '../../../agent/transport/bittorrent-announce.js';
-import { addTorrent, startPeer, type Peer } from '../../../agent/transport/bittorrent-client.js';
-import type { TorrentMeta } from '../../../agent/transport/bittorrent-meta.js';
-import { verifiedPieceStream } from '../../../agent/transport/bittorrent-pieces.js';
-import { ACTIVE, HAVE, MISSING, pickPiece, type PickInput } from '../../../agent/transport/bittorrent-picker.js';
-import { Bitfield, Wire } from '../../../agent/transport/bittorrent-wire.js';
+import { parseAnnounce } from '../../../agent/transport/bittorrent/announce.js';
+import { addTorrent, startPeer, type Peer } from '../../../agent/transport/bittorrent/client.js';
+import type { TorrentMeta } from '../../../agent/transport/bittorrent/meta.js';
+import { verifiedPieceStream } from '../../../agent/transport/bittorrent/pieces.js';
+import { ACTIVE, HAVE, MISSING, pickPiece, type PickInput } from '../../../agent/transport/bittorrent/picker.js';
+import { Bitfield, Wire } from '../../../agent/transport/bittorrent/wire.js';
 
 function metaOf(data: Buffer, name: string, pieceLength: number): TorrentMeta {
   const hashes: Buffer[] = [];

@@ -7,9 +7,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseTorrentMeta } from '../../../agent/transport/bittorrent-meta.js';
-import { chooseStaging, parseStorageMounts, STAGING_SLACK } from '../../../agent/transport/bittorrent-staging.js';
-import { probeUrl } from '../../../agent/transport/bittorrent-tracker.js';
+import { parseTorrentMeta } from '../../../agent/transport/bittorrent/meta.js';
+import { chooseStaging, parseStorageMounts, STAGING_SLACK } from '../../../agent/transport/bittorrent/staging.js';
+import { probeUrl } from '../../../agent/transport/bittorrent/tracker.js';
 import { SiError } from '../../../agent/errors.js';
 
 type B = number | string | Buffer | B[] | { [k: string]: B };

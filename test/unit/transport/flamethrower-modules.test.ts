@@ -1,10 +1,10 @@
 // Unit: Flamethrower module files (as flamethrowerd writes them, and garbage), udp-receiver's arguments, ACL text encoding.
 
 import { describe, expect, it } from 'vitest';
-import { parseModuleFile } from '../../../agent/transport/flamethrower-modules.js';
-import { receiverArgs } from '../../../agent/transport/flamethrower-receive.js';
-import { aclToXattr } from '../../../agent/transport/tar-acl.js';
-import { safeRelPath } from '../../../agent/transport/tar-paths.js';
+import { parseModuleFile } from '../../../agent/transport/multicast/modules.js';
+import { receiverArgs } from '../../../agent/transport/multicast/receive.js';
+import { aclToXattr } from '../../../agent/transport/tar/acl.js';
+import { safeRelPath } from '../../../agent/transport/tar/paths.js';
 
 describe('parseModuleFile', () => {
   it('reads what flamethrowerd writes', () => {

@@ -1,7 +1,7 @@
 // Unit: what the cast probe reads from a udpcast sender's packets (captured layouts of udpc-protoc.h).
 
 import { describe, expect, it } from 'vitest';
-import { classifySenderPacket, OP } from '../../../agent/transport/flamethrower-watch.js';
+import { classifySenderPacket, OP } from '../../../agent/transport/multicast/watch.js';
 
 const packet = (op: number, rest: number[] = []) => Buffer.from([op >> 8, op & 255, ...rest]);
 

@@ -4,9 +4,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
-import { parseModuleList } from '../../../agent/transport/rsync-modules.js';
-import { isSafeName } from '../../../agent/transport/rsync-url.js';
-import { mountPointOf } from '../../../agent/transport/rsync-errors.js';
+import { parseModuleList } from '../../../agent/transport/rsync/modules.js';
+import { isSafeName } from '../../../agent/transport/rsync/url.js';
+import { mountPointOf } from '../../../agent/transport/rsync/errors.js';
 import { parseGrubCfg } from '../../../agent/init/boot-config.js';
 import { sendLine } from '../../../agent/report/tcp-send.js';
 

@@ -3,10 +3,10 @@
 
 import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { checkManifestTrust, findArtefact, parseManifest } from '../../../agent/transport/http/http-manifest.js';
+import { checkManifestTrust, findArtefact, parseManifest } from '../../../agent/transport/http/manifest.js';
 import { checkHttpKind, keyFingerprint, parseManifestKey, parseProxy } from '../../../agent/params/http-values.js';
-import { completionRequest } from '../../../agent/transport/http/http-notify.js';
-import { artefactUrl } from '../../../agent/transport/http/http-artefact.js';
+import { completionRequest } from '../../../agent/transport/http/notify.js';
+import { artefactUrl } from '../../../agent/transport/http/artefact.js';
 import { checkValue } from '../../../agent/params/validate.js';
 
 function keyPair() {

@@ -5,8 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fingerprintOf, isFingerprint, parseAuthorizedKeys, readPrivateKeys } from '../../../agent/transport/ssh-keys.js';
-import { MARKER_COMMAND } from '../../../agent/transport/ssh-push-server.js';
+import { fingerprintOf, isFingerprint, parseAuthorizedKeys, readPrivateKeys } from '../../../agent/transport/ssh/keys.js';
+import { MARKER_COMMAND } from '../../../agent/transport/ssh/push-server.js';
 import { formatMonitorMessage } from '../../../agent/report/monitor.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'si-ssh-keys-'));

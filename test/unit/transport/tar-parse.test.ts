@@ -2,7 +2,7 @@
 // after feed() returns (the extractor parses in a ring of shared memory that is reused once a chunk is parsed).
 
 import { describe, expect, it } from 'vitest';
-import { TarParser, type TarEvent } from '../../../agent/transport/tar-parse.js';
+import { TarParser, type TarEvent } from '../../../agent/transport/tar/parse.js';
 import { buildTar } from '../../helpers/tar-build.js';
 
 /** Feeds the archive in pieces of `size` through one reused buffer, overwritten with junk after each feed. */
@@ -50,7 +50,7 @@ describe('TarParser', () => {
 
 describe('header checksum', () => {
   it('takes the unsigned sum, the signed sum of old tars, and refuses any other', async () => {
-    const { decodeHeader } = await import('../../../agent/transport/tar-header.js');
+    const { decodeHeader } = await import('../../../agent/transport/tar/header.js');
     const t = buildTar([{ name: 'caf\u00e9-\u00fc', data: 'x' }]);
     const h = Buffer.from(t.subarray(0, 512));
     let unsigned = 8 * 0x20;

@@ -1,7 +1,7 @@
 // safeRelPath: the usual names take a fast path; every name gives what splitting on `/` gives, or the same refusal.
 
 import { describe, expect, it } from 'vitest';
-import { TargetTree, safeRelPath } from '../../../agent/transport/tar-paths.js';
+import { TargetTree, safeRelPath } from '../../../agent/transport/tar/paths.js';
 
 describe('safeRelPath', () => {
   it.each([

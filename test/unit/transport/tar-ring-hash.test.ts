@@ -2,7 +2,7 @@
 
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { RingHash } from '../../../agent/transport/tar-ring-hash.js';
+import { RingHash } from '../../../agent/transport/tar/ring-hash.js';
 
 describe('RingHash', () => {
   it('hashes the queued records in order, holds the ring from the oldest one waiting, digests the rest at the end', () => {

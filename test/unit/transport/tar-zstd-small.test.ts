@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { extractTar } from '../../../agent/transport/tar-extract.js';
+import { extractTar } from '../../../agent/transport/tar/extract.js';
 import { createRunner } from '../../../agent/exec/runner.js';
 
 describe('extractTar over a small zstd stream', () => {

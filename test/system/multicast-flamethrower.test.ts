@@ -4,11 +4,12 @@
 // both ways; then the bad inputs: a cast that never comes, a directory whose module file holds garbage.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImageServer, type ImageServerInfo } from '../../fixtures/image-server/make-image-server.js';
+import { publishTree } from '../../agent/publish/publish.js';
 import { compareTrees } from '../helpers/compare-trees.js';
 import { AGENT } from './lib/agent.js';
 import { attachLoop, detachLoops, type Loop } from './lib/loops.js';
@@ -112,11 +113,14 @@ beforeAll(async () => {
   // Every client address is node001 (group compute, overrides global_ovr compute node001), as in the boot tests.
   appendFileSync(join(server.scriptsDir, 'hosts'), lab.clients.map((c) => `${c.ip} node001.cluster node001\n`).join(''));
   writeFileSync(join(server.scriptsDir, 'disks-layouts', 'node001.xml'), LAYOUT);
-  // The server publishes the image cast's digest and size: the same command flamethrowerd casts with gives the same bytes.
+  // The server publishes the image cast's digest and size as `si-agent publish --multicast` writes them (the same
+  // command flamethrowerd casts with gives the same bytes); the operator puts them beside the scripts.
+  const pub = join(work, 'publish');
+  await publishTree({ images: dirname(server.imageDir), overrides: server.overridesDir, scripts: server.scriptsDir, out: pub, imageNames: [server.imageName], multicast: true });
+  for (const f of [`${server.imageName}.sha256`, `${server.imageName}.size`]) copyFileSync(join(pub, 'scripts-extra', f), join(server.scriptsDir, f));
+  castDigest = readFileSync(join(server.scriptsDir, `${server.imageName}.sha256`), 'utf8').split(' ')[0]!;
   const cast = sh('tar', ['-B', '-S', '-cpf', '-', '-C', server.imageDir, '.']);
-  castDigest = sh('sha256sum', [], cast).toString().split(' ')[0]!;
-  writeFileSync(join(server.scriptsDir, `${server.imageName}.sha256`), `${castDigest}  ${server.imageName}.tar\n`);
-  writeFileSync(join(server.scriptsDir, `${server.imageName}.size`), `${cast.length}\n`);
+  expect(readFileSync(join(server.scriptsDir, `${server.imageName}.size`), 'utf8').trim()).toBe(String(cast.length));
   expected = join(work, 'expected');
   mkdirSync(expected);
   // flamethrowerd casts `tar -B -S -cpf - -C DIR .`: GNU format, no xattrs or ACLs; the expected tree has none either.

@@ -1,6 +1,7 @@
 // HTTP tracker announces (BEP 3, compact peer lists of BEP 23): the swarm's source of peers.
 
 import { SiError } from '../../errors.js';
+import { formatIPv6 } from '../../net/ipv6-values.js';
 import { bdecode, type BValue } from './meta.js';
 
 export interface AnnounceQuery {
@@ -56,8 +57,8 @@ export function parseAnnounce(body: Buffer, tracker: string): AnnounceReply {
   const v6 = root.get('peers6');
   if (Buffer.isBuffer(v6)) {
     for (let o = 0; o + 18 <= v6.length; o += 18) {
-      const groups = Array.from({ length: 8 }, (_, g) => v6.readUInt16BE(o + g * 2).toString(16));
-      peers.push({ host: groups.join(':'), port: v6.readUInt16BE(o + 16) });
+      // RFC 5952 text, as the kernel writes addresses: our own entry and the image server's are then recognised.
+      peers.push({ host: formatIPv6(v6, o), port: v6.readUInt16BE(o + 16) });
     }
   }
   return { interval, peers: peers.filter((p) => p.port > 0) };

@@ -64,7 +64,7 @@ describe('parseAnnounce', () => {
     v6.writeUInt16BE(1, 14);
     v6.writeUInt16BE(6881, 16);
     const body = Buffer.concat([Buffer.from('d8:intervali1800e5:peers12:'), v4, Buffer.from('6:peers618:'), v6, Buffer.from('e')]);
-    expect(parseAnnounce(body, 'http://t/announce')).toEqual({ interval: 1800, peers: [{ host: '10.0.0.5', port: 6881 }, { host: 'fd42:0:0:0:0:0:0:1', port: 6881 }] });
+    expect(parseAnnounce(body, 'http://t/announce')).toEqual({ interval: 1800, peers: [{ host: '10.0.0.5', port: 6881 }, { host: 'fd42::1', port: 6881 }] });
     expect(() => parseAnnounce(Buffer.from('d14:failure reason9:not knowne'), 'http://t/a')).toThrow('tracker http://t/a refuses the announce: not known');
     expect(() => parseAnnounce(Buffer.from('<html>'), 'http://t/a')).toThrow(/tracker http:\/\/t\/a answered with a malformed body/);
   });

@@ -1,47 +1,20 @@
 // Network bring-up (SPEC 1 step 4): static from parameters when IPADDR is set, else ETHER_SLEEP then DHCP.
 
 import { SiError } from '../errors.js';
-import type { Runner } from '../exec/runner.js';
 import type { Reporter } from '../report/events.js';
 import type { Params } from '../params/types.js';
 import { getEnum, getString, getUint } from '../params/validate.js';
 import { ipv6Only, startIPv6, withIPv6 } from './ipv6-network.js';
-import type { Ipv6Mode, Ipv6Result } from './ipv6-configure.js';
-import { runDhcpOnLinks, type DhcpRunOptions } from './dhcp-client.js';
-import { leaseToAssignments, describeDhcpAssignments, type DhcpAssignment, type Lease } from './dhcp-options.js';
+import type { Ipv6Mode } from './ipv6-configure.js';
+import type { ConfigureOptions, NetworkResult } from './network-types.js';
+import { runDhcpOnLinks } from './dhcp-client.js';
+import { leaseToAssignments, describeDhcpAssignments, type Lease } from './dhcp-options.js';
 import { classfulPrefix, maskToPrefix } from './dhcp-values.js';
 import { bringUp, configureInterface, listEthernetLinks, waitForCarrier, writeResolvConf, type LinkInfo } from './links.js';
 import { setUpLinkStack } from './link-stack.js';
 import { sleepAbortable } from './retry.js';
 
-export interface ConfigureOptions {
-  params: Params;
-  run: Runner;
-  report: Reporter;
-  signal?: AbortSignal;
-  resolvConfPath: string;
-  sysClassNet?: string;
-  /** Overall DHCP deadline (default 120 s). */
-  dhcpTimeoutMs?: number;
-  /** How long to wait for carrier after bringing links up (default 10 s). */
-  carrierWaitMs?: number;
-  /** IPv6 knobs for tests (DHCPv6 timers, address deadline). */
-  ipv6?: { timeoutMs?: number; routeWaitMs?: number; dhcp6?: { timeScale?: number; rapidCommit?: boolean } };
-  /** DHCP knobs (backoff, ports) for tests. */
-  dhcp?: Partial<Pick<DhcpRunOptions, 'baseMs' | 'capMs' | 'attempts' | 'clientPort' | 'serverPort' | 'random'>>;
-}
-
-export interface NetworkResult {
-  /** How IPv4 came up; 'ipv6' when IPV4_ASSIGNMENT=off (ip is then the IPv6 address). */
-  mode: 'static' | 'dhcp' | 'ipv6';
-  iface: string;
-  ip: string;
-  /** The installer's IPv6, when IPV6_ASSIGNMENT is not off. */
-  ipv6?: Ipv6Result;
-  /** Assignments from the lease (source "dhcp"): the layer below local.cfg and the command line. */
-  dhcp: DhcpAssignment[];
-  lease?: Lease;
-}
+export type { ConfigureOptions, NetworkResult } from './network-types.js';
 
 /** Brings the install network up (IPv4 statically or by DHCP, IPv6 per IPV6_ASSIGNMENT) and says which link it used. */
 export async function configureNetwork(opts: ConfigureOptions): Promise<NetworkResult> {

@@ -2,7 +2,7 @@
 
 import type { Params } from '../params/types.js';
 import { getString } from '../params/validate.js';
-import type { ConfigureOptions, NetworkResult } from './configure.js';
+import type { ConfigureOptions, NetworkResult } from './network-types.js';
 import type { DhcpAssignment } from './dhcp-options.js';
 import { configureIPv6, type Ipv6Mode, type Ipv6Result } from './ipv6-configure.js';
 import { writeResolvConf, type LinkInfo } from './links.js';

@@ -1,19 +1,9 @@
 // The table of installation parameters (SPEC 2): canonical 4.3 names, 4.9 `si.*` aliases, kinds and defaults.
 
-import { NET_PARAMS, type NetKind } from './net-names.js';
+import { NET_PARAMS } from './net-names.js';
+import type { ParamKind, ParamSpec } from './param-spec.js';
 
-export type ParamKind = 'string' | 'bool' | 'port' | 'ip' | 'host' | 'uint' | 'enum' | 'diskorder' | 'url' | 'proxy' | 'edkey' | 'pemfile' | 'ip6' | 'ip6prefix' | NetKind;
-
-export interface ParamSpec {
-  name: string; // canonical SystemImager 4.3 name
-  kind: ParamKind;
-  aliases: readonly string[]; // 4.9 `si.*` names and 4.3 script names
-  default?: string; // value used when no source sets it
-  values?: readonly string[]; // enum: accepted values (lower case)
-  synonyms?: Readonly<Record<string, string>>; // enum: accepted spelling -> canonical value
-  emptyMeans?: string; // value meant when the parameter is set but empty
-  doc: string;
-}
+export type { ParamKind, ParamSpec } from './param-spec.js';
 
 const p = (name: string, kind: ParamKind, doc: string, extra: Partial<ParamSpec> = {}): ParamSpec => ({ name, kind, aliases: [], doc, ...extra });
 

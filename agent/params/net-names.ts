@@ -1,9 +1,9 @@
 // The data-centre network parameters (issue 21): MTU, a tagged VLAN, a bond and NIC renames, in SPEC 2's table form.
 
-import type { ParamSpec } from './names.js';
+import type { ParamSpec } from './param-spec.js';
 
 /** The kinds of value only these parameters take (checked by net-validate.ts). */
-export type NetKind = 'mtu' | 'vlanid' | 'ifname' | 'link' | 'links' | 'bondopts' | 'ifnames';
+export type { NetKind } from './param-spec.js';
 
 const n = (name: string, kind: ParamSpec['kind'], alias: string, doc: string): ParamSpec => ({ name, kind, aliases: [alias], doc });
 

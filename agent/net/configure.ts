@@ -4,7 +4,8 @@ import { SiError } from '../errors.js';
 import type { Reporter } from '../report/events.js';
 import type { Params } from '../params/types.js';
 import { getEnum, getString, getUint } from '../params/validate.js';
-import { ipv6Only, startIPv6, withIPv6 } from './ipv6-network.js';
+import { startIPv6, withIPv6 } from './ipv6-network.js';
+import { ipv6OnLinks } from './ipv6-links.js';
 import type { Ipv6Mode } from './ipv6-configure.js';
 import type { ConfigureOptions, NetworkResult } from './network-types.js';
 import { runDhcpOnLinks } from './dhcp-client.js';
@@ -37,7 +38,8 @@ export async function configureNetwork(opts: ConfigureOptions): Promise<NetworkR
   if (v4 === 'static') return await withIPv6(opts, v6, await configureStatic(opts, getString(params, 'IPADDR') ?? '', device ?? withCarrier[0]?.name ?? candidates[0]!.name), candidates);
   // ETHER_SLEEP holds back DHCP (and, with IPv4 off, the wait for router advertisements and DHCPv6).
   if (v4 === 'dhcp' || v6 !== 'static') await etherSleep(getUint(params, 'ETHER_SLEEP'), report, opts.signal);
-  if (v4 === 'off') return await ipv6Only(opts, v6 as Ipv6Mode, (withCarrier[0] ?? candidates[0])!);
+  // No DEVICE: SLAAC or DHCPv6 on every link with carrier at once, the first up wins (ipv6-links.ts).
+  if (v4 === 'off') return await ipv6OnLinks(opts, v6 as Ipv6Mode, withCarrier.length > 0 ? withCarrier : [candidates[0]!]);
   // The link IPv6 comes up on, known before DHCP picks one when there is only one: then both run at once.
   const links = withCarrier.length > 0 ? withCarrier : candidates;
   const early6 = v6 !== 'off' && links.length === 1 ? startIPv6(opts, v6, links[0]!) : undefined;

@@ -37,6 +37,8 @@ export interface Dhcp6RunOptions {
   timeScale?: number;
   clientPort?: number;
   serverPort?: number;
+  /** Told of the lease as soon as the server has granted it (a caller that gives up later can still release it). */
+  onLease?: (lease: Dhcp6Lease) => void;
 }
 
 interface Got {
@@ -116,17 +118,18 @@ export async function runDhcp6(opts: Dhcp6RunOptions): Promise<Dhcp6Lease> {
     }
     return undefined;
   };
+  const granted = (lease: Dhcp6Lease): Dhcp6Lease => (opts.onLease?.(lease), lease);
   let solicits = 0;
   try {
     while (Date.now() < deadline && !opts.signal?.aborted) {
       const adv = await exchange((cs) => (solicits++, encodeRequest6({ type: 'solicit', xid, id, elapsedCs: cs, rapidCommit: opts.rapidCommit ?? false })), 'SOLICIT', SOLICIT_TIMING, DHCP6_TYPES.advertise, true);
       if (!adv) break;
-      if (adv.reply.type === DHCP6_TYPES.reply) return leaseOf(iface, adv, id.iaid);
+      if (adv.reply.type === DHCP6_TYPES.reply) return granted(leaseOf(iface, adv, id.iaid));
       const offered = ourIa(adv.reply, id.iaid)!.addresses.find((a) => a.valid > 0)!.address;
       report.info(`DHCPv6 on ${iface}: ${offered} advertised by ${adv.from} (preference ${adv.reply.preference})`);
       const serverId = adv.reply.serverId;
       const rep = await exchange((cs) => encodeRequest6({ type: 'request', xid, id, elapsedCs: cs, serverId, address: offered }), 'REQUEST', REQUEST_TIMING, DHCP6_TYPES.reply, false);
-      if (rep) return leaseOf(iface, rep, id.iaid);
+      if (rep) return granted(leaseOf(iface, rep, id.iaid));
       report.warn(`DHCPv6 on ${iface}: no REPLY to ${REQUEST_TIMING.mrc} REQUESTs; soliciting again`);
     }
   } finally {

@@ -24,7 +24,7 @@ export interface Ipv6Options extends ProcPaths {
   timeoutMs?: number;
   /** How long to wait for a default route from router advertisements once there is an address (default 10 s). */
   routeWaitMs?: number;
-  dhcp6?: Partial<Pick<Dhcp6RunOptions, 'rapidCommit' | 'timeScale' | 'clientPort' | 'serverPort' | 'random'>>;
+  dhcp6?: Partial<Pick<Dhcp6RunOptions, 'rapidCommit' | 'timeScale' | 'clientPort' | 'serverPort' | 'random' | 'onLease'>>;
 }
 
 export interface Ipv6Result {

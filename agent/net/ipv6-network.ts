@@ -37,10 +37,10 @@ export async function withIPv6(opts: ConfigureOptions, mode: Ipv6Mode | 'off', r
   return { ...r4, ipv6: v6, dhcp: [...r4.dhcp, ...assignments6(v6, r4.dhcp)] };
 }
 
-/** IPV4_ASSIGNMENT=off: IPv6 alone, on DEVICE or the first link with carrier. */
-export async function ipv6Only(opts: ConfigureOptions, mode: Ipv6Mode, link: LinkInfo): Promise<NetworkResult> {
-  opts.report.info(`IPv6 only (IPV4_ASSIGNMENT=off): ${mode} on ${link.name}`);
-  const v6 = await startIPv6(opts, mode, link);
+/** IPV4_ASSIGNMENT=off: IPv6 alone, on DEVICE or the one link (`done`: already brought up there, by ipv6OnLinks). */
+export async function ipv6Only(opts: ConfigureOptions, mode: Ipv6Mode, link: LinkInfo, done?: Ipv6Result): Promise<NetworkResult> {
+  if (!done) opts.report.info(`IPv6 only (IPV4_ASSIGNMENT=off): ${mode} on ${link.name}`);
+  const v6 = done ?? (await startIPv6(opts, mode, link));
   await writeDns(opts, undefined, v6);
   const dhcp: DhcpAssignment[] = [{ name: 'DEVICE', value: link.name, source: 'dhcp', option: 'link' }];
   return { mode: 'ipv6', iface: link.name, ip: v6.address, ipv6: v6, dhcp: [...dhcp, ...assignments6(v6, dhcp)] };

@@ -19,6 +19,8 @@ export interface Dhcp6Lease {
   dns: string[];
   domains: string[];
   rapidCommit: boolean;
+  /** The boot-file URL (option 59) and its host: where an IPv6-only install looks for the image server. */
+  bootfileUrl?: { url: string; host: string };
   /** Options refused one by one. */
   problems: string[];
 }
@@ -153,5 +155,6 @@ function leaseOf(iface: string, g: Got, iaid: number): Dhcp6Lease {
     domains: g.reply.domains,
     rapidCommit: g.reply.rapidCommit,
     problems: g.reply.problems,
+    ...(g.reply.bootfileUrl ? { bootfileUrl: g.reply.bootfileUrl } : {}),
   };
 }

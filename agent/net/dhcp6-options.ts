@@ -7,6 +7,7 @@
 import { isHostName } from '../params/validate.js';
 import { OPT6, parseOptions6, type Dhcp6Message, type Dhcp6Option } from './dhcp6-packet.js';
 import { classifyIPv6, formatIPv6 } from './ipv6-values.js';
+import { decodeBootfileUrl } from './dhcp6-bootfile.js';
 
 export interface Ia6Address {
   address: string;
@@ -33,6 +34,8 @@ export interface Dhcp6Reply {
   ias: IaNa[];
   dns: string[];
   domains: string[];
+  /** Option 59 (RFC 5970), with its host. */
+  bootfileUrl?: { url: string; host: string };
   /** Options refused one by one, each with its reason. */
   problems: string[];
 }
@@ -158,6 +161,12 @@ export function interpretDhcp6(msg: Dhcp6Message): Interpret6Result {
         const d = decodeDomainList(o.data);
         if (d.ok) reply.domains.push(...d.value.filter((a) => !reply.domains.includes(a)));
         else problems.push(`domain list option (24) refused: ${d.reason}`);
+        break;
+      }
+      case OPT6.bootfileUrl: {
+        const b = decodeBootfileUrl(o.data);
+        if (b.ok) reply.bootfileUrl ??= { url: b.url, host: b.host };
+        else problems.push(`boot-file URL option (59) refused: ${b.reason}`);
         break;
       }
     }

@@ -29,6 +29,7 @@ export const OPT6 = {
   rapidCommit: 14,
   dnsServers: 23,
   domainList: 24,
+  bootfileUrl: 59,
 } as const;
 
 export const STATUS6 = { success: 0, unspecFail: 1, noAddrsAvail: 2, noBinding: 3, notOnLink: 4, useMulticast: 5, noPrefixAvail: 6 } as const;

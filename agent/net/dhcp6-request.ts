@@ -29,15 +29,16 @@ function iaNaOption(iaid: number, address: string | undefined): Dhcp6Option {
   return { code: OPT6.iaNa, data: Buffer.concat([head, encodeOptions6(inner)]) };
 }
 
-/** Encodes a SOLICIT or REQUEST asking for one address (IA_NA), DNS servers and the domain list. */
+/** Encodes a SOLICIT or REQUEST asking for one address (IA_NA), DNS servers, the domain list and the boot-file URL. */
 export function encodeRequest6(r: Request6): Buffer {
   const options: Dhcp6Option[] = [{ code: OPT6.clientId, data: r.id.duid }];
   if (r.type === 'request') options.push({ code: OPT6.serverId, data: r.serverId! });
   options.push(iaNaOption(r.id.iaid, r.type === 'request' ? r.address : undefined));
   options.push(u16Option(OPT6.elapsedTime, r.elapsedCs));
-  const oro = Buffer.alloc(4);
+  const oro = Buffer.alloc(6);
   oro.writeUInt16BE(OPT6.dnsServers, 0);
   oro.writeUInt16BE(OPT6.domainList, 2);
+  oro.writeUInt16BE(OPT6.bootfileUrl, 4); // RFC 5970: where the image server is, with IPv6 only
   options.push({ code: OPT6.oro, data: oro });
   if (r.type === 'solicit' && r.rapidCommit) options.push({ code: OPT6.rapidCommit, data: Buffer.alloc(0) });
   return encodeDhcp6({ type: DHCP6_TYPES[r.type], xid: r.xid, options });

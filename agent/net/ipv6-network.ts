@@ -5,6 +5,7 @@ import { getString } from '../params/validate.js';
 import type { ConfigureOptions, NetworkResult } from './network-types.js';
 import type { DhcpAssignment } from './dhcp-options.js';
 import { configureIPv6, type Ipv6Mode, type Ipv6Result } from './ipv6-configure.js';
+import { imageServerFromDhcp6 } from './dhcp6-bootfile.js';
 import { writeResolvConf, type LinkInfo } from './links.js';
 
 /** Starts the IPv6 bring-up on one link. */
@@ -34,7 +35,7 @@ export async function withIPv6(opts: ConfigureOptions, mode: Ipv6Mode | 'off', r
   const r6 = early ?? startIPv6(opts, mode, link);
   const v6 = await r6;
   await writeDns(opts, r4, v6);
-  return { ...r4, ipv6: v6, dhcp: [...r4.dhcp, ...assignments6(v6, r4.dhcp)] };
+  return { ...r4, ipv6: v6, dhcp: [...r4.dhcp, ...assignments6(v6, r4.dhcp), ...imageServer6(opts, v6, r4.dhcp)] };
 }
 
 /** IPV4_ASSIGNMENT=off: IPv6 alone, on DEVICE or the one link (`done`: already brought up there, by ipv6OnLinks). */
@@ -43,7 +44,7 @@ export async function ipv6Only(opts: ConfigureOptions, mode: Ipv6Mode, link: Lin
   const v6 = done ?? (await startIPv6(opts, mode, link));
   await writeDns(opts, undefined, v6);
   const dhcp: DhcpAssignment[] = [{ name: 'DEVICE', value: link.name, source: 'dhcp', option: 'link' }];
-  return { mode: 'ipv6', iface: link.name, ip: v6.address, ipv6: v6, dhcp: [...dhcp, ...assignments6(v6, dhcp)] };
+  return { mode: 'ipv6', iface: link.name, ip: v6.address, ipv6: v6, dhcp: [...dhcp, ...assignments6(v6, dhcp), ...imageServer6(opts, v6, dhcp)] };
 }
 
 /** What DHCPv6 told, as parameters below local.cfg and the command line: the first search domain as DOMAINNAME. */
@@ -51,6 +52,14 @@ export function assignments6(v6: Ipv6Result, have: readonly DhcpAssignment[]): D
   const out: DhcpAssignment[] = [];
   if (v6.lease && v6.domains[0] && !have.some((a) => a.name === 'DOMAINNAME')) out.push({ name: 'DOMAINNAME', value: v6.domains[0], source: 'dhcp', option: 'dhcp6 24' });
   return out;
+}
+
+/** IMAGESERVER from DHCPv6 when neither the parameters nor IPv4's lease name one; the log says where it came from. */
+function imageServer6(opts: ConfigureOptions, v6: Ipv6Result, have: readonly DhcpAssignment[]): DhcpAssignment[] {
+  if (!v6.lease || getString(opts.params, 'IMAGESERVER') || have.some((a) => a.name === 'IMAGESERVER')) return [];
+  const { why, ...server } = imageServerFromDhcp6(v6.lease);
+  opts.report.info(`IMAGESERVER is not set: using ${server.value}, ${why}`);
+  return [server];
 }
 
 function dnsServersParam(params: Params): string[] {

@@ -4,7 +4,7 @@ import { SiError } from '../../errors.js';
 
 const NAME = /^[A-Za-z0-9_+][A-Za-z0-9._+-]*$/;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$/;
-const IPV6 = /^[0-9A-Fa-f:.]+$/;
+const IPV6 = /^[0-9A-Fa-f:.]+(%[A-Za-z0-9_.-]+)?$/; // a link-local one with its zone (the DHCPv6 server's, fe80::1%eth0)
 
 /** True for a safe module/override/image name: letters, digits, `._+-`, no leading dot or dash, no `..`. */
 export function isSafeName(name: string): boolean {

@@ -85,9 +85,11 @@ export async function setUpLinkStack(opts: LinkStackOptions): Promise<LinkInfo |
   const { stack } = readNetStack(opts.params);
   if (!stack) return undefined;
   const sys = opts.sysClassNet ?? '/sys/class/net';
-  // Loaded by name: the kernel's own request for rtnl-link-bond may find no modprobe in its path.
-  for (const [want, mod] of [[stack.bond, 'bonding'], [stack.vlan, '8021q']] as const) {
-    if (want) await opts.run('modprobe', [mod], { timeout: 30_000, allowFail: true });
+  // Loaded by name: the kernel's own request for rtnl-link-bond may find no modprobe in its path. max_bonds=0: by
+  // default the module makes a bond0 of its own (balance-rr); the stack would then find bond0 there and never give it
+  // its mode and options.
+  for (const [want, mod] of [[stack.bond, ['bonding', 'max_bonds=0']], [stack.vlan, ['8021q']]] as const) {
+    if (want) await opts.run('modprobe', [...mod], { timeout: 30_000, allowFail: true });
   }
   const cmds = linkStackCommands(stack, readLinkTable(sys));
   if (!stack.top && stack.mtu !== undefined) {

@@ -30,6 +30,16 @@ export interface QemuBoot {
   netns?: string;
   /** The NIC (virtio-net-pci) on this existing tap device instead of user networking; forwards and netboot need user networking. */
   tap?: { ifname: string; mac?: string };
+  /**
+   * The NICs (virtio-net-pci, in this order) on UDP datagram netdevs instead of user networking: each sends its frames
+   * from 127.0.0.1:localPort to 127.0.0.1:remotePort and takes frames sent to localPort, one frame per datagram (a
+   * userspace switch's port). The netdev ids are the given ids (for the monitor's set_link).
+   */
+  dgram?: Array<{ id: string; mac: string; localPort: number; remotePort: number }>;
+  /** A QMP monitor on this unix socket (`-qmp unix:PATH,server=on,wait=off`), for qmpCommand(). */
+  qmpSocket?: string;
+  /** Called with the serial log at every poll (250 ms) while QEMU runs, e.g. to act on the guest when a text shows. */
+  onPoll?: (log: string) => void | Promise<void>;
   memoryMb?: number;
   /** More QEMU arguments, appended as they are (e.g. a USB controller and stick). */
   extraArgs?: string[];
@@ -58,7 +68,14 @@ export function qemuArgs(b: QemuBoot, serialLog: string): string[] {
   a.push('-serial', `file:${serialLog}`);
   const tftp = b.netboot ? `,tftp=${b.netboot.tftpDir},bootfile=${b.netboot.bootfile}` : '';
   const fwd = (b.forwards ?? []).map((f) => `,guestfwd=tcp:${SERVER_IP}:${f.guestPort}-cmd:socat - TCP:127.0.0.1:${f.hostPort}`).join('');
-  if (b.tap) {
+  if (b.qmpSocket) a.push('-qmp', `unix:${b.qmpSocket},server=on,wait=off`);
+  if (b.dgram) {
+    if (b.tap || b.netboot || b.forwards?.length) throw new Error('qemuArgs: dgram NICs replace the tap and user networking');
+    for (const d of b.dgram) {
+      a.push('-netdev', `dgram,id=${d.id},local.type=inet,local.host=127.0.0.1,local.port=${d.localPort},remote.type=inet,remote.host=127.0.0.1,remote.port=${d.remotePort}`);
+      a.push('-device', `virtio-net-pci,netdev=${d.id},mac=${d.mac}`);
+    }
+  } else if (b.tap) {
     if (b.netboot || b.forwards?.length) throw new Error('qemuArgs: netboot and forwards need user networking, not a tap device');
     a.push('-netdev', `tap,id=n0,ifname=${b.tap.ifname},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=n0${b.tap.mac ? `,mac=${b.tap.mac}` : ''}`);
   } else a.push('-nic', `user,restrict=on,model=virtio-net-pci${tftp}${fwd}`);
@@ -105,6 +122,7 @@ export async function bootQemu(b: QemuBoot): Promise<QemuOutcome> {
       const log = read();
       if (initSeconds === null && log.includes('Run /init as init process')) initSeconds = (Date.now() - t0) / 1000;
       for (const [name, re] of Object.entries(b.marks ?? {})) if (marks[name] === undefined && re.test(log)) marks[name] = (Date.now() - t0) / 1000;
+      if (b.onPoll && !exited) await b.onPoll(log);
       if (b.until.test(log)) return { matched: true, log, seconds: (Date.now() - t0) / 1000, initSeconds, exitCode, marks };
       if (exited || Date.now() - t0 > b.timeoutMs) {
         return { matched: false, log: log + (stderr ? `\n--- qemu stderr ---\n${stderr}` : ''), seconds: (Date.now() - t0) / 1000, initSeconds, exitCode, marks };

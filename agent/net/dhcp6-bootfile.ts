@@ -4,7 +4,6 @@
 import { isIP } from 'node:net';
 import { isHostName } from '../params/validate.js';
 import type { DhcpAssignment } from './dhcp-options.js';
-import type { Dhcp6Lease } from './dhcp6-client.js';
 import { classifyIPv6, normalizeIPv6 } from './ipv6-values.js';
 
 /** Option 59: a URL (printable ASCII) with a host; the URL and its host (IPv6 unbracketed), or a reason. */
@@ -29,11 +28,19 @@ export function decodeBootfileUrl(data: Buffer): { ok: true; url: string; host: 
   return { ok: true, url, host };
 }
 
+/** What of a DHCPv6 lease (dhcp6-client.ts) names the image server. */
+export interface LeaseServer {
+  iface: string;
+  /** The address the server answered from (zone stripped). */
+  server: string;
+  bootfileUrl?: { url: string; host: string };
+}
+
 /**
  * IMAGESERVER from a DHCPv6 lease (source "dhcp", below local.cfg and the command line): the boot-file URL's host,
  * else the server's own address (a link-local one with the link as its zone, as the server answered from it).
  */
-export function imageServerFromDhcp6(lease: Dhcp6Lease): DhcpAssignment & { why: string } {
+export function imageServerFromDhcp6(lease: LeaseServer): DhcpAssignment & { why: string } {
   if (lease.bootfileUrl) {
     return { name: 'IMAGESERVER', value: lease.bootfileUrl.host, source: 'dhcp', option: 'dhcp6 59', why: `the host of the DHCPv6 boot-file URL ${lease.bootfileUrl.url}` };
   }

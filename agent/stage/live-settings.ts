@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { SiError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import type { LiveSettings } from './local-cfg-text.js';
+import { ipv6NameServers, parseLiveIPv6 } from './live-settings-ipv6.js';
 
 interface IpAddr {
   ifname?: string;
@@ -18,8 +19,8 @@ interface IpRoute {
   dev?: string;
 }
 
-/** Parses `ip -j -4 addr show dev X` and `ip -j -4 route show default` output plus resolv.conf text; pure. */
-export function parseLiveSettings(iface: string, addrJson: string, routeJson: string, resolvConf: string, host: string | undefined): LiveSettings {
+/** Parses `ip -j -4 addr show dev X` and `ip -j -4 route show default` output (and their `-6` forms) plus resolv.conf text; pure. */
+export function parseLiveSettings(iface: string, addrJson: string, routeJson: string, resolvConf: string, host: string | undefined, addr6Json = '[]', route6Json = '[]'): LiveSettings {
   const addrs = JSON.parse(addrJson || '[]') as IpAddr[];
   const link = addrs.find((a) => a.ifname === iface) ?? addrs[0];
   const inet = (link?.addr_info ?? []).find((i) => i.family === 'inet' && i.scope !== 'host');
@@ -27,6 +28,8 @@ export function parseLiveSettings(iface: string, addrJson: string, routeJson: st
   const gw = routes.find((r) => r.dst === 'default' && r.dev === iface && r.gateway) ?? routes.find((r) => r.dst === 'default' && r.gateway);
   const nameservers = [...resolvConf.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]!).filter((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a) && !a.startsWith('127.'));
   const search = /^\s*(?:domain|search)\s+(\S+)/m.exec(resolvConf)?.[1];
+  const ipv6 = parseLiveIPv6(iface, addr6Json, route6Json);
+  if (ipv6) nameservers.push(...ipv6NameServers(resolvConf));
   return {
     iface,
     mac: link?.address ?? '',
@@ -36,6 +39,7 @@ export function parseLiveSettings(iface: string, addrJson: string, routeJson: st
     ...(search ? { searchDomain: search } : {}),
     ...(host ? { hostname: host } : {}),
     dynamic: inet?.dynamic === true,
+    ...(ipv6 ? { ipv6 } : {}),
   };
 }
 
@@ -55,13 +59,16 @@ export async function readLiveSettings(run: Runner, iface: string, root: string)
   }
   const addr = await run('ip', ['-j', '-4', 'addr', 'show', 'dev', iface], { timeout: 10_000 });
   const route = await run('ip', ['-j', '-4', 'route', 'show', 'default'], { timeout: 10_000, allowFail: true });
+  const addr6 = await run('ip', ['-j', '-6', 'addr', 'show', 'dev', iface], { timeout: 10_000, allowFail: true });
+  const route6 = await run('ip', ['-j', '-6', 'route', 'show', 'default'], { timeout: 10_000, allowFail: true });
   const resolv = existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '';
   const hostFile = join(root, 'etc/hostname');
   const host = (existsSync(hostFile) ? readFileSync(hostFile, 'utf8').trim() : '') || hostname();
-  const s = parseLiveSettings(iface, addr.stdout, route.code === 0 ? route.stdout : '[]', resolv, host || undefined);
+  const ok = (r: { code: number | null; stdout: string }) => (r.code === 0 && r.stdout.trim() ? r.stdout : '[]');
+  const s = parseLiveSettings(iface, addr.stdout, ok(route), resolv, host || undefined, ok(addr6), ok(route6));
   // `ip -4` leaves the link address out: the MAC comes from sysfs.
   if (!s.mac) s.mac = readFileSync(join('/sys/class/net', iface, 'address'), 'utf8').trim();
   if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(s.mac)) throw new SiError('E_USAGE', `--configure-from ${iface}: it has no Ethernet MAC address (${JSON.stringify(s.mac)})`);
-  if (!s.ip) throw new SiError('E_USAGE', `--configure-from ${iface}: it has no IPv4 address to carry into the reinstall`);
+  if (!s.ip && !s.ipv6) throw new SiError('E_USAGE', `--configure-from ${iface}: it has no IPv4 address and no global IPv6 address to carry into the reinstall`);
   return s;
 }

@@ -1,6 +1,8 @@
 // The local.cfg that `si-agent stage --configure-from IFACE` writes, from the live settings of that interface; pure.
 
 import { networkOf, prefixToMask } from '../net/dhcp-values.js';
+import { checkIPv6 } from '../net/ipv6-values.js';
+import type { LiveIPv6 } from './live-settings-ipv6.js';
 
 /** What the running system says of the interface (ip, resolv.conf, hostname). */
 export interface LiveSettings {
@@ -14,6 +16,8 @@ export interface LiveSettings {
   hostname?: string;
   /** True when the address was leased by DHCP (ip says `dynamic`). */
   dynamic: boolean;
+  /** The interface's global IPv6 address and how it came (live-settings-ipv6.ts). */
+  ipv6?: LiveIPv6;
 }
 
 /** Single-quotes a value for local.cfg when it has anything beyond plain characters. */
@@ -24,7 +28,8 @@ function q(v: string): string {
 /**
  * local.cfg lines (SPEC 2 names) for a reinstall that keeps this machine's identity: HOSTNAME, DOMAINNAME, the
  * interface as DEVICE by MAC (the installer may name it differently), its address as static settings, GATEWAY,
- * DNS and IMAGESERVER. The installed system keeps DHCP when the address was leased (IP_ASSIGNMENT=dhcp).
+ * DNS and IMAGESERVER. The installed system keeps DHCP when the address was leased (IP_ASSIGNMENT=dhcp). IPv6 as it
+ * came (IPV6_ASSIGNMENT auto, dhcp6, or static with IPV6ADDR and IPV6_GATEWAY); no IPv4 address: IPV4_ASSIGNMENT=off.
  */
 export function renderLocalCfg(s: LiveSettings, imageServer: string, when: string): string {
   const l: string[] = [`# local.cfg written by si-agent stage on ${when} from the live settings of ${s.iface}`];
@@ -46,6 +51,16 @@ export function renderLocalCfg(s: LiveSettings, imageServer: string, when: strin
     add('BROADCAST', broadcast);
   }
   add('GATEWAY', s.gateway);
+  if (!s.ip && s.ipv6) add('IPV4_ASSIGNMENT', 'off');
+  if (s.ipv6) {
+    add('IPV6_ASSIGNMENT', s.ipv6.assignment);
+    if (s.ipv6.assignment === 'static') {
+      add('IPV6ADDR', `${s.ipv6.address}/${s.ipv6.prefix}`);
+      // The installer refuses a link-local IPV6_GATEWAY (it needs a zone): said in the file for whoever edits it.
+      if (s.ipv6.gateway && checkIPv6(s.ipv6.gateway, false) === undefined) add('IPV6_GATEWAY', s.ipv6.gateway);
+      else if (s.ipv6.gateway) l.push(`# IPV6_GATEWAY not written: the default router ${s.ipv6.gateway} is link-local; give its global address here`);
+    }
+  }
   if (s.nameservers.length > 0) add('DNS_SERVERS', s.nameservers.join(' '));
   add('IMAGESERVER', imageServer);
   return l.join('\n') + '\n';

@@ -6,7 +6,7 @@
 //
 // Untagged only, as a first step: this host's kernel has no 8021q and no act_vlan (`tc ... action vlan push` fails
 // with "Failed to load TC action module"), and its bridge refuses vlan_filtering, so nothing on the host side can
-// tag or untag VLAN 42 for the guest yet; the VLAN on the bond is proven by the argv unit test only.
+// tag or untag VLAN 42 for the guest; test/boot/boot-vlan-bond.test.ts does it with a userspace switch (dgram netdevs).
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

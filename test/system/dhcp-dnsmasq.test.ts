@@ -147,10 +147,12 @@ describe.skipIf(!enabled)('DHCP against dnsmasq', () => {
       const b = lab.ns('pb');
       lab.veth({ ns: c, name: 'vc0' }, { ns: a, name: 'va0', cidr: `${netA}.1/24` });
       lab.veth({ ns: c, name: 'vc1' }, { ns: b, name: 'vb1', cidr: `${netB}.1/24` });
-      await startDnsmasq(lab, a, 'dnsmasq-pa', 'va0', { net: netA }, []);
-      // The server that names the image server answers a second late: the plain lease arrives first.
-      await startDnsmasq(lab, b, 'dnsmasq-pb', 'vb1', { net: netB }, [`140,${netB}.1`], ['--dhcp-reply-delay=1']);
-      const run = await runInNs(c, entry, { mode: 'configure', timeoutMs: 20_000, resolvConf: join(lab.dir, 'resolv-p.conf') });
+      // No ping check before an offer (dnsmasq waits for an echo that never comes, for a time of its own): the plain
+      // server answers at once, the one that names the image server a second late, so the plain lease arrives first.
+      await startDnsmasq(lab, a, 'dnsmasq-pa', 'va0', { net: netA }, [], ['--no-ping']);
+      await startDnsmasq(lab, b, 'dnsmasq-pb', 'vb1', { net: netB }, [`140,${netB}.1`], ['--no-ping', '--dhcp-reply-delay=1']);
+      // RFC 2131's first wait (4 s) outlasts the delayed offer: a shorter one would DISCOVER again and lose it.
+      const run = await runInNs(c, entry, { mode: 'configure', timeoutMs: 20_000, baseMs: 4000, capMs: 8000, resolvConf: join(lab.dir, 'resolv-p.conf') });
       expect(run.error, logText(run)).toBeUndefined();
       expect(run.result).toMatchObject({ mode: 'dhcp', iface: 'vc1' });
       const text = logText(run);

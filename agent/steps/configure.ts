@@ -6,32 +6,25 @@ import type { DiskPlan } from '../plan/disk-plan-types.js';
 import { configureTarget } from '../target/configure-target.js';
 import type { EarlyKeygen } from '../target/host-keys.js';
 import { chooseBootMode, hasEfivars } from '../target/install-bootloader.js';
+import { sysLinkNamer } from '../target/link-namer.js';
 import { resolveNetSettings } from '../target/net-settings.js';
-import { readNicFacts } from '../target/nic-facts.js';
-import { predictNicName, readNamingPolicy } from '../target/nic-name.js';
 import { readTargetView } from '../target/target-view.js';
-import { type Ctx, type Step, param } from './context.js';
+import { type Step, param } from './context.js';
 import { bindSystemDirs } from './install-scripts.js';
 
 /** The install environment's /sys (SI_ROOT prefixes it for tests, as for the other system paths). */
 const sysDir = () => (process.env.SI_ROOT ?? '') + '/sys';
-
-/** The install NIC's name in the installed system, logged with why. */
-function targetNicName(ctx: Ctx, device: string | undefined): string | undefined {
-  if (!device) return undefined;
-  const facts = readNicFacts(sysDir(), device);
-  const { name, why } = predictNicName(facts, readNamingPolicy(readTargetView(ctx.opts.sysroot), facts.mac));
-  ctx.report.info(`install NIC ${device} is ${name} in the installed system (${why})`);
-  return name;
-}
 
 export const configureStep: Step = {
   name: 'configure',
   title: 'Configuring the installed system',
   async run(ctx) {
     const resolvPath = systemPaths().resolvConf;
-    const settings = resolveNetSettings(ctx.params, existsSync(resolvPath) ? readFileSync(resolvPath, 'utf8') : '');
-    const nic = targetNicName(ctx, settings.device);
+    // The install NIC, a bond's slaves and a VLAN's parent NIC get the names the installed system's udev will give them.
+    const namer = sysLinkNamer(sysDir(), readTargetView(ctx.opts.sysroot));
+    const settings = resolveNetSettings(ctx.params, existsSync(resolvPath) ? readFileSync(resolvPath, 'utf8') : '', namer);
+    for (const r of settings.renamed) ctx.report.info(`install NIC ${r.from} is ${r.to} in the installed system (${r.why})`);
+    const nic = settings.nic;
     const loader = param(ctx, 'BOOTLOADER')?.toLowerCase() ?? 'grub';
     let boot = null;
     if (loader !== 'none') {

@@ -5,8 +5,13 @@ import { ParamError, type Problem } from '../errors.js';
 import type { Params } from '../params/types.js';
 import { isHostName } from '../params/validate.js';
 import { classfulPrefix, maskToPrefix, prefixToMask } from '../net/dhcp-values.js';
+import { keepNames, type LinkNamer } from './link-namer.js';
+import { checkStackKinds, readTargetIpv6, readTargetStack, type BondSettings, type Ipv6Settings, type Renamed, type VlanSettings } from './net-settings-stack.js';
 
-export type IpAssignment = 'dhcp' | 'static' | 'replicant';
+export type { BondSettings, Ipv6Assignment, Ipv6Settings, VlanSettings } from './net-settings-stack.js';
+
+/** The installed system's IPv4: off when the install ran IPv6 only (IPV4_ASSIGNMENT=off) and IP_ASSIGNMENT says nothing. */
+export type IpAssignment = 'dhcp' | 'static' | 'replicant' | 'off';
 
 /** Everything the renderers need, already checked. */
 export interface NetSettings {
@@ -16,8 +21,17 @@ export interface NetSettings {
   /** Fully qualified name (short + domain), or the short name when there is no domain. */
   fqdn?: string;
   domain?: string;
-  /** The install NIC's kernel name in the install environment (eth0). */
+  /** The install NIC's kernel name in the install environment (eth0; a MAC in DEVICE resolved), or the bond or VLAN. */
   device?: string;
+  /** The install NIC's name in the installed system when there is no bond (DEVICE, or the VLAN's parent NIC). */
+  nic?: string;
+  bond?: BondSettings;
+  vlan?: VlanSettings;
+  /** MTU of every link in the stack (the NICs, the bond, the VLAN). */
+  mtu?: number;
+  ipv6: Ipv6Settings;
+  /** NICs whose installed name was worked out, for the log. */
+  renamed: Renamed[];
   ip?: string;
   prefix?: number;
   netmask?: string;
@@ -31,13 +45,16 @@ const value = (params: Params, name: string) => {
 };
 
 /**
- * How the installed system gets its address. IP_ASSIGNMENT wins; without it, static when
- * IPADDR was given by the operator (command line, local.cfg, script: the install itself
- * ran static), dhcp when IPADDR is absent or came from the DHCP lease.
+ * How the installed system gets its IPv4 address. IP_ASSIGNMENT wins; then IPV4_ASSIGNMENT (the installer's: off
+ * writes no IPv4); without either, static when IPADDR was given by the operator (command line, local.cfg, script:
+ * the install itself ran static), dhcp when IPADDR is absent or came from the DHCP lease.
  */
 export function chooseIpAssignment(params: Params): IpAssignment {
   const explicit = value(params, 'IP_ASSIGNMENT')?.toLowerCase();
   if (explicit === 'dhcp' || explicit === 'static' || explicit === 'replicant') return explicit;
+  const v4 = value(params, 'IPV4_ASSIGNMENT')?.toLowerCase();
+  if (v4 === 'off' || v4 === 'none') return 'off';
+  if (v4 === 'dhcp' || v4 === 'static') return v4;
   const ip = params.get('IPADDR');
   if (!ip || ip.value === '') return 'dhcp';
   return ip.source === 'dhcp' || ip.source.startsWith('dhcp:') ? 'dhcp' : 'static';
@@ -53,12 +70,25 @@ export function parseNameservers(text: string): string[] {
   return out;
 }
 
-/** Reads and checks the settings; throws a ParamError listing every bad value. */
-export function resolveNetSettings(params: Params, resolvConf = ''): NetSettings {
-  const problems: Problem[] = [];
+/** True when the installed system gets a fixed address in either family (then name servers are written too). */
+export function hasStaticAddress(s: NetSettings): boolean {
+  return s.assignment === 'static' || s.ipv6.assignment === 'static';
+}
+
+/**
+ * Reads and checks the settings; throws a ParamError listing every bad value. namer gives the installed names of the
+ * NICs (link-namer.ts); the default keeps names and knows no MAC.
+ */
+export function resolveNetSettings(params: Params, resolvConf = '', namer: LinkNamer = keepNames): NetSettings {
+  const problems: Problem[] = checkStackKinds(params);
   const bad = (key: string, message: string) => problems.push({ source: params.get(key)?.source ?? 'default', key, message });
   const assignment = chooseIpAssignment(params);
-  const out: NetSettings = { assignment, dns: parseNameservers(resolvConf) };
+  const out: NetSettings = { assignment, dns: parseNameservers(resolvConf), ipv6: { assignment: 'off' }, renamed: [] };
+  if (problems.length === 0 && assignment !== 'replicant') {
+    const { renamed, ...stack } = readTargetStack(params, namer, problems);
+    Object.assign(out, stack, { renamed, ipv6: readTargetIpv6(params, problems) });
+    if (assignment === 'off' && out.ipv6.assignment === 'off') bad('IPV4_ASSIGNMENT', 'off with IPV6_ASSIGNMENT=off leaves the installed system without an address');
+  }
   const host = value(params, 'HOSTNAME');
   let domain = value(params, 'DOMAINNAME');
   if (domain !== undefined) {
@@ -74,11 +104,6 @@ export function resolveNetSettings(params: Params, resolvConf = ''): NetSettings
       if (!out.domain && rest.length > 0) out.domain = rest.join('.');
       out.fqdn = out.domain ? `${short}.${out.domain}` : short!;
     }
-  }
-  const device = value(params, 'DEVICE');
-  if (device !== undefined) {
-    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(device)) bad('DEVICE', `${JSON.stringify(device)} is not an interface name`);
-    else out.device = device;
   }
   const gateway = value(params, 'GATEWAY');
   if (gateway !== undefined) {

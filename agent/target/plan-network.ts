@@ -1,6 +1,7 @@
 // All file changes for the installed system's identity and network, in the style the image uses (pure).
 
 import type { FileChange } from './file-changes.js';
+import { layoutLinks, type LinkLayout, type StyleChanges } from './net-layout.js';
 import type { NetSettings } from './net-settings.js';
 import { detectNetStyle, type NetStyle } from './net-style.js';
 import { planHostnameChanges, planResolvConf } from './render-hostname.js';
@@ -20,8 +21,9 @@ export interface NetworkPlan {
 }
 
 /**
- * Plans hostname, NIC configuration and resolv.conf. replicant leaves all three as the image has
- * them (the image is meant to be an exact replica); dhcp and static rewrite them.
+ * Plans hostname, link configuration (the NIC, or the bond, its slaves and the VLAN, with MTU and IPv6) and
+ * resolv.conf. replicant leaves all three as the image has them (the image is meant to be an exact replica); the other
+ * assignments rewrite them.
  */
 export function planNetworkChanges(view: TargetView, nic: string | undefined, s: NetSettings, uuid: string): NetworkPlan {
   if (s.assignment === 'replicant') return { changes: [], notes: ['IP_ASSIGNMENT=replicant: host name and network configuration left as in the image'] };
@@ -30,24 +32,26 @@ export function planNetworkChanges(view: TargetView, nic: string | undefined, s:
   if (!s.hostname) notes.push('no HOSTNAME: /etc/hostname left as in the image');
   const found = detectNetStyle(view);
   if (!found) return { changes, notes: [...notes, 'no network configuration style found in the image: NIC left unconfigured'] };
-  if (!nic) return { style: found.style, evidence: found.evidence, changes, notes: [...notes, 'no install NIC known (DEVICE unset): NIC left unconfigured'] };
-  changes.push(...planStyle(view, found.style, nic, s, uuid));
+  const layout = layoutLinks(s, nic);
+  if (!layout) return { style: found.style, evidence: found.evidence, changes, notes: [...notes, 'no install NIC known (DEVICE unset): NIC left unconfigured'] };
+  const styled = planStyle(view, found.style, layout, s, uuid);
+  changes.push(...styled.changes);
   changes.push(...planResolvConf(view, s));
-  return { style: found.style, evidence: found.evidence, changes, notes };
+  return { style: found.style, evidence: found.evidence, changes, notes: [...notes, ...styled.notes] };
 }
 
-/** The NIC's changes for one style. */
-export function planStyle(view: TargetView, style: NetStyle, nic: string, s: NetSettings, uuid: string): FileChange[] {
+/** The install links' changes for one style, with notes (bonding options the style cannot carry). */
+export function planStyle(view: TargetView, style: NetStyle, layout: LinkLayout, s: NetSettings, uuid: string): StyleChanges {
   switch (style) {
     case 'ifupdown':
-      return planIfupdown(view, nic, s);
+      return planIfupdown(view, layout, s);
     case 'netplan':
-      return planNetplan(view, nic, s);
+      return planNetplan(view, layout, s);
     case 'networkmanager':
-      return planNetworkManager(view, nic, s, uuid);
+      return planNetworkManager(view, layout, s, uuid);
     case 'networkd':
-      return planNetworkd(view, nic, s);
+      return planNetworkd(view, layout, s);
     case 'ifcfg':
-      return planIfcfg(view, nic, s);
+      return planIfcfg(view, layout, s);
   }
 }

@@ -1,7 +1,7 @@
 // Host name files of the installed system: /etc/hostname, the 127.0.1.1 line of /etc/hosts, RHEL's HOSTNAME=, resolv.conf.
 
 import type { FileChange } from './file-changes.js';
-import type { NetSettings } from './net-settings.js';
+import { hasStaticAddress, type NetSettings } from './net-settings.js';
 import type { TargetView } from './target-view.js';
 
 /** /etc/hosts with its 127.0.1.1 line naming this host (replaced, or added after 127.0.0.1). */
@@ -43,12 +43,12 @@ export function planHostnameChanges(view: TargetView, s: NetSettings): FileChang
 }
 
 /**
- * resolv.conf only for static addresses (a DHCP client writes its own at boot), and only when the
+ * resolv.conf only for static addresses, IPv4 or IPv6 (a DHCP client writes its own at boot), and only when the
  * image's is a regular file or absent: a symlink (systemd-resolved, NetworkManager) is left alone,
  * the servers go into the network configuration instead.
  */
 export function planResolvConf(view: TargetView, s: NetSettings): FileChange[] {
-  if (s.assignment !== 'static' || s.dns.length === 0) return [];
+  if (!hasStaticAddress(s) || s.dns.length === 0) return [];
   if (view.link('/etc/resolv.conf') !== undefined) return [];
   return [{ kind: 'write', path: '/etc/resolv.conf', content: renderResolvConf(s.dns, s.domain) }];
 }

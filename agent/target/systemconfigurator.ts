@@ -19,7 +19,8 @@ export function renderScConfig(s: NetSettings, nic: string | undefined): string 
   if (s.hostname) l.push(`HOSTNAME = ${s.hostname}`);
   if (s.domain) l.push(`DOMAINNAME = ${s.domain}`);
   if (s.gateway) l.push(`GATEWAY = ${s.gateway}`);
-  if (nic) {
+  // SystemConfigurator knows IPv4 dhcp and static only: with IPv4 off it is given no interface.
+  if (nic && s.assignment !== 'off') {
     l.push('', '[INTERFACE0]', `DEVICE = ${nic}`, `TYPE = ${s.assignment}`);
     if (s.assignment === 'static') l.push(`IPADDR = ${s.ip}`, `NETMASK = ${s.netmask}`);
   }

@@ -29,14 +29,20 @@ function makeCtx(sysroot: string, values: Record<string, string>, events: SiEven
   };
 }
 
-/** A fake install environment for SI_ROOT: eth0 a virtio NIC at PCI 0000:00:05.0, a resolv.conf, no EFI. */
-function makeInstallEnv(dir: string): void {
-  const pci = join(dir, 'sys/devices/pci0000:00/0000:00:05.0');
-  mkdirSync(join(pci, 'virtio1/net/eth0'), { recursive: true });
+/** A virtio NIC in the fake /sys at PCI 0000:00:<slot>.0 with the MAC 52:54:00:00:00:<slot>. */
+function addNic(dir: string, name: string, slot: string): void {
+  const pci = join(dir, `sys/devices/pci0000:00/0000:00:${slot}.0`);
+  mkdirSync(join(pci, `virtio${slot}/net/${name}`), { recursive: true });
   mkdirSync(join(dir, 'sys/class/net'), { recursive: true });
-  symlinkSync('../../devices/pci0000:00/0000:00:05.0/virtio1/net/eth0', join(dir, 'sys/class/net/eth0'));
-  symlinkSync('../../../virtio1', join(pci, 'virtio1/net/eth0/device'));
-  writeFileSync(join(pci, 'virtio1/net/eth0/address'), '52:54:00:00:00:05\n');
+  symlinkSync(`../../devices/pci0000:00/0000:00:${slot}.0/virtio${slot}/net/${name}`, join(dir, 'sys/class/net', name));
+  symlinkSync(`../../../virtio${slot}`, join(pci, `virtio${slot}/net/${name}/device`));
+  writeFileSync(join(pci, `virtio${slot}/net/${name}/address`), `52:54:00:00:00:${slot}\n`);
+}
+
+/** A fake install environment for SI_ROOT: eth0 a virtio NIC at PCI 0000:00:05.0, eth1 at 0000:00:06.0, a resolv.conf, no EFI. */
+function makeInstallEnv(dir: string): void {
+  addNic(dir, 'eth0', '05');
+  addNic(dir, 'eth1', '06');
   mkdirSync(join(dir, 'etc'));
   writeFileSync(join(dir, 'etc/resolv.conf'), 'nameserver 10.9.8.7\n');
 }
@@ -98,6 +104,32 @@ describe.skipIf(!isRoot || !BUSYBOX)('configure step (root)', () => {
     expect(messages.some((m) => m.startsWith('network configuration style: ifupdown'))).toBe(true);
     expect(messages).toContain('BOOTLOADER=none: boot loader left as in the image');
     expect(mountsUnder(sysroot)).toEqual([]);
+  });
+
+  it('writes a bond (slaves by MAC, as the installed system names them), VLAN 42 on it, MTU 9000 and IPv6 into a Debian ifupdown image', async () => {
+    cpSync(join(FIXTURES, 'debian-ifupdown'), sysroot, { recursive: true, verbatimSymlinks: true });
+    const events: SiEvent[] = [];
+    const params = {
+      HOSTNAME: 'node6', BOND_SLAVES: '52:54:00:00:00:05,52:54:00:00:00:06', BOND_OPTS: 'mode=802.3ad,miimon=100,lacp_rate=fast', VLAN_ID: '42', MTU: '9000',
+      IPADDR: '10.42.0.6', NETMASK: '255.255.255.0', GATEWAY: '10.42.0.1', IPV6_ASSIGNMENT: 'static', IPV6ADDR: 'fd42:77::6/64', IPV6_GATEWAY: 'fd42:77::1', BOOTLOADER: 'none',
+    };
+    await configureStep.run(makeCtx(sysroot, params, events));
+    const ifaces = readFileSync(join(sysroot, 'etc/network/interfaces'), 'utf8');
+    expect(ifaces).not.toMatch(/eth0|eth1|192\.168\.1\.10/);
+    expect(ifaces).toContain('iface br0 inet manual'); // the image's bridge stays
+    expect(ifaces).toContain(
+      '# The install links (written by si-agent)\n' +
+        'auto bond0\niface bond0 inet manual\n\tbond-slaves enp0s5 enp0s6\n\tbond-mode 802.3ad\n\tbond-miimon 100\n\tbond-lacp-rate fast\n\tmtu 9000\n\n' +
+        'auto bond0.42\niface bond0.42 inet manual\n\tvlan-raw-device bond0\n\tmtu 9000\n' +
+        'iface bond0.42 inet static\n\taddress 10.42.0.6\n\tnetmask 255.255.255.0\n\tgateway 10.42.0.1\n\tdns-nameservers 10.9.8.7\n' +
+        'iface bond0.42 inet6 static\n\taddress fd42:77::6/64\n\tgateway fd42:77::1\n',
+    );
+    expect(readFileSync(join(sysroot, 'etc/network/interfaces.d/eth1'), 'utf8')).not.toContain('eth1');
+    expect(readFileSync(join(sysroot, 'etc/resolv.conf'), 'utf8')).toBe('# written by si-agent (SystemImager)\nnameserver 10.9.8.7\n');
+    const messages = events.flatMap((e) => (e.type === 'log' ? [e.message] : []));
+    expect(messages).toContain('install NIC eth0 is enp0s5 in the installed system (PCI path)');
+    expect(messages).toContain('install NIC eth1 is enp0s6 in the installed system (PCI path)');
+    expect(messages.some((m) => m.startsWith('network configuration style: ifupdown'))).toBe(true);
   });
 
   it('fails with a clear error when the image has no kernel, leaving the image untouched and nothing bound', async () => {

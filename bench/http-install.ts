@@ -54,6 +54,8 @@ async function main(): Promise<void> {
   const times: Record<string, number[]> = { rsync: [], http: [] };
   const imageStep: Record<string, number[]> = { rsync: [], http: [] };
   const rss: Record<string, number> = { rsync: 0, http: 0 };
+  // Every step's time per round, to say where one install spends what the other does not.
+  const steps: Record<string, Map<string, number[]>> = { rsync: new Map(), http: new Map() };
   try {
     for (let i = 0; i < rounds; i++) {
       for (const who of i % 2 === 0 ? ['http', 'rsync'] : ['rsync', 'http']) {
@@ -70,7 +72,9 @@ async function main(): Promise<void> {
         if (r.status !== 0) throw new Error(`${who} install failed (${r.status}): ${readFileSync(join(work, 'si.log'), 'utf8').slice(-3000)}`);
         const text = readFileSync(events, 'utf8');
         times[who]!.push((t1 - t0) / 1000);
-        imageStep[who]!.push((agentTimeline(text, t0, t1).get('step image') ?? 0) / 1000);
+        const timeline = agentTimeline(text, t0, t1);
+        imageStep[who]!.push((timeline.get('step image') ?? 0) / 1000);
+        for (const [k, ms] of timeline) if (k.startsWith('step ') || !k.startsWith('  ')) steps[who]!.set(k, [...(steps[who]!.get(k) ?? []), ms / 1000]);
         rss[who] = Math.max(rss[who]!, peakRssOf(text));
       }
     }
@@ -82,6 +86,12 @@ async function main(): Promise<void> {
   console.log(`image: ${image} (${imageMiB} MiB on disk, ${(zst / 2 ** 20).toFixed(0)} MiB as .tar.zst), disk ${diskMiB} MiB, rounds ${rounds}`);
   for (const who of ['rsync', 'http']) {
     console.log(`${who.padEnd(5)} s: ${times[who]!.map((t) => t.toFixed(2)).join(' ')}  median ${median(times[who]!).toFixed(2)}; image step median ${median(imageStep[who]!).toFixed(2)} s; peak RSS ${rss[who]!.toFixed(1)} MiB`);
+  }
+  const names = [...new Set([...steps.rsync!.keys(), ...steps.http!.keys()])];
+  console.log('step medians, s (rsync / http):');
+  for (const k of names) {
+    const m = (who: string) => (steps[who]!.has(k) ? median(steps[who]!.get(k)!).toFixed(2) : '-');
+    console.log(`  ${k.padEnd(36)} ${m('rsync').padStart(6)} ${m('http').padStart(6)}`);
   }
   console.log(`ratio ${(median(times.http!) / median(times.rsync!)).toFixed(3)}`);
 }

@@ -83,9 +83,12 @@ describe.skipIf(!canRun)('agent image: a package built with --agent-image instal
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('stays under 45 MB and holds far less unpacked than the agent alone', () => {
+  // 46 MB, one more than the default build's limit: the agent's squashfs (zstd -19 in 1 MiB blocks) is 1.6 MB larger
+  // than the default build's zstd stream of it, and run mode's tools (bash, GNU tar, bc, sfdisk, xfs_db) and the
+  // bonding/8021q modules took the rest (default build 43.99 MB, this one 45.57 MB when they came in).
+  it('stays under 46 MB and holds far less unpacked than the agent alone', () => {
     expect(pkg.initrd.agentImage).toBe(true);
-    expect(pkg.initrd.compressedBytes).toBeLessThanOrEqual(45_000_000);
+    expect(pkg.initrd.compressedBytes).toBeLessThanOrEqual(46_000_000);
     expect(pkg.initrd.uncompressedBytes).toBeLessThan(130_000_000);
   });
 

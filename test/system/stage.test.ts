@@ -242,7 +242,7 @@ describe.skipIf(!isRoot)('si-agent stage --root into a debootstrapped Debian on 
     expect(readdirSync(join(bare, 'boot'))).toEqual([]);
 
     mkdirSync(join(bare, 'boot/grub'));
-    const cfg = "set default=0\nset timeout=1\nmenuentry 'Linux' {\n\tlinux /boot/vmlinuz root=/dev/sda1\n}\n";
+    const cfg = "set default=0\nset timeout=1\nmenuentry 'Linux' {\n\tlinux /boot/vmlinuz root=UUID=0f3c2a4e-1b2d-4c5e-8f90-a1b2c3d4e5f6\n}\n";
     writeFileSync(join(bare, 'boot/grub/grub.cfg'), cfg);
     chmodSync(join(bare, 'boot/grub/grub.cfg'), 0o600);
     const plainBefore = fileSet(bare);

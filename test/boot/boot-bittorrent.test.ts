@@ -15,7 +15,7 @@ import { canRunNetTests, createLab, waitFor, type Lab } from '../system/lib-net/
 import { startDnsmasq } from '../system/lib-net/servers.ts';
 import { createBtLab, makeTorrent, type BtLab } from '../system/lib-net/bt-lab.ts';
 import { buildTestPackage, canBoot, removeTestDir } from './package-fixture.ts';
-import { blankDisk, DiskReader, expectFixtureInstalled, nameLeasesNode001 } from './tap-boot.ts';
+import { blankDisk, DiskReader, expectFixtureInstalled, nameLeasesNode001, startNsRsyncd } from './tap-boot.ts';
 import { bootQemu, tailOf, type QemuOutcome } from './qemu.ts';
 
 const NET = 200;
@@ -66,9 +66,7 @@ describe.skipIf(reason !== null)('boot package installs over BitTorrent (opentra
     made.forEach((m, i) => bt!.startSeeder(`seeder${i}`, m.torrent, torrents, { port: 6881 + i }));
     const conf = readFileSync(server.rsyncdConf, 'utf8').replace('address = 127.0.0.1', `address = ${bt.serverIp}`);
     writeFileSync(server.rsyncdConf, `${conf}\n[torrents]\n  path = ${torrents}\n  comment = torrents\n`);
-    lab.daemon(bt.srv, 'rsyncd', ['rsync', '--daemon', '--no-detach', `--config=${server.rsyncdConf}`, '--port=873', `--address=${bt.serverIp}`]);
-    const logSays = (re: RegExp) => existsSync(server.logFile) && re.test(readFileSync(server.logFile, 'utf8'));
-    await waitFor(() => logSays(/rsyncd version .* starting/), 10_000, `rsyncd: ${lab.log('rsyncd')}`);
+    await startNsRsyncd(lab, bt.srv, server, bt.serverIp);
     await waitFor(() => /:6882 /.test(bt!.exec(bt!.srv, ['ss', '-ltn'])), 10_000, `aria2c: ${bt.log('seeder1')}`);
   }, 300_000);
 

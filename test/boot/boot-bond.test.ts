@@ -14,10 +14,10 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImageServer, type ImageServerInfo } from '../../fixtures/image-server/make-image-server.ts';
 import type { PackageResult } from '../../initrd-build/build-package.ts';
-import { canRunNetTests, createLab, waitFor, type Lab } from '../system/lib-net/netns.ts';
+import { canRunNetTests, createLab, type Lab } from '../system/lib-net/netns.ts';
 import { startDnsmasq } from '../system/lib-net/servers.ts';
 import { buildTestPackage, canBoot, removeTestDir } from './package-fixture.ts';
-import { blankDisk, DiskReader, expectFixtureInstalled, nameLeasesNode001 } from './tap-boot.ts';
+import { blankDisk, DiskReader, expectFixtureInstalled, nameLeasesNode001, startNsRsyncd } from './tap-boot.ts';
 import { bootQemu, tailOf, type QemuOutcome } from './qemu.ts';
 
 const NET = '10.215.0';
@@ -63,9 +63,7 @@ describe.skipIf(reason !== null)('boot with two NICs bonded (active-backup, drac
     }
     sh(['-n', ns, 'link', 'set', BR, 'up']);
     await startDnsmasq(lab, ns, 'dnsmasq', BR, { net: NET }, [`140,${SERVER}`, '144,no']);
-    lab.daemon(ns, 'rsyncd', ['rsync', '--daemon', '--no-detach', `--config=${server.rsyncdConf}`, '--port=873', `--address=${SERVER}`]);
-    const logSays = (re: RegExp) => existsSync(server.logFile) && re.test(readFileSync(server.logFile, 'utf8'));
-    await waitFor(() => logSays(/rsyncd version .* starting/), 10_000, `rsyncd in ${ns}: ${lab.log('rsyncd')}`);
+    await startNsRsyncd(lab, ns, server, SERVER);
   }, 300_000);
 
   afterAll(async () => {

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImageServer, type ImageServerInfo } from '../../fixtures/image-server/make-image-server.ts';
 import type { PackageResult } from '../../initrd-build/build-package.ts';
-import { canRunNetTests, createLab, waitFor, type Lab } from '../system/lib-net/netns.ts';
+import { canRunNetTests, createLab, type Lab } from '../system/lib-net/netns.ts';
 import { startDnsmasq } from '../system/lib-net/servers.ts';
 import { buildTestPackage, canBoot, removeTestDir } from './package-fixture.ts';
-import { addTap, blankDisk, DiskReader, expectFixtureInstalled, nameLeasesNode001 } from './tap-boot.ts';
+import { addTap, blankDisk, DiskReader, expectFixtureInstalled, nameLeasesNode001, startNsRsyncd } from './tap-boot.ts';
 import { bootQemu, tailOf, type QemuOutcome } from './qemu.ts';
 
 const NET = '10.214.0';
@@ -52,9 +52,7 @@ describe.skipIf(reason !== null)('boot over a tap device: lease and IMAGESERVER 
     ns = lab.ns('tap');
     addTap(ns, TAP, `${SERVER}/24`);
     await startDnsmasq(lab, ns, 'dnsmasq', TAP, { net: NET }, [`140,${SERVER}`, '141,5514', '144,no']);
-    lab.daemon(ns, 'rsyncd', ['rsync', '--daemon', '--no-detach', `--config=${server.rsyncdConf}`, '--port=873', `--address=${SERVER}`]);
-    const logSays = (re: RegExp) => existsSync(server.logFile) && re.test(readFileSync(server.logFile, 'utf8'));
-    await waitFor(() => logSays(/rsyncd version .* starting/), 10_000, `rsyncd in ${ns}: ${lab.log('rsyncd')}`);
+    await startNsRsyncd(lab, ns, server, SERVER);
   }, 300_000);
 
   afterAll(async () => {

@@ -14,7 +14,7 @@ import type { PackageResult } from '../../initrd-build/build-package.ts';
 import { canRunNetTests, createLab, waitFor, type Lab } from '../system/lib-net/netns.ts';
 import { startDnsmasq6 } from '../system/lib-net/servers.ts';
 import { buildTestPackage, canBoot, removeTestDir } from './package-fixture.ts';
-import { blankDisk, DiskReader, expectFixtureInstalled } from './tap-boot.ts';
+import { blankDisk, DiskReader, expectFixtureInstalled, startNsRsyncd } from './tap-boot.ts';
 import { bootQemu, tailOf, type QemuOutcome } from './qemu.ts';
 
 const PREFIX = 'fd42:77:9';
@@ -59,10 +59,8 @@ describe.skipIf(reason !== null)('boot and install over IPv6 only (RA + DHCPv6, 
     sh('ip', ['netns', 'exec', ns, 'nft', 'add', 'chain', 'netdev', NFT_TABLE, 'in', `{ type filter hook ingress device ${TAP} priority 0 ; }`]);
     for (const proto of ['ip', 'arp', 'ip6']) sh('ip', ['netns', 'exec', ns, 'nft', 'add', 'rule', 'netdev', NFT_TABLE, 'in', 'meta', 'protocol', proto, 'counter']);
     await startDnsmasq6(lab, ns, 'dnsmasq', TAP, { prefix: PREFIX, mode: 'dhcp6', hosts: { 'imageserver.test': SERVER }, domain: 'test' });
-    lab.daemon(ns, 'rsyncd', ['rsync', '--daemon', '--no-detach', `--config=${server.rsyncdConf}`, '--port=873', `--address=${SERVER}`, '--ipv6']);
+    await startNsRsyncd(lab, ns, server, SERVER, ['--ipv6']);
     lab.daemon(ns, 'monitor', [process.execPath, '-e', MONITOR, SERVER]);
-    const logSays = (re: RegExp) => existsSync(server.logFile) && re.test(readFileSync(server.logFile, 'utf8'));
-    await waitFor(() => logSays(/rsyncd version .* starting/), 10_000, `rsyncd in ${ns}: ${lab.log('rsyncd')}`);
     await waitFor(() => /listening/.test(lab!.log('monitor')), 10_000, `the monitor: ${lab.log('monitor')}`);
   }, 300_000);
 

@@ -22,7 +22,7 @@ import { canRunNetTests, createLab, ip, waitFor, type Lab } from '../system/lib-
 import { startDnsmasq } from '../system/lib-net/servers.ts';
 import { createBtLab, makeTorrent, type BtLab } from '../system/lib-net/bt-lab.ts';
 import { buildTestPackage, canBoot, removeTestDir } from './package-fixture.ts';
-import { addTap, blankDisk, DiskReader, nameLeasesNode001 } from './tap-boot.ts';
+import { addTap, blankDisk, DiskReader, nameLeasesNode001, startNsRsyncd } from './tap-boot.ts';
 import { bootQemu, tailOf } from './qemu.ts';
 
 const MASTERS = resolve(import.meta.dirname, '../../fixtures/masters');
@@ -106,7 +106,7 @@ describe.skipIf(mcReason !== null)('boot, run mode over multicast: msdos-autodet
     addTap(ns, 'mmtap0', `${SERVER}/24`);
     ip('-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', 'mmtap0');
     await startDnsmasq(lab, ns, 'dnsmasq', 'mmtap0', { net: NET }, [`140,${SERVER}`, '143,9000']);
-    lab.daemon(ns, 'rsyncd', ['rsync', '--daemon', '--no-detach', `--config=${server.rsyncdConf}`, '--port=873', `--address=${SERVER}`]);
+    await startNsRsyncd(lab, ns, server, SERVER);
     monitorFile = await startMonitor(lab, ns, SERVER);
     // flamethrower.conf as SystemImager writes it (see boot-multicast.test.ts); its casts stay in the namespace.
     const state = join(lab.dir, 'ft-state');
@@ -225,10 +225,8 @@ describe.skipIf(btReason !== null)('boot, run mode over BitTorrent: gpt-bittorre
     [`${tarball}.torrent`, ...overrides.map((m) => m.torrent)].forEach((t, i) => bt!.startSeeder(`seeder${i}`, t, torrents, { port: 6881 + i }));
     const conf = readFileSync(server.rsyncdConf, 'utf8').replace('address = 127.0.0.1', `address = ${bt.serverIp}`);
     writeFileSync(server.rsyncdConf, `${conf}\n[torrents]\n  path = ${torrents}\n  comment = torrents\n`);
-    lab.daemon(bt.srv, 'rsyncd', ['rsync', '--daemon', '--no-detach', `--config=${server.rsyncdConf}`, '--port=873', `--address=${bt.serverIp}`]);
+    await startNsRsyncd(lab, bt.srv, server, bt.serverIp);
     monitorFile = await startMonitor(lab, bt.srv, bt.serverIp);
-    const logSays = (re: RegExp) => existsSync(server.logFile) && re.test(readFileSync(server.logFile, 'utf8'));
-    await waitFor(() => logSays(/rsyncd version .* starting/), 10_000, `rsyncd: ${lab.log('rsyncd')}`);
     await waitFor(() => /:6884 /.test(bt!.exec(bt!.srv, ['ss', '-ltn'])), 10_000, `aria2c: ${bt.log('seeder3')}`);
   }, 300_000);
 

@@ -13,7 +13,7 @@ import type { PackageResult } from '../../initrd-build/build-package.ts';
 import { canRunNetTests, createLab, ip, waitFor, type Lab } from '../system/lib-net/netns.ts';
 import { startDnsmasq } from '../system/lib-net/servers.ts';
 import { buildTestPackage, canBoot, removeTestDir } from './package-fixture.ts';
-import { addTap, blankDisk, DiskReader, expectFixtureInstalled, nameLeasesNode001 } from './tap-boot.ts';
+import { addTap, blankDisk, DiskReader, expectFixtureInstalled, nameLeasesNode001, startNsRsyncd } from './tap-boot.ts';
 import { bootQemu, tailOf, type QemuOutcome } from './qemu.ts';
 
 const NET = '10.77.3';
@@ -61,7 +61,7 @@ describe.skipIf(reason !== null)('boot over a tap device: the image comes over m
     addTap(ns, TAP, `${SERVER}/24`);
     ip('-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', TAP);
     await startDnsmasq(lab, ns, 'dnsmasq', TAP, { net: NET }, [`140,${SERVER}`, '143,9000']);
-    lab.daemon(ns, 'rsyncd', ['rsync', '--daemon', '--no-detach', `--config=${server.rsyncdConf}`, '--port=873', `--address=${SERVER}`]);
+    await startNsRsyncd(lab, ns, server, SERVER);
     // flamethrower.conf as SystemImager writes it; flamethrowerd daemonizes, its casts stay in the namespace (killed by cleanup).
     const state = join(lab.dir, 'ft-state');
     const ftdir = join(lab.dir, 'ft-directory');

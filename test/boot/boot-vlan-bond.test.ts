@@ -22,7 +22,7 @@ import type { PackageResult } from '../../initrd-build/build-package.ts';
 import { bundleEntry, canRunNetTests, createLab, waitFor, type Lab } from '../system/lib-net/netns.ts';
 import { startDnsmasq } from '../system/lib-net/servers.ts';
 import { buildTestPackage, canBoot, removeTestDir } from './package-fixture.ts';
-import { blankDisk, DiskReader, expectFixtureInstalled, nameLeasesNode001 } from './tap-boot.ts';
+import { blankDisk, DiskReader, expectFixtureInstalled, nameLeasesNode001, startNsRsyncd } from './tap-boot.ts';
 import { bootQemu, tailOf, type QemuOutcome } from './qemu.ts';
 import { qmpCommands } from './qmp.ts';
 import type { Counters, SwitchConfig } from './vlan-switch.ts';
@@ -85,9 +85,7 @@ describe.skipIf(reason !== null)('boot with VLAN 42 tagged on an active-backup b
     sh(['-n', ns, 'addr', 'add', `${SERVER}/24`, 'brd', '+', 'dev', TAP]);
     sh(['-n', ns, 'link', 'set', TAP, 'up']);
     await startDnsmasq(lab, ns, 'dnsmasq', TAP, { net: NET }, [`140,${SERVER}`, '144,no']);
-    lab.daemon(ns, 'rsyncd', ['rsync', '--daemon', '--no-detach', `--config=${server.rsyncdConf}`, '--port=873', `--address=${SERVER}`]);
-    const logSays = (re: RegExp) => existsSync(server.logFile) && re.test(readFileSync(server.logFile, 'utf8'));
-    await waitFor(() => logSays(/rsyncd version .* starting/), 10_000, `rsyncd in ${ns}: ${lab.log('rsyncd')}`);
+    await startNsRsyncd(lab, ns, server, SERVER);
   }, 300_000);
 
   afterAll(async () => {

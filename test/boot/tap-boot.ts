@@ -1,13 +1,21 @@
 // What the boot tests on a tap device share: the tap in a namespace, host names for every leased address, a blank
-// disk, and reading the installed fixture image back from the disk after QEMU powered off.
+// disk, the fixture's rsync daemon in the namespace, and reading the installed fixture image back from the disk after QEMU powered off.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { ImageServerInfo } from '../../fixtures/image-server/make-image-server.ts';
+import { waitFor, type Lab } from '../system/lib-net/netns.ts';
 
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+
+/** Starts the fixture's rsync daemon on address:873 in ns (a daemon of the lab) and waits until its log says it started. */
+export async function startNsRsyncd(lab: Lab, ns: string, server: ImageServerInfo, address: string, extra: string[] = []): Promise<void> {
+  lab.daemon(ns, 'rsyncd', ['rsync', '--daemon', '--no-detach', `--config=${server.rsyncdConf}`, '--port=873', `--address=${address}`, ...extra]);
+  const started = () => existsSync(server.logFile) && /rsyncd version .* starting/.test(readFileSync(server.logFile, 'utf8'));
+  await waitFor(started, 10_000, `rsyncd in ${ns}: ${lab.log('rsyncd')}`);
+}
 
 /** A tap device in ns with the server's address (broadcast set, as udpcast needs), up. */
 export function addTap(ns: string, tap: string, cidr: string): void {

@@ -49,9 +49,16 @@ async function switchRoot(reporter: Reporter, root: string, init: string): Promi
   reporter.info(`directboot: switch_root ${root} ${init}`);
   const run = createRunner(null);
   // The installed system names and configures its NICs itself, as after a boot: udev renames only a link that is down
-  // (eth0 -> ens3 fails with EBUSY while up), so every link but lo loses the install's addresses and goes down.
-  for (const nic of existsSync('/sys/class/net') ? readdirSync('/sys/class/net') : []) {
-    if (nic === 'lo') continue;
+  // (eth0 -> ens3 fails with EBUSY while up), and its own configuration makes the bond and the VLAN again (a bond that
+  // exists with slaves takes no new mode). So the install's VLANs and bonds are deleted (the slaves come free), and
+  // every other link but lo loses its addresses and goes down.
+  const links = existsSync('/sys/class/net') ? readdirSync('/sys/class/net').filter((n) => n !== 'lo') : [];
+  const isVlan = (n: string) => existsSync(`/proc/net/vlan/${n}`);
+  const isBond = (n: string) => existsSync(`/sys/class/net/${n}/bonding`);
+  for (const nic of [...links.filter(isVlan), ...links.filter((n) => !isVlan(n) && isBond(n))]) {
+    await run('ip', ['link', 'delete', 'dev', nic], { allowFail: true });
+  }
+  for (const nic of links.filter((n) => existsSync(`/sys/class/net/${n}`))) {
     await run('ip', ['addr', 'flush', 'dev', nic], { allowFail: true });
     await run('ip', ['link', 'set', 'dev', nic, 'down'], { allowFail: true });
   }

@@ -14,18 +14,18 @@
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImageServer, type ImageServerInfo } from '../../fixtures/image-server/make-image-server.ts';
 import type { PackageResult } from '../../initrd-build/build-package.ts';
-import { bundleEntry, canRunNetTests, createLab, waitFor, type Lab } from '../system/lib-net/netns.ts';
+import { canRunNetTests, createLab, type Lab } from '../system/lib-net/netns.ts';
 import { startDnsmasq } from '../system/lib-net/servers.ts';
 import { buildTestPackage, canBoot, removeTestDir } from './package-fixture.ts';
 import { blankDisk, DiskReader, expectFixtureInstalled, nameLeasesNode001, startNsRsyncd } from './tap-boot.ts';
 import { bootQemu, tailOf, type QemuOutcome } from './qemu.ts';
 import { qmpCommands } from './qmp.ts';
-import type { Counters, SwitchConfig } from './vlan-switch.ts';
+import type { Counters } from './vlan-switch.ts';
+import { startVlanSwitch, type VlanSwitch } from './vlan-lab.ts';
 
 const NET = '10.216.0';
 const SERVER = `${NET}.1`;
@@ -39,7 +39,6 @@ const NICS = [
 const SERVER_PORTS = { sw: 40010, socat: 41010 };
 const BIG_MB = 192; // makes the image copy last long enough to cut a link in its middle
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const sh = (args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 
 /** Why this test cannot run here, or null. */
 function skipReason(): string | null {
@@ -58,9 +57,9 @@ describe.skipIf(reason !== null)('boot with VLAN 42 tagged on an active-backup b
   let lab: Lab | undefined;
   let server: ImageServerInfo;
   let ns = '';
-  let countersFile = '';
+  let sw: VlanSwitch;
   const reader = new DiskReader();
-  const counters = (): Counters => JSON.parse(readFileSync(countersFile, 'utf8')) as Counters;
+  const counters = (): Counters => sw.counters();
 
   beforeAll(async () => {
     ({ dir, pkg } = await buildTestPackage('console=ttyS0 panic=-1', false));
@@ -69,21 +68,7 @@ describe.skipIf(reason !== null)('boot with VLAN 42 tagged on an active-backup b
     nameLeasesNode001(server, NET);
     writeFileSync(join(server.imageDir, 'var/lib/failover.bin'), randomBytes(BIG_MB * 1024 * 1024));
     ns = lab.ns('vlan');
-    countersFile = join(lab.dir, 'switch-counters.json');
-    const cfg: SwitchConfig = {
-      vlan: VLAN,
-      guests: NICS.map((n) => ({ name: n.id, listen: n.sw, peer: n.qemu })),
-      server: { listen: SERVER_PORTS.sw, peer: SERVER_PORTS.socat },
-      countersFile,
-    };
-    const bundle = await bundleEntry(resolve(import.meta.dirname, 'vlan-switch-entry.ts'), lab.dir);
-    lab.daemon(ns, 'switch', [process.execPath, bundle, JSON.stringify(cfg)]);
-    await waitFor(() => /listening/.test(lab!.log('switch')), 10_000, `the VLAN switch in ${ns}: ${lab.log('switch')}`);
-    // The server's access port: a tap whose frames socat carries to and from the switch, one frame per datagram.
-    lab.daemon(ns, 'socat', ['socat', '-b', '65536', `TUN,tun-type=tap,tun-name=${TAP},iff-up,iff-no-pi`, `UDP-DATAGRAM:127.0.0.1:${SERVER_PORTS.sw},bind=127.0.0.1:${SERVER_PORTS.socat}`]);
-    await waitFor(() => sh(['-n', ns, '-o', 'link', 'show']).includes(`${TAP}:`), 10_000, `socat's tap in ${ns}: ${lab.log('socat')}`);
-    sh(['-n', ns, 'addr', 'add', `${SERVER}/24`, 'brd', '+', 'dev', TAP]);
-    sh(['-n', ns, 'link', 'set', TAP, 'up']);
+    sw = await startVlanSwitch(lab, ns, { vlan: VLAN, guests: NICS, server: SERVER_PORTS, tap: TAP, cidrs: [`${SERVER}/24`] });
     await startDnsmasq(lab, ns, 'dnsmasq', TAP, { net: NET }, [`140,${SERVER}`, '144,no']);
     await startNsRsyncd(lab, ns, server, SERVER);
   }, 300_000);
@@ -108,7 +93,7 @@ describe.skipIf(reason !== null)('boot with VLAN 42 tagged on an active-backup b
       append: `console=ttyS0 panic=-1 POST_ACTION=shutdown bond=bond0:eth0,eth1:mode=active-backup,miimon=100 vlan=bond0.${VLAN}:bond0 ip=bond0.${VLAN}:dhcp`,
       disks: [disk],
       netns: ns,
-      dgram: NICS.map((n) => ({ id: n.id, mac: n.mac, localPort: n.qemu, remotePort: n.sw })),
+      dgram: sw.dgram(NICS),
       qmpSocket: qmp,
       // The console is a terminal: the image's progress is a bar redrawn with \r (`image [###---]  13%  35.2 MB/...`).
       marks: { lease: /DHCP: ACK on bond0\.42/, copy: /image \[[#-]*\] +\d+%/, copied: /image \[#+\] +100%/ },

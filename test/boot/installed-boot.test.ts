@@ -1,10 +1,17 @@
 // Boot tier (root, QEMU with TCG only: no KVM here; needs qemu-system-x86_64, socat, rsync, debootstrap or its cache,
 // OVMF for UEFI, mtools to look into the ESP): boots what the agent installed. The agent as /init installs a real
 // Debian bookworm image (fixtures/debian-image) over rsync onto a blank virtio disk with a static address, then:
-//  - BIOS: POST_ACTION=reboot (QEMU -no-reboot exits there), a second QEMU boots that disk alone with SeaBIOS to the
-//    installed system's `node101 login:` on ttyS0; its NIC config on the disk and its boot log agree on the name;
+//  - BIOS: installed over VLAN 42 tagged on an active-backup bond of two NICs with MTU 9000 and static IPv4 and IPv6
+//    (dracut's words), POST_ACTION=reboot (QEMU -no-reboot exits there); a second QEMU boots that disk alone with
+//    SeaBIOS to the installed system's `node101 login:` on ttyS0, and its own ifupdown (with ifenslave) brings up the
+//    same bond over the NICs as its udev names them, the same VLAN, MTU and both addresses;
 //  - UEFI: the same under OVMF (gpt + ESP, GRUB x86_64-efi on the removable path EFI/BOOT/BOOTX64.EFI);
 //  - kexec and directboot reach the installed login prompt in the installer's own QEMU process (no firmware reboot);
+//    directboot also over the bond and VLAN: PID 1 deletes the install's bond and VLAN before switch_root, and the
+//    installed system makes them again from its configuration;
+// The bond + VLAN cases' NICs are QEMU dgram ports on a userspace switch in a namespace (vlan-lab.ts: this host's
+// kernel cannot tag), trunk ports carrying VLAN 42 tagged; the server (its addresses and an rsync daemon on the same
+// image tree) sits on the switch's access port. The other cases use QEMU's user networking.
 //  - two installs of one image get different machine-ids and SSH host keys;
 //  - an image without a kernel ends in the shellout naming what is missing, before the post-install action, with the
 //    disk left mountable.
@@ -21,6 +28,8 @@ import { publishDebianImage, NOKERNEL_IMAGE, type PublishResult, type TestHost }
 import type { PackageResult } from '../../initrd-build/build-package.ts';
 import { buildTestPackage, canBoot, removeTestDir } from './package-fixture.ts';
 import { bootQemu, SERVER_IP, tailOf, type QemuBoot, type QemuOutcome } from './qemu.ts';
+import { canRunNetTests, createLab, waitFor, type Lab } from '../system/lib-net/netns.ts';
+import { startVlanSwitch, type TrunkNic, type VlanSwitch } from './vlan-lab.ts';
 
 const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS.fd';
 const CACHED_ROOT = join(import.meta.dirname, '../../.cache/debootstrap/bookworm-grub/.si-complete');
@@ -30,6 +39,7 @@ function skipReason(): string | null {
   if (!existsSync('/usr/bin/socat')) return 'needs socat (QEMU guestfwd)';
   if (!existsSync('/usr/bin/rsync')) return 'needs rsync';
   if (!existsSync('/usr/sbin/debootstrap') && !existsSync(CACHED_ROOT)) return 'needs debootstrap (or the cached Debian root)';
+  if (!canRunNetTests() || !existsSync('/dev/net/tun')) return 'needs ip netns and /dev/net/tun (the VLAN switch)';
   return null;
 }
 const reason = skipReason();
@@ -39,13 +49,29 @@ const uefiReason = !existsSync(OVMF_VARS) ? 'needs OVMF (Debian package ovmf)' :
 const H: Record<'bios' | 'uefi' | 'kexec' | 'directboot' | 'nokernel', TestHost> = {
   // Installed as vdb (a small blank vda beside it), booted as vda alone; /var named in the layout as /dev/vdb3. These
   // are the QEMU guest's names for the test's own disk images, never a host disk.
-  bios: { name: 'node101', ip: '10.0.2.51', firmware: 'bios', disk: '/dev/vdb', varPartition: true },
+  bios: { name: 'node101', ip: '10.217.0.51', firmware: 'bios', disk: '/dev/vdb', varPartition: true },
   uefi: { name: 'node102', ip: '10.0.2.52', firmware: 'uefi' },
   kexec: { name: 'node103', ip: '10.0.2.53', firmware: 'bios' },
-  directboot: { name: 'node104', ip: '10.0.2.54', firmware: 'bios' },
+  directboot: { name: 'node104', ip: '10.217.0.54', firmware: 'bios' },
   nokernel: { name: 'node105', ip: '10.0.2.55', firmware: 'bios', image: NOKERNEL_IMAGE },
 };
 const NETMASK = '255.255.255.0';
+// The bond + VLAN network: the server's addresses on VLAN 42, the hosts' IPv6 addresses, each host's two trunk ports.
+const VLAN = 42;
+const VSERVER = '10.217.0.1';
+const VSERVER6 = 'fd42:217::1';
+const V6: Partial<Record<keyof typeof H, string>> = { bios: 'fd42:217::51', directboot: 'fd42:217::54' };
+const TRUNKS: Partial<Record<keyof typeof H, TrunkNic[]>> = {
+  bios: [
+    { id: 'b0', mac: '52:54:00:17:42:01', qemu: 42001, sw: 43001 },
+    { id: 'b1', mac: '52:54:00:17:42:02', qemu: 42002, sw: 43002 },
+  ],
+  directboot: [
+    { id: 'd0', mac: '52:54:00:17:42:41', qemu: 42041, sw: 43041 },
+    { id: 'd1', mac: '52:54:00:17:42:42', qemu: 42042, sw: 43042 },
+  ],
+};
+const BOND_MTU = 9000;
 const GATEWAY = '10.0.2.2';
 const DISK_MIB = 2048;
 const INSTALL_TIMEOUT = 900_000;
@@ -119,6 +145,41 @@ function expectStaticStanza(interfaces: string, nic: string, ip: string): void {
   expect(interfaces, 'no stanza for the installer kernel name').not.toMatch(/^iface eth0 /m);
 }
 
+/**
+ * The bond and VLAN stanzas in /etc/network/interfaces (ifupdown with ifenslave); returns the bond's slaves, the NICs
+ * as the installed system's udev names them.
+ */
+function expectBondStanzas(interfaces: string, ip: string, ip6: string): string[] {
+  const v = `bond0.${VLAN}`;
+  expect(interfaces).toMatch(/^auto bond0$/m);
+  const bond = /^iface bond0 inet manual\n\tbond-slaves (en\S+) (en\S+)\n((?:\t.*\n)*)/m.exec(interfaces);
+  expect(bond, interfaces).not.toBeNull();
+  expect(bond![3]).toMatch(/^\tbond-mode active-backup$/m);
+  expect(bond![3]).toMatch(/^\tbond-miimon 100$/m);
+  expect(bond![3]).toMatch(new RegExp(`^\\tmtu ${BOND_MTU}$`, 'm'));
+  expect(interfaces).toMatch(new RegExp(`^auto ${esc(v)}$`, 'm'));
+  expect(interfaces).toMatch(new RegExp(`^iface ${esc(v)} inet static\\n\\taddress ${esc(ip)}\\n\\tnetmask ${esc(NETMASK)}\\n\\tgateway ${esc(VSERVER)}$`, 'm'));
+  expect(interfaces).toMatch(new RegExp(`^iface ${esc(v)} inet6 static\\n\\taddress ${esc(ip6)}/64\\n\\tgateway ${esc(VSERVER6)}$`, 'm'));
+  expect(interfaces, 'no stanza for an installer kernel name').not.toMatch(/^iface eth\d /m);
+  return [bond![1]!, bond![2]!];
+}
+
+/**
+ * What the installed system printed while booting over the bond: eth0 and eth1 renamed, the bond made again over them
+ * (active-backup, MTU 9000), the VLAN on it, both addresses on the VLAN. Returns the bond's slaves as it reports them.
+ */
+function expectStackUp(log: string, ip: string, ip6: string): string[] {
+  const v = `bond0.${VLAN}`;
+  expect(log).not.toMatch(/Failed to start networking\.service|Failed to start .*Raise network interfaces/);
+  const bond = new RegExp(`si-fixture-report: bond bond0 mode=active-backup slaves=(en\\S+),(en\\S+) mtu=${BOND_MTU}`).exec(log);
+  expect(bond, 'the installed system made bond0 (active-backup, MTU 9000) over two NICs').not.toBeNull();
+  const slaves = [bond![1]!, bond![2]!];
+  for (const [i, n] of slaves.entries()) expect(log).toMatch(new RegExp(`virtio_net \\S+ ${esc(n)}: renamed from eth${i}`));
+  expect(log).toMatch(new RegExp(`si-fixture-report: vlan ${esc(v)} id=${VLAN} on=bond0 mtu=${BOND_MTU}`));
+  expect(probe(log).addrs).toEqual(expect.arrayContaining([`${v} ${ip}/24`, `${v} ${ip6}/64`]));
+  return slaves;
+}
+
 /** What the installed system printed while booting: the NIC renamed to the configured name, up with the address. */
 function expectNetworkUp(log: string, nic: string, ip: string, renamed = true): void {
   if (renamed) expect(log).toMatch(new RegExp(`virtio_net \\S+ ${esc(nic)}: renamed from eth0`));
@@ -132,6 +193,9 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
   let server: ImageServerInfo;
   let image: PublishResult;
   let rsyncd: { port: number; stop(): Promise<void> } | undefined;
+  let lab: Lab | undefined;
+  let vns = '';
+  let sw: VlanSwitch;
   const identity: Record<string, { machineId?: string; ed25519?: string; disk: string }> = {};
   const times: string[] = [];
 
@@ -140,9 +204,20 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
     server = await makeImageServer(join(dir, 'server'));
     image = await publishDebianImage(server, Object.values(H));
     rsyncd = await startRsyncd(server.dir);
+    lab = createLab('installed-vlan');
+    vns = lab.ns('ivlan');
+    const guests = Object.values(TRUNKS).flat();
+    sw = await startVlanSwitch(lab, vns, { vlan: VLAN, guests, server: { sw: 43010, socat: 42010 }, tap: 'sibv0', cidrs: [`${VSERVER}/24`, `${VSERVER6}/64`] });
+    // A second rsync daemon on the same image tree, on the VLAN's server address: its own pid and log files.
+    const conf = join(lab.dir, 'rsyncd.conf');
+    const vlog = join(lab.dir, 'rsyncd.log');
+    writeFileSync(conf, readFileSync(server.rsyncdConf, 'utf8').replace(/^pid file = .*$/m, `pid file = ${lab.dir}/rsyncd.pid`).replace(/^log file = .*$/m, `log file = ${vlog}`));
+    lab.daemon(vns, 'rsyncd', ['rsync', '--daemon', '--no-detach', `--config=${conf}`, '--port=873', `--address=${VSERVER}`]);
+    await waitFor(() => existsSync(vlog) && /rsyncd version .* starting/.test(readFileSync(vlog, 'utf8')), 10_000, `rsyncd in ${vns}: ${lab.log('rsyncd')}`);
   }, 1_500_000);
   afterAll(async () => {
     await rsyncd?.stop();
+    await lab?.cleanup();
     if (times.length) console.log(`installed-boot times:\n  ${times.join('\n  ')}`);
     removeTestDir(dir);
   });
@@ -161,20 +236,35 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
     return p;
   };
 
-  /** Boots the installer (the package's kernel and initrd) with the host's static address and the action. */
-  const install = async (host: TestHost, action: string, disk: string, extra: Partial<QemuBoot> & Pick<QemuBoot, 'until'>) =>
-    await bootQemu({
+  /** The bond + VLAN hosts' NICs: their trunk ports on the switch, QEMU in its namespace. */
+  const vlanNics = (key: keyof typeof H): Partial<QemuBoot> => ({ netns: vns, dgram: sw.dgram(TRUNKS[key]!) });
+
+  /**
+   * Boots the installer (the package's kernel and initrd) with the host's network and the action: its static address
+   * on QEMU's user network, or (a host with trunk ports) in dracut's words VLAN 42 on an active-backup bond of eth0
+   * and eth1 with MTU 9000, static IPv4 and IPv6 on the VLAN, the server there.
+   */
+  const install = async (host: TestHost, action: string, disk: string, extra: Partial<QemuBoot> & Pick<QemuBoot, 'until'>) => {
+    const key = (Object.keys(H) as Array<keyof typeof H>).find((k) => H[k] === host)!;
+    const v = `bond0.${VLAN}`;
+    const net: [string, Partial<QemuBoot>] = TRUNKS[key]
+      ? [
+          `IMAGESERVER=${VSERVER} bond=bond0:eth0,eth1:mode=active-backup,miimon=100:${BOND_MTU} vlan=${v}:bond0 ` +
+            `ip=${host.ip}::${VSERVER}:${NETMASK}:${host.name}:${v}:none ip=[${V6[key]}]::[${VSERVER6}]:64:${host.name}:${v}:none`,
+          vlanNics(key),
+        ]
+      : [`IMAGESERVER=${SERVER_IP} IP_ASSIGNMENT=static IPADDR=${host.ip} NETMASK=${NETMASK} GATEWAY=${GATEWAY}`, { forwards: [{ guestPort: 873, hostPort: rsyncd!.port }] }];
+    return await bootQemu({
       workDir: dirname(disk),
       kernel: join(pkg.dir, 'kernel'),
       initrd: join(pkg.dir, 'initrd.img'),
-      append:
-        `console=ttyS0 panic=-1 IMAGESERVER=${SERVER_IP} IP_ASSIGNMENT=static IPADDR=${host.ip} NETMASK=${NETMASK} GATEWAY=${GATEWAY} ` +
-        `POST_ACTION=${action}`,
+      append: `console=ttyS0 panic=-1 ${net[0]} POST_ACTION=${action}`,
       disks: [disk],
-      forwards: [{ guestPort: 873, hostPort: rsyncd!.port }],
       timeoutMs: INSTALL_TIMEOUT,
+      ...net[1],
       ...extra,
     });
+  };
 
   /** Boots the installed disk alone (no kernel given to QEMU: the firmware and GRUB on the disk). */
   const firstBoot = async (host: TestHost, disk: string, extra: Partial<QemuBoot> = {}) =>
@@ -193,7 +283,7 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
   const group = process.env.SI_BOOT_SEQUENTIAL === '1' ? describe : describe.concurrent;
 
   group('BIOS reboot and kexec', () => {
-    it('BIOS: installs with POST_ACTION=reboot, then the disk alone boots to "node101 login:" with the static NIC up', async () => {
+    it('BIOS: installs over VLAN 42 on a bond with POST_ACTION=reboot, then the disk alone boots to "node101 login:" onto the same bond, VLAN and addresses', async () => {
       const host = H.bios;
       const disk = blankDisk('bios');
       // A blank first disk makes the target vdb in the installer; the agent must leave it as it was.
@@ -207,8 +297,7 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
       expect(inst.log, failLog(inst)).toMatch(/reboot: Restarting system/);
       expect(inst.log).toMatch(/boot mode BIOS \(no \/sys\/firmware\/efi\)/);
       expect(readFileSync(bystander).every((b) => b === 0), 'the disk the layout does not name is untouched').toBe(true);
-      const nic = agentNicName(inst.log);
-      expect(nic).toMatch(/^en/);
+      expect(inst.log).toMatch(new RegExp(`links: bond0\\.${VLAN} \\(VLAN ${VLAN} on bond0 \\(active-backup over eth0, eth1\\)\\)`));
       const onDisk = withLoop(disk, (loop) =>
         withMount(`${loop}p2`, dir!, (mnt) => ({
           interfaces: readFileSync(join(mnt, 'etc/network/interfaces'), 'utf8'),
@@ -223,7 +312,7 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
         })),
       );
       if (process.env.SI_BOOT_LOGS) writeFileSync(join(process.env.SI_BOOT_LOGS, 'bios-agent.log'), onDisk.agentLog);
-      expectStaticStanza(onDisk.interfaces, nic, host.ip);
+      const slaves = expectBondStanzas(onDisk.interfaces, host.ip, V6.bios!);
       expect(onDisk.hostname).toBe(`${host.name}\n`);
       expect(onDisk.machineId, 'machine-id emptied: systemd makes one at first boot').toBe('');
       expect(onDisk.fstab).toMatch(/^LABEL=root\s+\/\s+ext4/m);
@@ -236,7 +325,9 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
       expect(onDisk.grubCfg).not.toMatch(/root=\/dev\/|vdb/);
       identity.bios = { ed25519: onDisk.ed25519, disk };
 
-      const boot = await firstBoot(host, disk);
+      const ports = () => TRUNKS.bios!.reduce((n, t) => n + (sw.counters().ports[t.id]?.tagged ?? 0), 0);
+      const taggedBefore = ports();
+      const boot = await firstBoot(host, disk, vlanNics('bios'));
       keepLog('bios-boot', boot);
       expect(boot.log, failLog(boot)).toMatch(new RegExp(`${host.name} login:`));
       expect(boot.matched).toBe(true);
@@ -247,7 +338,8 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
       expect(plain).toMatch(/EXT4-fs \(vda3\): mounted filesystem/);
       expect(plain).toMatch(/Adding \d+k swap on \/dev\/vda1\./);
       expect(plain).not.toMatch(/emergency mode|Dependency failed|Timed out waiting for device/);
-      expectNetworkUp(boot.log, nic, host.ip);
+      expect(expectStackUp(boot.log, host.ip, V6.bios!), 'the slaves its udev named are the ones on the disk').toEqual(slaves);
+      expect(ports(), 'the installed system sent frames tagged 42 through the switch').toBeGreaterThan(taggedBefore);
       const p = probe(boot.log);
       expect(p.hostname).toBe(host.name);
       identity.bios.machineId = p.machineId;
@@ -366,7 +458,7 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
       console.log(line);
     }, INSTALL_TIMEOUT + BOOT_TIMEOUT);
 
-    it('directboot: PID 1 switch_roots into the installed system in the same QEMU, which reaches "node104 login:"', async () => {
+    it('directboot: PID 1 switch_roots into the installed system in the same QEMU, which reaches "node104 login:" and makes the bond and VLAN again', async () => {
       const host = H.directboot;
       const disk = blankDisk('directboot');
       const r = await install(host, 'directboot', disk, {
@@ -383,8 +475,9 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
       expect(switchAt).toBeGreaterThan(0);
       const welcomeAt = r.log.search(/Welcome to .*Debian GNU\/Linux 12/);
       expect(welcomeAt, 'the installed systemd starts after the switch_root').toBeGreaterThan(switchAt);
-      const nic = agentNicName(r.log);
-      expectNetworkUp(r.log.slice(switchAt), nic, host.ip);
+      // The installed system enslaves the renamed NICs to a bond of its own making after the switch_root.
+      const slaves = expectStackUp(r.log.slice(switchAt), host.ip, V6.directboot!);
+      expect(r.log.slice(switchAt)).toMatch(new RegExp(`bond0: \\(slave ${esc(slaves[0]!)}\\): Enslaving`));
       expect(probe(r.log).hostname).toBe(host.name);
       const line = `directboot: switch_root at ${r.marks.switchRoot?.toFixed(0) ?? '?'} s, login: at ${r.seconds.toFixed(0)} s`;
       times.push(line);

@@ -13,6 +13,7 @@ import { leaseToAssignments, describeDhcpAssignments, type Lease } from './dhcp-
 import { classfulPrefix, maskToPrefix } from './dhcp-values.js';
 import { bringUp, configureInterface, listEthernetLinks, waitForCarrier, writeResolvConf, type LinkInfo } from './links.js';
 import { setUpLinkStack } from './link-stack.js';
+import { leaseNameServers, readDnsServers } from './resolv-conf.js';
 import { sleepAbortable } from './retry.js';
 
 export type { ConfigureOptions, NetworkResult } from './network-types.js';
@@ -122,8 +123,8 @@ async function configureStatic(opts: ConfigureOptions, ip: string, iface: string
   const r = await configureInterface(opts.run, { iface, ip, prefix, ...(broadcast ? { broadcast } : {}), ...(gw ? { gateway: gw } : {}), ...(gatewayDev ? { gatewayDev } : {}) });
   if (r.defaultRouteError) throw new SiError('E_NETWORK', `GATEWAY=${gw}: cannot set the default route via ${gw} on ${gatewayDev ?? iface}: ${r.defaultRouteError}`);
   if (r.subnetRouteError) report.warn(`the route to ${ip}/${prefix} on ${iface} keeps its delayed ACKs: ${r.subnetRouteError}`);
-  // DNS_SERVERS (as `si-agent stage` writes it): the static network's name servers, for the install and the installed system.
-  const dns = (getString(params, 'DNS_SERVERS') || '').split(/[\s,]+/).filter((d) => d !== '');
+  // DNS_SERVERS (as `si-agent stage` or dracut's nameserver= writes it): the static network's name servers, for the install and the installed system.
+  const dns = readDnsServers(params);
   if (dns.length > 0) await writeResolvConf(opts.resolvConfPath, dns, getString(params, 'DOMAINNAME') || undefined);
   return { mode: 'static', iface, ip, dhcp: [] };
 }
@@ -134,5 +135,7 @@ async function applyLease(opts: ConfigureOptions, lease: Lease): Promise<void> {
   // A router the kernel refuses (off the subnet) is the server's mistake: the image server may still be on-link.
   if (r.defaultRouteError) opts.report.warn(`DHCP router ${gw} not usable: ${r.defaultRouteError}`);
   if (r.subnetRouteError) opts.report.warn(`the route to ${lease.ip}/${lease.prefix} on ${lease.iface} keeps its delayed ACKs: ${r.subnetRouteError}`);
-  if (lease.dns.length > 0) await writeResolvConf(opts.resolvConfPath, lease.dns, lease.domain);
+  // Name servers given beside DHCP (dracut's nameserver=) come after the lease's, as dracut lists them.
+  const servers = leaseNameServers(lease.dns, opts.params);
+  if (servers.length > 0) await writeResolvConf(opts.resolvConfPath, servers, lease.domain);
 }

@@ -1,12 +1,12 @@
 // IPv6 beside (or instead of) IPv4 in the bring-up: which link, the DHCPv6 answers as parameters, one resolv.conf for both.
 
-import type { Params } from '../params/types.js';
 import { getString } from '../params/validate.js';
 import type { ConfigureOptions, NetworkResult } from './network-types.js';
 import type { DhcpAssignment } from './dhcp-options.js';
 import { configureIPv6, type Ipv6Mode, type Ipv6Result } from './ipv6-configure.js';
 import { imageServerFromDhcp6 } from './dhcp6-bootfile.js';
 import { writeResolvConf, type LinkInfo } from './links.js';
+import { mergeResolvLists, readDnsServers } from './resolv-conf.js';
 
 /** Starts the IPv6 bring-up on one link. */
 export function startIPv6(opts: ConfigureOptions, mode: Ipv6Mode, link: LinkInfo): Promise<Ipv6Result> {
@@ -62,19 +62,20 @@ function imageServer6(opts: ConfigureOptions, v6: Ipv6Result, have: readonly Dhc
   return [server];
 }
 
-function dnsServersParam(params: Params): string[] {
-  return (getString(params, 'DNS_SERVERS') || '').split(/[\s,]+/).filter((d) => d !== '');
-}
-
-/** One resolv.conf for both families: IPv4's servers first (as before), then IPv6's; search domains likewise. */
+/**
+ * One resolv.conf for both families: IPv4's servers first (the lease's, or DNS_SERVERS of a static network), then
+ * DHCPv6's, then DNS_SERVERS given beside DHCP; search domains likewise. Rewritten only when IPv6 adds something.
+ */
 async function writeDns(opts: ConfigureOptions, r4: NetworkResult | undefined, v6: Ipv6Result): Promise<void> {
-  const fromParams = dnsServersParam(opts.params);
-  const own = !r4 && fromParams.length > 0;
+  const given = readDnsServers(opts.params);
+  const own = !r4 && given.length > 0;
   if (v6.dns.length === 0 && v6.domains.length === 0 && !own) return;
-  const v4dns = r4?.lease ? r4.lease.dns : r4 ? fromParams : [];
-  const servers = [...new Set([...v4dns, ...v6.dns, ...(r4 ? [] : fromParams)])];
   const domain = r4?.lease?.domain ?? (getString(opts.params, 'DOMAINNAME') || undefined);
-  const domains = [...new Set([...(domain ? [domain] : []), ...v6.domains])];
+  const { servers, domains } = mergeResolvLists([
+    { servers: r4?.lease ? r4.lease.dns : r4 ? given : [], domains: [domain] },
+    { servers: v6.dns, domains: v6.domains },
+    { servers: given },
+  ]);
   await writeResolvConf(opts.resolvConfPath, servers, domains.join(' ') || undefined);
   opts.report.info(`resolv.conf: ${servers.join(', ') || 'no name servers'}${domains.length > 0 ? `, search ${domains.join(' ')}` : ''}`);
 }

@@ -6,8 +6,8 @@ import { readNicFacts } from './nic-facts.js';
 import { predictNicName, readNamingPolicy } from './nic-name.js';
 import type { TargetView } from './target-view.js';
 
-/** A NIC's kernel name in the installer and its name in the installed system, with why; undefined: no link has that MAC. */
-export type LinkNamer = (link: string) => { kernel: string; name: string; why: string } | undefined;
+/** A NIC's kernel name in the installer and its name in the installed system, with why (and its MAC when known); undefined: no link has that MAC. */
+export type LinkNamer = (link: string) => { kernel: string; name: string; why: string; mac?: string } | undefined;
 
 /** A namer for planning without /sys: names stay as they are, MACs are unknown. */
 export const keepNames: LinkNamer = (link) => (isMac(link) ? undefined : { kernel: link, name: link, why: 'name kept' });
@@ -40,6 +40,6 @@ export function sysLinkNamer(sysRoot: string, view: TargetView): LinkNamer {
       kernel = hit[0];
     }
     const facts = readNicFacts(sysRoot, kernel);
-    return { kernel, ...predictNicName(facts, readNamingPolicy(view, facts.mac)) };
+    return { kernel, ...predictNicName(facts, readNamingPolicy(view, facts.mac)), ...(facts.mac ? { mac: facts.mac } : {}) };
   };
 }

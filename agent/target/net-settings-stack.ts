@@ -28,6 +28,8 @@ export interface VlanSettings {
 
 export interface Ipv6Settings {
   assignment: Ipv6Assignment;
+  /** IPV6_ASSIGNMENT=off was given (not merely left unset): the install link's IPv6 autoconfiguration is turned off. */
+  disable?: boolean;
   address?: string;
   prefix?: number;
   gateway?: string;
@@ -49,6 +51,8 @@ export interface StackSettings {
   /** DEVICE as the installer's kernel name (a MAC resolved). */
   device?: string;
   renamed: Renamed[];
+  /** IFNAMES: the names the install gave NICs by MAC, which the installed system gives them too. */
+  ifnames: { name: string; mac: string }[];
 }
 
 const STACK_KEYS = ['MTU', 'VLAN_ID', 'VLAN_PARENT', 'VLAN_NAME', 'BOND_NAME', 'BOND_SLAVES', 'BOND_OPTS', 'IFNAMES', 'DEVICE'];
@@ -69,9 +73,13 @@ export function checkStackKinds(params: Params): Problem[] {
  * The link stack in the installed system's names. Slaves and a VLAN's parent NIC (names or MACs in the installer) go
  * through the namer; a VLAN named after its parent NIC (eth1.42) takes the parent's new name (enp2s0.42).
  */
-export function readTargetStack(params: Params, namer: LinkNamer, problems: Problem[]): StackSettings {
-  const out: StackSettings = { renamed: [] };
+export function readTargetStack(params: Params, baseNamer: LinkNamer, problems: Problem[]): StackSettings {
+  const out: StackSettings = { renamed: [], ifnames: [] };
   const bad = (key: string, message: string) => problems.push({ source: params.get(key)?.source ?? 'default', key, message });
+  const { stack, problems: stackProblems } = readNetStack(params);
+  problems.push(...stackProblems);
+  if (stack) out.ifnames = stack.renames;
+  const namer = ifnamesFirst(baseNamer, out.ifnames);
   const rename = (key: string, link: string): string | undefined => {
     const n = namer(link);
     if (!n) {
@@ -81,8 +89,6 @@ export function readTargetStack(params: Params, namer: LinkNamer, problems: Prob
     if (!out.renamed.some((r) => r.from === n.kernel)) out.renamed.push({ from: n.kernel, to: n.name, why: n.why });
     return n.name;
   };
-  const { stack, problems: stackProblems } = readNetStack(params);
-  problems.push(...stackProblems);
   const device = params.get('DEVICE')?.value || undefined;
   if (device !== undefined && !isLinkName(device) && !isMac(device)) bad('DEVICE', `${JSON.stringify(device)} is not an interface name`);
   else if (device !== undefined) {
@@ -119,9 +125,26 @@ export function readTargetStack(params: Params, namer: LinkNamer, problems: Prob
   return out;
 }
 
+/**
+ * A namer under which IFNAMES wins: a NIC the install named by MAC (given by that name or that MAC, or whose kernel
+ * name the base namer reports as that name) keeps the name in the installed system, whatever udev would choose.
+ */
+export function ifnamesFirst(namer: LinkNamer, ifnames: readonly { name: string; mac: string }[]): LinkNamer {
+  if (ifnames.length === 0) return namer;
+  return (link) => {
+    const base = namer(link);
+    const hit = ifnames.find((r) => r.name === link || r.mac === link.toLowerCase() || r.name === base?.kernel || r.mac === base?.mac);
+    if (!hit) return base;
+    return { kernel: base?.kernel ?? hit.name, name: hit.name, why: `IFNAMES ${hit.name}=${hit.mac}`, mac: hit.mac };
+  };
+}
+
 /** IPV6_ASSIGNMENT with its address and gateway for the installed system; static needs IPV6ADDR. */
 export function readTargetIpv6(params: Params, problems: Problem[]): Ipv6Settings {
   const assignment = (getEnum(params, 'IPV6_ASSIGNMENT') ?? 'off') as Ipv6Assignment;
+  // off by default (the installer's) leaves the image's IPv6 as it was; off given by the operator turns it off.
+  const t = params.get('IPV6_ASSIGNMENT');
+  if (assignment === 'off') return t && t.source !== 'default' && t.value !== '' ? { assignment, disable: true } : { assignment };
   if (assignment !== 'static') return { assignment };
   const out: Ipv6Settings = { assignment };
   const addr = params.get('IPV6ADDR');

@@ -32,6 +32,8 @@ export interface NetSettings {
   ipv6: Ipv6Settings;
   /** NICs whose installed name was worked out, for the log. */
   renamed: Renamed[];
+  /** IFNAMES: NIC names by MAC that the installed system is told to give too (systemd .link files, ifcfg HWADDR=). */
+  ifnames: { name: string; mac: string }[];
   ip?: string;
   prefix?: number;
   netmask?: string;
@@ -83,7 +85,7 @@ export function resolveNetSettings(params: Params, resolvConf = '', namer: LinkN
   const problems: Problem[] = checkStackKinds(params);
   const bad = (key: string, message: string) => problems.push({ source: params.get(key)?.source ?? 'default', key, message });
   const assignment = chooseIpAssignment(params);
-  const out: NetSettings = { assignment, dns: parseNameservers(resolvConf), ipv6: { assignment: 'off' }, renamed: [] };
+  const out: NetSettings = { assignment, dns: parseNameservers(resolvConf), ipv6: { assignment: 'off' }, renamed: [], ifnames: [] };
   if (problems.length === 0 && assignment !== 'replicant') {
     const { renamed, ...stack } = readTargetStack(params, namer, problems);
     Object.assign(out, stack, { renamed, ipv6: readTargetIpv6(params, problems) });

@@ -9,6 +9,7 @@ import { planIfcfg } from './render-ifcfg.js';
 import { planIfupdown } from './render-ifupdown.js';
 import { planNetplan } from './render-netplan.js';
 import { planNetworkd } from './render-networkd.js';
+import { planLinkFiles } from './render-link-files.js';
 import { planNetworkManager } from './render-nm.js';
 import type { TargetView } from './target-view.js';
 
@@ -31,6 +32,10 @@ export function planNetworkChanges(view: TargetView, nic: string | undefined, s:
   const notes: string[] = [];
   if (!s.hostname) notes.push('no HOSTNAME: /etc/hostname left as in the image');
   const found = detectNetStyle(view);
+  // The names IFNAMES gave go into the image whatever its style: the NICs are named before any configuration applies.
+  const named = planLinkFiles(view, s.ifnames, found?.style === 'ifcfg');
+  changes.push(...named.changes);
+  notes.push(...named.notes);
   if (!found) return { changes, notes: [...notes, 'no network configuration style found in the image: NIC left unconfigured'] };
   const layout = layoutLinks(s, nic);
   if (!layout) return { style: found.style, evidence: found.evidence, changes, notes: [...notes, 'no install NIC known (DEVICE unset): NIC left unconfigured'] };

@@ -8,7 +8,10 @@ import type { TargetView } from './target-view.js';
 
 const DIR = '/etc/sysconfig/network-scripts';
 
-/** The address lines of the top link: BOOTPROTO and IPv4, then IPV6INIT and its mode (IPv6 off writes nothing for IPv6). */
+/**
+ * The address lines of the top link: BOOTPROTO and IPv4, then IPV6INIT and its mode. IPV6_ASSIGNMENT=off: IPV6INIT=no,
+ * and IPV6_DISABLED=yes as NetworkManager's ifcfg-rh writes for method=disabled (initscripts ignore it); unset: nothing.
+ */
 function addressLines(s: NetSettings): string[] {
   const l: string[] = [];
   if (s.assignment === 'dhcp') l.push('BOOTPROTO=dhcp');
@@ -18,6 +21,7 @@ function addressLines(s: NetSettings): string[] {
     if (s.gateway) l.push(`GATEWAY=${s.gateway}`, 'DEFROUTE=yes');
   }
   const v6 = s.ipv6;
+  if (v6.disable) l.push('IPV6INIT=no', 'IPV6_DISABLED=yes');
   if (v6.assignment === 'auto') l.push('IPV6INIT=yes', 'IPV6_AUTOCONF=yes');
   if (v6.assignment === 'dhcp6') l.push('IPV6INIT=yes', 'IPV6_AUTOCONF=no', 'DHCPV6C=yes');
   if (v6.assignment === 'static') {
@@ -31,9 +35,11 @@ function addressLines(s: NetSettings): string[] {
   return l;
 }
 
-/** The ifcfg file of one install link (no HWADDR: the name is what binds it). */
+/** The ifcfg file of one install link: bound by name; a NIC named by IFNAMES also by HWADDR= (initscripts rename by it). */
 export function renderIfcfgFor(name: string, L: LinkLayout, s: NetSettings): string {
   const l = ['# written by si-agent (SystemImager)', `DEVICE=${name}`, `NAME=${name}`];
+  const named = L.nics.includes(name) ? s.ifnames.find((r) => r.name === name) : undefined;
+  if (named) l.push(`HWADDR=${named.mac.toUpperCase()}`);
   const port = L.bond !== undefined && L.nics.includes(name);
   if (L.bond?.name === name) {
     const opts = [`mode=${L.bond.mode}`, ...L.bond.options.map(([k, v]) => `${k}=${v}`)];

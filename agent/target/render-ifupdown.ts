@@ -106,5 +106,19 @@ export function planIfupdown(view: TargetView, L: LinkLayout, s: NetSettings): S
   const cleaned = stripEthernetStanzas(withLo, names).replace(/\n*$/, '\n');
   const what = L.bond || L.vlan ? 'The install links' : 'The install NIC';
   changes.push({ kind: 'write', path: '/etc/network/interfaces', content: `${cleaned}\n# ${what} (written by si-agent)\n${renderIfupdownStanzas(L, s)}` });
-  return { changes, notes: droppedNote('ifupdown (ifenslave)', L.bond ? mapBondOptions(L.bond.options, IFENSLAVE).dropped : []) };
+  return { changes, notes: [...droppedNote('ifupdown (ifenslave)', L.bond ? mapBondOptions(L.bond.options, IFENSLAVE).dropped : []), ...imageNotes(view, L, s)] };
+}
+
+/** The hook that makes a bond from bond-slaves (package ifenslave); without it ifup leaves the bond absent. */
+export const IFENSLAVE_HOOK = '/etc/network/if-pre-up.d/ifenslave';
+
+/** What the installed system will not do as written: a bond without ifenslave's hook, IPv6 autoconfiguration left on. */
+function imageNotes(view: TargetView, L: LinkLayout, s: NetSettings): string[] {
+  const out: string[] = [];
+  if (L.bond && !view.exists(IFENSLAVE_HOOK)) {
+    out.push(`the image has no ${IFENSLAVE_HOOK}: ${L.bond.name} (bond-slaves ${L.bond.slaves.join(' ')}) will not come up at boot; install ifenslave in the image (apt install ifenslave)`);
+  }
+  // ifupdown's inet6 methods set accept_ra and autoconf only for a link they configure; there is no "off" stanza.
+  if (s.ipv6.disable) out.push(`ifupdown has no setting that turns IPv6 autoconfiguration off: no inet6 stanza is written for ${L.top}, which keeps the kernel's default (router advertisements accepted, a link-local address)`);
+  return out;
 }

@@ -25,11 +25,15 @@ function paramValue(key: string, v: string): string {
   return /^[0-9]+$/.test(v) || /^[a-z0-9._+-]+$/i.test(v) ? v : JSON.stringify(v);
 }
 
-/** The address lines of the top link (6-space indent); IPv4 off writes dhcp4: false and no address. */
+/**
+ * The address lines of the top link (6-space indent); IPv4 off writes dhcp4: false and no address, IPV6_ASSIGNMENT=off
+ * no router advertisements and no link-local address (unset: netplan's defaults).
+ */
 function addressLines(s: NetSettings): string[] {
   const l = [`      dhcp4: ${s.assignment === 'dhcp'}`];
   const v6 = s.ipv6;
   if (v6.assignment !== 'off') l.push(`      dhcp6: ${v6.assignment === 'dhcp6'}`, `      accept-ra: ${v6.assignment !== 'static'}`);
+  else if (v6.disable) l.push('      dhcp6: false', '      accept-ra: false', '      link-local: []');
   const addrs = [...(s.assignment === 'static' ? [`${s.ip}/${s.prefix}`] : []), ...(v6.assignment === 'static' ? [`"${v6.address}/${v6.prefix}"`] : [])];
   if (addrs.length > 0) l.push(`      addresses: [${addrs.join(', ')}]`);
   const gws = [...(s.assignment === 'static' && s.gateway ? [s.gateway] : []), ...(v6.assignment === 'static' && v6.gateway ? [`"${v6.gateway}"`] : [])];

@@ -34,7 +34,10 @@ export function renderNetdev(name: string, L: LinkLayout): string {
   return l.join('\n') + '\n';
 }
 
-/** The [Network] lines that give the top link its addresses; IPv6 off writes nothing for IPv6 (networkd's default stays). */
+/**
+ * The [Network] lines that give the top link its addresses. IPV6_ASSIGNMENT=off turns off router advertisements and
+ * the link-local address (no IPv4LL either: that is not the install's); unset writes nothing for IPv6 (networkd's default stays).
+ */
 function addressLines(s: NetSettings): string[] {
   const v6 = s.ipv6.assignment;
   const dhcp = [s.assignment === 'dhcp' && 'ipv4', v6 === 'dhcp6' && 'ipv6'].filter((x): x is string => x !== false);
@@ -43,6 +46,7 @@ function addressLines(s: NetSettings): string[] {
   if (s.assignment === 'static') l.push(`Address=${s.ip}/${s.prefix}`, ...(s.gateway ? [`Gateway=${s.gateway}`] : []));
   if (v6 === 'static') l.push(`Address=${s.ipv6.address}/${s.ipv6.prefix}`, ...(s.ipv6.gateway ? [`Gateway=${s.ipv6.gateway}`] : []));
   if (v6 !== 'off') l.push(`IPv6AcceptRA=${v6 === 'static' ? 'no' : 'yes'}`);
+  else if (s.ipv6.disable) l.push('IPv6AcceptRA=no', 'LinkLocalAddressing=no');
   if (s.assignment === 'static' || v6 === 'static') {
     for (const d of s.dns) l.push(`DNS=${d}`);
     if (s.domain) l.push(`Domains=${s.domain}`);

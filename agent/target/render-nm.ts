@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { FileChange } from './file-changes.js';
 import { splitDns, type LinkLayout, type StyleChanges } from './net-layout.js';
-import type { NetSettings } from './net-settings.js';
+import { hasStaticAddress, type NetSettings } from './net-settings.js';
 import type { TargetView } from './target-view.js';
 
 const DIR = '/etc/NetworkManager/system-connections';
@@ -15,25 +15,42 @@ export function profileUuid(base: string, name: string, top: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-/** [ipv4] and [ipv6] of the top link: disabled when off (IPv6 off keeps NetworkManager's default, auto), DNS by family. */
+/**
+ * [ipv4] and [ipv6] of the top link: disabled when off (IPv6 only when IPV6_ASSIGNMENT=off was given; unset keeps
+ * NetworkManager's default, auto). With a static address in either family the name servers go in by family (a keyfile's
+ * [ipv4] takes IPv4 servers only, [ipv6] IPv6 ones), the search domain in the first family that is on.
+ */
 function ipSections(s: NetSettings): string[] {
-  const dns = splitDns(s.dns);
+  const { v4on, v6on } = familiesOn(s);
+  const dns = hasStaticAddress(s) ? splitDns(s.dns) : { v4: [], v6: [] };
+  const search = hasStaticAddress(s) && s.domain ? [`dns-search=${s.domain};`] : [];
   const l = ['[ipv4]'];
   if (s.assignment === 'off') l.push('method=disabled');
   else if (s.assignment !== 'static') l.push('method=auto');
-  else {
-    l.push('method=manual', `address1=${s.ip}/${s.prefix}${s.gateway ? `,${s.gateway}` : ''}`);
-    if (dns.v4.length > 0) l.push(`dns=${dns.v4.join(';')};`);
-    if (s.domain) l.push(`dns-search=${s.domain};`);
-  }
+  else l.push('method=manual', `address1=${s.ip}/${s.prefix}${s.gateway ? `,${s.gateway}` : ''}`);
+  if (v4on && dns.v4.length > 0) l.push(`dns=${dns.v4.join(';')};`);
+  if (v4on) l.push(...search);
   const v6 = s.ipv6;
   l.push('', '[ipv6]');
-  if (v6.assignment === 'static') {
-    l.push('method=manual', `address1=${v6.address}/${v6.prefix}${v6.gateway ? `,${v6.gateway}` : ''}`);
-    if (dns.v6.length > 0) l.push(`dns=${dns.v6.join(';')};`);
-    if (s.domain && s.assignment !== 'static') l.push(`dns-search=${s.domain};`);
-  } else l.push(`method=${v6.assignment === 'dhcp6' ? 'dhcp' : 'auto'}`);
+  if (v6.assignment === 'static') l.push('method=manual', `address1=${v6.address}/${v6.prefix}${v6.gateway ? `,${v6.gateway}` : ''}`);
+  else l.push(`method=${v6.disable ? 'disabled' : v6.assignment === 'dhcp6' ? 'dhcp' : 'auto'}`);
+  if (v6on && dns.v6.length > 0) l.push(`dns=${dns.v6.join(';')};`);
+  if (v6on && !v4on) l.push(...search);
   return l;
+}
+
+/** Which of the top link's families NetworkManager runs (a disabled one takes no name servers). */
+const familiesOn = (s: NetSettings) => ({ v4on: s.assignment !== 'off', v6on: !s.ipv6.disable });
+
+/** A note naming the name servers a disabled family cannot carry in a keyfile. */
+function droppedDnsNotes(s: NetSettings): string[] {
+  if (!hasStaticAddress(s)) return [];
+  const { v4on, v6on } = familiesOn(s);
+  const dns = splitDns(s.dns);
+  const out: string[] = [];
+  if (!v4on && dns.v4.length > 0) out.push(`NetworkManager keeps IPv4 name servers in [ipv4], which IPV4_ASSIGNMENT=off disables: ${dns.v4.join(', ')} left out of the keyfile`);
+  if (!v6on && dns.v6.length > 0) out.push(`NetworkManager keeps IPv6 name servers in [ipv6], which IPV6_ASSIGNMENT=off disables: ${dns.v6.join(', ')} left out of the keyfile`);
+  return out;
 }
 
 /** The keyfile of one install link; uuid is the top link's, given by the caller. */
@@ -77,5 +94,5 @@ export function planNetworkManager(view: TargetView, L: LinkLayout, s: NetSettin
     if (!ours.has(path) && (isEthernetKeyfile(text) || links.includes(interfaceName(text) ?? ''))) changes.push({ kind: 'remove', path });
   }
   for (const [path, content] of ours) changes.push({ kind: 'write', path, content, mode: 0o600 });
-  return { changes, notes: [] };
+  return { changes, notes: droppedDnsNotes(s) };
 }

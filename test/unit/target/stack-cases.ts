@@ -13,13 +13,16 @@ export const UUID = '9b1d3b8e-0000-4000-8000-000000000001';
 export const NAMER = tableNamer({ eth0: 'enp1s0', eth1: 'enp2s0' }, { '52:54:00:00:00:01': 'eth0', '52:54:00:00:00:02': 'eth1' });
 export const RESOLV = 'nameserver 10.42.0.53\nnameserver fd42:77::53\n';
 
-/** A minimal image of each style (the golden client's NIC config present, so the style is detected from it). */
+/** systemd's udev: the rule through which it applies .link files. */
+export const UDEV = { '/usr/lib/udev/rules.d/80-net-setup-link.rules': 'IMPORT{builtin}="net_setup_link"\n' };
+
+/** A minimal image of each style (the golden client's NIC config present, so the style is detected from it), systemd's udev in each, ifenslave in Debian's. */
 export const IMAGES: Record<NetStyle, Record<string, string>> = {
-  ifupdown: { '/etc/network/interfaces': 'source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\nallow-hotplug eth0\niface eth0 inet dhcp\n' },
-  networkmanager: { '/etc/NetworkManager/system-connections/Wired connection 1.nmconnection': '[connection]\nid=Wired connection 1\ntype=ethernet\n' },
-  networkd: { '/etc/systemd/network/20-wired.network': '[Match]\nName=en*\n\n[Network]\nDHCP=yes\n', '/etc/systemd/network/25-bond0.netdev': '[NetDev]\nName=bond0\nKind=bond\n' },
-  netplan: { '/etc/netplan/50-cloud-init.yaml': 'network:\n  version: 2\n  renderer: networkd\n  ethernets:\n    eth0:\n      dhcp4: true\n' },
-  ifcfg: { '/etc/sysconfig/network-scripts/ifcfg-eth0': 'DEVICE=eth0\nBOOTPROTO=dhcp\n', '/etc/sysconfig/network-scripts/ifcfg-bond0': 'DEVICE=bond0\nTYPE=Bond\n' },
+  ifupdown: { ...UDEV, '/etc/network/interfaces': 'source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\nallow-hotplug eth0\niface eth0 inet dhcp\n', '/etc/network/if-pre-up.d/ifenslave': '#!/bin/sh\n' },
+  networkmanager: { ...UDEV, '/etc/NetworkManager/system-connections/Wired connection 1.nmconnection': '[connection]\nid=Wired connection 1\ntype=ethernet\n' },
+  networkd: { ...UDEV, '/etc/systemd/network/20-wired.network': '[Match]\nName=en*\n\n[Network]\nDHCP=yes\n', '/etc/systemd/network/25-bond0.netdev': '[NetDev]\nName=bond0\nKind=bond\n' },
+  netplan: { ...UDEV, '/etc/netplan/50-cloud-init.yaml': 'network:\n  version: 2\n  renderer: networkd\n  ethernets:\n    eth0:\n      dhcp4: true\n' },
+  ifcfg: { ...UDEV, '/etc/sysconfig/network-scripts/ifcfg-eth0': 'DEVICE=eth0\nBOOTPROTO=dhcp\n', '/etc/sysconfig/network-scripts/ifcfg-bond0': 'DEVICE=bond0\nTYPE=Bond\n' },
 };
 
 export const BOND = { BOND_NAME: 'bond0', BOND_SLAVES: 'eth0,eth1' };
@@ -35,6 +38,16 @@ export const CASES: Record<string, Record<string, string>> = {
   'ipv6-slaac-dual-stack': { DEVICE: 'eth0', IPV6_ASSIGNMENT: 'auto' },
   'ipv6-dhcp6-dual-stack-static4': { DEVICE: 'eth0', IPV6_ASSIGNMENT: 'dhcp6', ...STATIC4 },
   'ipv6-only-dhcp6-on-vlan-bond': { ...BOND, BOND_OPTS: 'mode=802.3ad,miimon=100', VLAN_ID: '42', MTU: '9000', IPV4_ASSIGNMENT: 'off', IPV6_ASSIGNMENT: 'dhcp6' },
+  'ipv6-off-static4': { DEVICE: 'eth0', IPV6_ASSIGNMENT: 'off', ...STATIC4, DOMAINNAME: 'lab.example' },
+  'ipv6-off-dhcp-on-vlan-bond': { ...BOND, BOND_OPTS: 'mode=802.3ad,miimon=100', VLAN_ID: '42', IPV6_ASSIGNMENT: 'off' },
+};
+
+/** IFNAMES: the install named its NICs by MAC (dracut ifname=lan0:52:54:00:aa:bb:01 ...). */
+export const IFNAMES = { IFNAMES: 'lan0=52:54:00:aa:bb:01 lan1=52:54:00:aa:bb:02' };
+/** Cases with NICs named by IFNAMES: every file names lan0/lan1, whatever the namer would predict. */
+export const IFNAMES_CASES: Record<string, Record<string, string>> = {
+  'ifnames-bond-vlan42-static': { ...IFNAMES, BOND_NAME: 'bond0', BOND_SLAVES: 'lan0,lan1', BOND_OPTS: 'mode=active-backup,miimon=100,primary=lan0', VLAN_ID: '42', ...STATIC4 },
+  'ifnames-nic-by-mac-dhcp': { ...IFNAMES, DEVICE: '52:54:00:aa:bb:02', MTU: '9000' },
 };
 
 /** Every file change as text: `== write path (mode)` then the content; removals and renames one line each. */
@@ -44,9 +57,10 @@ export function show(changes: readonly FileChange[]): string {
     .join('');
 }
 
-/** Plans one case in one style's image. */
-export function plan(values: Record<string, string>, style: NetStyle) {
+/** Plans one case in one style's image (extra files added to the image, or removed with undefined). */
+export function plan(values: Record<string, string>, style: NetStyle, extra: Record<string, string | undefined> = {}) {
   const s = resolveNetSettings(paramsOf(values), RESOLV, NAMER);
-  return planNetworkChanges(memoryTargetView(IMAGES[style]), s.nic, s, UUID);
+  const files = Object.fromEntries(Object.entries({ ...IMAGES[style], ...extra }).filter((e): e is [string, string] => e[1] !== undefined));
+  return planNetworkChanges(memoryTargetView(files), s.nic, s, UUID);
 }
 

@@ -35,7 +35,10 @@ export interface FlowOptions {
 export interface FlowState {
   /** local.cfg files as read, kept so DHCP answers can be merged below them later. */
   localCfgs: Array<{ file: string; text: string }>;
+  /** The address the image server sees this client by (IPv4, or IPv6 when that is all or the server is on IPv6). */
   clientIp?: string;
+  /** The install link's IPv6 address when IPv6 is up (IPv6-only and dual stack alike). */
+  clientIp6?: string;
   scriptsDir?: string;
   groups: string[];
   groupOverrides: string[];

@@ -31,6 +31,7 @@ export const networkStep: Step = {
       applyDeviceByMac(ctx, params);
     }
     ctx.state.clientIp = result.ip;
+    ctx.state.clientIp6 = result.ipv6?.address;
     // IPADDR is IPv4 (the installed system's too): an IPv6-only install leaves it unset.
     if (!param(ctx, 'IPADDR') && result.mode !== 'ipv6') setParam(ctx, 'IPADDR', result.ip, result.mode === 'dhcp' ? 'dhcp' : 'network');
     if (!param(ctx, 'DEVICE')) setParam(ctx, 'DEVICE', result.iface, 'network');

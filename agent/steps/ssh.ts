@@ -104,13 +104,17 @@ async function download(ctx: Ctx, url: string): Promise<string> {
 
 async function waitForPush(ctx: Ctx): Promise<void> {
   const keys = await authorizedKeys(ctx);
-  const listen = ctx.state.clientIp ?? param(ctx, 'IPADDR') ?? '0.0.0.0';
+  // Dual stack: the image server may come over either family, whichever address it was told (its hosts file, DNS).
+  const { pushListenAddresses } = await import('../transport/ssh/push-listen.js');
+  const hosts = pushListenAddresses([ctx.state.clientIp, param(ctx, 'IPADDR'), ctx.state.clientIp6]);
   const { startPushServer } = await import('../transport/ssh/push-server.js');
-  const server = await startPushServer({ host: listen, port: 22, authorized: keys, tmpDir: systemPaths().tmp, report: ctx.report });
+  const server = await startPushServer({ hosts, port: 22, authorized: keys, tmpDir: systemPaths().tmp, report: ctx.report });
   ctx.state.cleanups.push(() => server.close());
   ctx.state.transportInfo = { transport: 'sshd', ssh_host_key: server.fingerprints[0]! };
-  const who = param(ctx, 'HOSTNAME') ?? listen;
-  ctx.report.info(`SSH server on ${listen}:22, host keys ${server.fingerprints.join(' ')}; ${keys.length} authorized key(s)`);
+  const listen = server.listening.join(' or ');
+  // First the address the image server sees this client by (IPv6 when it is all there is, or the server is on IPv6).
+  const who = param(ctx, 'HOSTNAME') ?? hosts[0]!;
+  ctx.report.info(`SSH server on ${server.listening.join(' and ')}, host keys ${server.fingerprints.join(' ')}; ${keys.length} authorized key(s)`);
   ctx.report.info(`waiting for the image server; on it, run:  si_pushinstall --hosts ${who}`);
   const waitS = param(ctx, 'SSHD_WAIT') === undefined ? null : getUint(ctx.params, 'SSHD_WAIT');
   const started = Date.now();
@@ -122,7 +126,7 @@ async function waitForPush(ctx: Ctx): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<never>((_, reject) => {
-      if (waitS !== null) timer = setTimeout(() => reject(new SiError('E_SSH', `the image server did not push within SSHD_WAIT=${waitS} s: run si_pushinstall --hosts ${who} on it, or check that it reaches ${listen}:22 with an authorized key`)), waitS * 1000);
+      if (waitS !== null) timer = setTimeout(() => reject(new SiError('E_SSH', `the image server did not push within SSHD_WAIT=${waitS} s: run si_pushinstall --hosts ${who} on it, or check that it reaches ${listen} with an authorized key`)), waitS * 1000);
     });
     const aborted = new Promise<never>((_, reject) => ctx.signal.addEventListener('abort', () => reject(new SiError('E_SSH', 'stopped while waiting for the push')), { once: true }));
     const push = await Promise.race([server.push, timeout, aborted]);

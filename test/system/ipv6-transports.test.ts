@@ -2,10 +2,12 @@
 // link) runs OpenSSH's sshd (rsyncd behind it on its own 127.0.0.1), a UDP syslog listener, rsyncd on [SERVER] with a
 // torrents module, an HTTP tracker on [SERVER] (a small one in Node: Debian's opentracker is built V4-only) and aria2c as
 // the first seeder; the client namespace brings up a static IPv6 address (IPV4_ASSIGNMENT=off) and installs onto a loop
-// device: once through the client-driven SSH tunnel with LOG_SERVER on IPv6, once over BitTorrent with IPv6 peers.
+// device: once through the client-driven SSH tunnel with LOG_SERVER on IPv6, once over BitTorrent with IPv6 peers, once
+// server-driven (SSHD=y) with OpenSSH's ssh in the server namespace pushing to the agent's IPv6 address as si_pushinstall
+// does, and once server-driven on dual stack (IPv4 on both ends for that case only, the push over IPv6).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeImageServer, type ImageServerInfo } from '../../fixtures/image-server/make-image-server.js';
@@ -13,12 +15,18 @@ import { bundleEntry, canRunNetTests, createLab, ip, type Lab, waitFor } from '.
 import { makeTorrent } from './lib-net/bt-lab.js';
 import { attachLoop, detachLoops, type Loop } from './lib/loops.js';
 import { AGENT } from './lib/agent.js';
+import { pushArgv, sshIn } from './lib-net/ssh-push.js';
 
 const enabled = canRunNetTests() && existsSync('/usr/sbin/sshd');
 const PREFIX = 'fd42:77:9';
 const SERVER = `${PREFIX}::1`;
 const CLIENT = `${PREFIX}::10`;
-const NET6 = `IPV4_ASSIGNMENT=off IPV6_ASSIGNMENT=static IPV6ADDR=${CLIENT}/64 IMAGESERVER=${SERVER} HOSTNAME=node001 POST_ACTION=shutdown`;
+const NET6_NONAME = `IPV4_ASSIGNMENT=off IPV6_ASSIGNMENT=static IPV6ADDR=${CLIENT}/64 IMAGESERVER=${SERVER} POST_ACTION=shutdown`;
+const NET6 = `${NET6_NONAME} HOSTNAME=node001`;
+// Dual stack: IPv4 as well, the image server named by its IPv4 address.
+const SERVER4 = '10.214.19.1';
+const CLIENT4 = '10.214.19.2';
+const NET_DUAL = `IPADDR=${CLIENT4} NETMASK=255.255.255.0 IPV6_ASSIGNMENT=static IPV6ADDR=${CLIENT}/64 IMAGESERVER=${SERVER4} HOSTNAME=node001 POST_ACTION=shutdown`;
 let lab: Lab;
 let server: ImageServerInfo;
 let loop: Loop | undefined;
@@ -36,18 +44,27 @@ interface Run {
   events: Array<Record<string, unknown>>;
 }
 
-async function install(name: string, words: string, extra: string[] = []): Promise<Run> {
+interface InstallOptions {
+  /** The network words (default NET6). */
+  net?: string;
+  /** Runs once the agent has started, with its events file (the image server's part). */
+  onStart?: (eventsFile: string) => Promise<void>;
+}
+
+async function install(name: string, words: string, extra: string[] = [], opts: InstallOptions = {}): Promise<Run> {
   const work = join(lab.dir, name);
   mkdirSync(join(work, 'tmp'), { recursive: true });
   const events = join(work, 'events.jsonl');
-  const child = spawn('ip', ['netns', 'exec', c, process.execPath, AGENT, 'install', '--network', '--cmdline', `${NET6} ${words}`, '--local-cfg', '/dev/null',
+  const child = spawn('ip', ['netns', 'exec', c, process.execPath, AGENT, 'install', '--network', '--cmdline', `${opts.net ?? NET6} ${words}`, '--local-cfg', '/dev/null',
     '--disk', loop!.dev, '--sysroot', join(work, 'sysroot'), '--workdir', join(work, 'w'), '--events', events, '--log', join(work, 'si.log'), ...extra],
   { env: { ...process.env, SI_TMP: join(work, 'tmp'), SI_RESOLV_CONF: join(work, 'resolv.conf') }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
-  const code = await new Promise<number | null>((r) => child.on('close', (x) => r(x)));
+  const closed = new Promise<number | null>((r) => child.on('close', (x) => r(x)));
+  if (opts.onStart) await opts.onStart(events).catch((err: Error) => void (out += `\nonStart: ${err.message}\n`));
+  const code = await closed;
   clearTimeout(timer);
   const evs = existsSync(events) ? readFileSync(events, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
   return { code, out, events: evs, msgs: evs.filter((e) => e.type === 'log').map((e) => String(e.message)) };
@@ -66,6 +83,30 @@ function checkInstalled(): void {
   }
 }
 
+/** The rsync daemons' log from `from` on (both write one file; earlier cases' lines are left out). */
+const rsyncLogSince = (from: number) => readFileSync(server.logFile, 'utf8').slice(from);
+const rsyncLogLength = () => readFileSync(server.logFile, 'utf8').length;
+const eventsText = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Checks a server-driven install's log for what every push shows: the forward was served, every rsync connection came
+ * to the server's own 127.0.0.1 (the forward) and none from the client, the image went that way, imaging_complete named
+ * `clientAddress`, and the pushing ssh ended when the install did.
+ */
+async function expectPushedThroughForward(r: Run, from: number, pusher: ChildProcess | undefined, clientAddress: string): Promise<void> {
+  expect(pusher, r.out).toBeDefined();
+  const t = r.events.find((e) => e.type === 'transport');
+  expect(t).toMatchObject({ transport: 'sshd' });
+  expect(String(t!.peer)).toMatch(new RegExp(`^SHA256:\\S+ \\(id_ed25519@si-test\\) from ${esc(SERVER)}$`));
+  expect(String(t!.detail)).toMatch(/^rsync through the image server's forward at 127\.0\.0\.1:\d+$/);
+  const log = rsyncLogSince(from);
+  expect(log).toMatch(new RegExp(`rsync on ${esc(server.imageName)}/ from \\S+ \\(127\\.0\\.0\\.1\\)`));
+  expect(log).not.toMatch(new RegExp(`\\((${esc(CLIENT)}|${esc(CLIENT4)})\\)`));
+  expect(log).toMatch(new RegExp(`imaging_complete_${esc(clientAddress)}`));
+  await waitFor(() => pusher!.exitCode !== null, 10_000, 'the pushing ssh to exit');
+}
+
 const noIPv4 = (ns: string) => ip('-n', ns, '-4', '-o', 'addr', 'show').split('\n').filter((l) => / inet /.test(l) && !/ lo /.test(l));
 
 beforeAll(async () => {
@@ -73,6 +114,8 @@ beforeAll(async () => {
   lab = createLab('ipv6-tr');
   mkdirSync(join(lab.dir, 'keys'));
   server = await makeImageServer(join(lab.dir, 'server'));
+  // The SSHD case gives no HOSTNAME: the scripts' hosts file names the IPv6 address.
+  writeFileSync(join(server.scriptsDir, 'hosts'), `${CLIENT} node001.cluster node001\n`, { flag: 'a' });
   s = lab.ns('ts');
   c = lab.ns('tc');
   lab.veth({ ns: c, name: 'vc0' }, { ns: s, name: 'vs0' });
@@ -138,5 +181,56 @@ describe.skipIf(!enabled)('transports over IPv6 only', () => {
     expect(lab.log('tracker')).toMatch(new RegExp(`announce ${CLIENT} \\d+ started`));
     expect(r.msgs.some((m) => new RegExp(`^BitTorrent: [1-9][\\d.]* \\S+ downloaded from the image server`).test(m)), r.msgs.join('\n')).toBe(true);
     expect(r.events.some((e) => e.type === 'transport' && e.transport === 'bittorrent' && String(e.peer).startsWith(`${CLIENT}:`))).toBe(true);
+  });
+
+  it('server-driven SSH (SSHD=y): OpenSSH ssh pushes to the agent on its IPv6 address, rsync through the -R forward', async () => {
+    const from = rsyncLogLength();
+    let pusher: ChildProcess | undefined;
+    const r = await install('sshd', 'SSHD=y SSHD_WAIT=45', ['--authorized-keys', key('id_ed25519.pub')], {
+      net: NET6_NONAME,
+      onStart: async (events) => {
+        await waitFor(() => /waiting for the image server/.test(eventsText(events)), 60_000, 'the agent to wait for the push');
+        // Exactly what si_pushinstall runs, the agent's IPv6 address as the host.
+        pusher = lab.daemon(s, 'push6', pushArgv(key('id_ed25519'), CLIENT));
+      },
+    });
+    expect(r.code, `${r.out}\n${lab.log('push6')}`).toBe(0);
+    checkInstalled();
+    expect(noIPv4(c)).toEqual([]);
+    // Listening on the IPv6 address, the console naming it (no host name is known before the scripts come).
+    expect(r.msgs.some((m) => new RegExp(`^SSH server on \\[${esc(CLIENT)}\\]:22, host keys SHA256:\\S{43} SHA256:\\S{43}; 1 authorized key`).test(m)), r.msgs.join('\n')).toBe(true);
+    expect(r.msgs).toContain(`waiting for the image server; on it, run:  si_pushinstall --hosts ${CLIENT}`);
+    expect(r.msgs.some((m) => / forwards its localhost:873; rsync goes through 127\.0\.0\.1:\d+$/.test(m))).toBe(true);
+    expect(existsSync(join(lab.dir, 'sshd', 'tmp', 'si_pushupdate.completed'))).toBe(true);
+    await expectPushedThroughForward(r, from, pusher, CLIENT);
+  });
+
+  it('server-driven SSH on dual stack: listens on both families; the push comes over IPv6 with an [::1] forward', async () => {
+    ip('-n', s, 'addr', 'add', `${SERVER4}/24`, 'dev', 'vs0');
+    try {
+      const from = rsyncLogLength();
+      let pusher: ChildProcess | undefined;
+      let overIPv4: Awaited<ReturnType<typeof sshIn>> | undefined;
+      const r = await install('sshd-dual', 'SSHD=y SSHD_WAIT=45', ['--authorized-keys', key('id_ed25519.pub')], {
+        net: NET_DUAL,
+        onStart: async (events) => {
+          await waitFor(() => /waiting for the image server/.test(eventsText(events)), 60_000, 'the agent to wait for the push');
+          // The IPv4 address answers too (an operator's command), then the push over IPv6.
+          overIPv4 = await sshIn(s, key('id_ed25519'), ['-l', 'root', '-n', CLIENT4, 'echo over-$((2+2))']);
+          pusher = lab.daemon(s, 'push-dual', pushArgv(key('id_ed25519'), CLIENT, `[::1]:873:localhost:873`));
+        },
+      });
+      expect(r.code, `${r.out}\n${lab.log('push-dual')}`).toBe(0);
+      checkInstalled();
+      expect(overIPv4?.stdout, overIPv4?.stderr).toBe('over-4\n');
+      expect(r.msgs.some((m) => new RegExp(`^SSH server on ${esc(CLIENT4)}:22 and \\[${esc(CLIENT)}\\]:22, host keys `).test(m)), r.msgs.join('\n')).toBe(true);
+      expect(r.msgs).toContain('waiting for the image server; on it, run:  si_pushinstall --hosts node001');
+      expect(r.msgs.some((m) => / forwards its \[::1\]:873; rsync goes through 127\.0\.0\.1:\d+$/.test(m))).toBe(true);
+      // The image server is named by IPv4: imaging_complete keeps naming the IPv4 address.
+      await expectPushedThroughForward(r, from, pusher, CLIENT4);
+    } finally {
+      ip('-n', s, 'addr', 'del', `${SERVER4}/24`, 'dev', 'vs0');
+      ip('-n', c, '-4', 'addr', 'flush', 'dev', 'vc0');
+    }
   });
 });

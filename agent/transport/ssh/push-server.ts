@@ -9,11 +9,12 @@ import { SiError } from '../../errors.js';
 import type { Reporter } from '../../report/events.js';
 import { fingerprintOf, type AuthorizedKey } from './keys.js';
 import { pipeBoth, SSH_CIPHERS } from './common.js';
+import { formatListen, isLoopbackBind } from './push-listen.js';
 import { handleSession } from './push-session.js';
 
 export interface PushServerOptions {
-  /** Address and port to listen on (the install address, port 22). */
-  host: string;
+  /** Addresses to listen on, one listener each (the install addresses, see pushListenAddresses), and the port (22). */
+  hosts: string[];
   port: number;
   authorized: AuthorizedKey[];
   /** Where `/tmp/si_pushupdate.completed` goes (the initrd's /tmp). */
@@ -34,13 +35,12 @@ export interface Push {
 export interface PushServer {
   /** Host key fingerprints (SHA256:...), one per generated key. */
   fingerprints: string[];
+  /** Where it listens, as `addr:port` (`[addr]:port` for IPv6). */
+  listening: string[];
   /** Resolves when a pusher holds the forward and has run the marker command. */
   push: Promise<Push>;
   close(): Promise<void>;
 }
-
-/** The hosts the image server may bind its remote forward to: loopback only. */
-const LOOPBACK_BINDS = new Set(['localhost', '127.0.0.1']);
 
 /** The command si_pushinstall runs once its forward is up: `sleep N > FILE`, FILE ending in si_pushupdate.completed. */
 export const MARKER_COMMAND = /^\s*sleep\s+\d+\s*>\s*(\S*\/)?si_pushupdate\.completed\s*$/;
@@ -106,15 +106,15 @@ export async function startPushServer(o: PushServerOptions): Promise<PushServer>
       client.on('request', (accept, reject, name, req) => {
         if (name !== 'tcpip-forward') return reject?.();
         const r = req as { bindAddr: string; bindPort: number };
-        if (r.bindPort !== forwardPort || !LOOPBACK_BINDS.has(r.bindAddr)) {
-          o.report.warn(`SSH: refused remote forward ${r.bindAddr}:${r.bindPort} from ${who}: only localhost:${forwardPort} is served`);
+        if (r.bindPort !== forwardPort || !isLoopbackBind(r.bindAddr)) {
+          o.report.warn(`SSH: refused remote forward ${formatListen([r.bindAddr], r.bindPort)} from ${who}: only a loopback forward (localhost, 127.0.0.1 or ::1) of port ${forwardPort} is served`);
           return reject?.();
         }
         listenLocal(client, r.bindAddr, forwardPort, o.report).then((local) => {
           locals.push(local.server);
           forwardLocal = local.port;
           accept?.();
-          o.report.info(`SSH: ${who} forwards its ${r.bindAddr}:${forwardPort}; rsync goes through 127.0.0.1:${local.port}`);
+          o.report.info(`SSH: ${who} forwards its ${formatListen([r.bindAddr], forwardPort)}; rsync goes through 127.0.0.1:${local.port}`);
           maybeReady();
         }, () => reject?.());
       });
@@ -130,20 +130,40 @@ export async function startPushServer(o: PushServerOptions): Promise<PushServer>
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: Error) => reject(new SiError('E_SSH', `cannot start the SSH server on ${o.host}:${o.port}: ${err.message}`)));
-    server.listen(o.port, o.host, () => resolve());
-  });
+  // One ssh2 server (one set of host keys, one push) fed by a listener per address.
+  const listeners: NetServer[] = [];
+  const closeListeners = () => Promise.all(listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+  try {
+    for (const host of o.hosts) listeners.push(await listenSsh(host, o.port, (sock) => server.injectSocket(sock), o.report));
+  } catch (err) {
+    await closeListeners();
+    throw err;
+  }
 
   return {
     fingerprints: hostKeys.map((h) => h.fingerprint),
+    listening: listeners.map((l) => {
+      const a = l.address() as AddressInfo;
+      return formatListen([a.address], a.port);
+    }),
     push,
     async close() {
       for (const c of connections) c.end();
       for (const l of locals) l.close();
-      await new Promise<void>((r) => server.close(() => r()));
+      await closeListeners();
     },
   };
+}
+
+/** Listens on one address for SSH connections; the error names the address (taken, or not on this machine). */
+async function listenSsh(host: string, port: number, onSocket: (sock: Socket) => void, report: Reporter): Promise<NetServer> {
+  const listener = createServer(onSocket);
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', (err: Error) => reject(new SiError('E_SSH', `cannot start the SSH server on ${formatListen([host], port)}: ${err.message}`, { cause: err })));
+    listener.listen(port, host, () => resolve());
+  });
+  listener.on('error', (err: Error) => report.warn(`SSH server on ${formatListen([host], port)}: ${err.message}`));
+  return listener;
 }
 
 /** Listens on 127.0.0.1 (any port) and sends each connection through the client's remote forward. */

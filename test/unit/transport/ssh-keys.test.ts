@@ -59,6 +59,15 @@ describe('SSH keys', () => {
     const info = { mac: 'aa:bb', ip: '10.0.0.5', host: 'n1', cpu: 'x', ncpus: 1, kernel: 'k', mem: 1, os: 'img', tmpfs: null, time: 3, extra: { transport: 'ssh', ssh_host_key: 'SHA256:abc+/d' } };
     expect(formatMonitorMessage(info, 50, 0, false)).toMatch(/:status=50:speed=0:transport=ssh:ssh_host_key=SHA256\.abc\+\/d$/);
   });
+
+  it('an IPv6 pusher (SSHD) and an IPv6 client address leave every monitor field one key=value', () => {
+    const extra = { transport: 'sshd', ssh_host_key: 'SHA256:abc', ssh_peer: 'SHA256:def (pusher@server) from fd42:77:9::1' };
+    const info = { mac: 'aa:bb', ip: 'fd42:77:9::10', host: 'n1', cpu: 'x', ncpus: 1, kernel: 'k', mem: 1, os: 'img', tmpfs: null, time: 3, extra };
+    const fields = formatMonitorMessage(info, 50, 0, false).split(':');
+    expect(fields.every((f) => /^[a-z_]+=[^=]*$/.test(f))).toBe(true);
+    expect(fields).toContain('ip=fd42.77.9..10');
+    expect(fields).toContain('ssh_peer=SHA256.def (pusher@server) from fd42.77.9..1');
+  });
 });
 
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));

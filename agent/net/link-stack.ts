@@ -10,6 +10,7 @@ import { isMac } from '../params/net-values.js';
 import { readNetStack, type NetStack } from '../params/net-stack.js';
 import { parseMac } from './dhcp-packet.js';
 import { listEthernetLinks, waitForCarrier, type LinkInfo } from './links.js';
+import { reportLacp } from './bond-status.js';
 
 /** The links present now: name -> MAC (lower case). */
 export type LinkTable = ReadonlyMap<string, string>;
@@ -75,6 +76,8 @@ export interface LinkStackOptions {
   sysClassNet?: string;
   signal?: AbortSignal;
   carrierWaitMs?: number;
+  /** Where the kernel tells a bond's state (/proc/net/bonding). */
+  procNetBonding?: string;
 }
 
 /**
@@ -104,6 +107,8 @@ export async function setUpLinkStack(opts: LinkStackOptions): Promise<LinkInfo |
   opts.report.info(`links: ${describeStack(stack)}`);
   const carrier = await waitForCarrier(stack.top, opts.carrierWaitMs ?? 10_000, { sysClassNet: sys, ...(opts.signal ? { signal: opts.signal } : {}) });
   if (!carrier) opts.report.warn(`no carrier on ${stack.top} yet`);
+  // An 802.3ad bond: which partner it aggregated with, or that the switch speaks no LACP.
+  if (stack.bond) await reportLacp(stack.bond.name, opts.report, { ...(opts.procNetBonding ? { procNetBonding: opts.procNetBonding } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
   const mac = parseMac(readLinkTable(sys).get(stack.top) ?? '') ?? Buffer.alloc(6);
   return { name: stack.top, mac, carrier, operstate: carrier ? 'up' : 'down' };
 }

@@ -33,7 +33,8 @@ export interface QemuBoot {
   /**
    * The NICs (virtio-net-pci, in this order) on UDP datagram netdevs instead of user networking: each sends its frames
    * from 127.0.0.1:localPort to 127.0.0.1:remotePort and takes frames sent to localPort, one frame per datagram (a
-   * userspace switch's port). The netdev ids are the given ids (for the monitor's set_link).
+   * userspace switch's port). The netdev ids are the given ids (for the monitor's set_link). Each NIC reports 10 Gb/s
+   * full duplex, as a data-centre NIC does: an 802.3ad bond runs no LACP on a port of unknown duplex.
    */
   dgram?: Array<{ id: string; mac: string; localPort: number; remotePort: number }>;
   /** A QMP monitor on this unix socket (`-qmp unix:PATH,server=on,wait=off`), for qmpCommand(). */
@@ -73,7 +74,7 @@ export function qemuArgs(b: QemuBoot, serialLog: string): string[] {
     if (b.tap || b.netboot || b.forwards?.length) throw new Error('qemuArgs: dgram NICs replace the tap and user networking');
     for (const d of b.dgram) {
       a.push('-netdev', `dgram,id=${d.id},local.type=inet,local.host=127.0.0.1,local.port=${d.localPort},remote.type=inet,remote.host=127.0.0.1,remote.port=${d.remotePort}`);
-      a.push('-device', `virtio-net-pci,netdev=${d.id},mac=${d.mac}`);
+      a.push('-device', `virtio-net-pci,netdev=${d.id},mac=${d.mac},speed=10000,duplex=full`);
     }
   } else if (b.tap) {
     if (b.netboot || b.forwards?.length) throw new Error('qemuArgs: netboot and forwards need user networking, not a tap device');

@@ -7,9 +7,15 @@
 // and counted by EtherType. Server -> guest: the tag pushed, the frame sent to every guest port, as a hub does (a bond
 // in active-backup drops what arrives on its inactive slave). Guest -> guest: nothing (the bond's slaves are not a
 // path). The counters go to a JSON file, rewritten whenever they change, for the test to read.
+//
+// With `lacp`, the switch is an LACP-only switch (lacp.ts): it answers each guest port's LACPDUs as the partner of the
+// guest's 802.3ad bond (one aggregation key for all its ports), forwards data from a port only once the guest says the
+// port is in sync, collecting and distributing, and sends each frame to the guest on one aggregated port, as a switch
+// does on a link aggregation (not to every port).
 
 import { createSocket, type Socket } from 'node:dgram';
 import { renameSync, writeFileSync } from 'node:fs';
+import { aggregated, isLacpdu, lacpdu, parseLacpdu, STATE, type LacpInfo } from './lacp.ts';
 
 export interface SwitchConfig {
   vlan: number;
@@ -19,6 +25,24 @@ export interface SwitchConfig {
   server: { listen: number; peer: number };
   /** Where the counters go (JSON). */
   countersFile: string;
+  /** An LACP-only switch: the guest's ports aggregate with it (802.3ad) before they carry data. */
+  lacp?: boolean;
+}
+
+/** What the switch heard from the guest's LACP on a port (lacp mode). */
+export interface LacpCounters {
+  /** LACPDUs received (each answered). */
+  pdus: number;
+  /** The guest's actor state as last heard (lacp.ts STATE bits), and whether that is aggregated. */
+  state: number;
+  aggregated: boolean;
+  /** The guest's system (MAC) and key. */
+  system: string;
+  key: number;
+  /** Milliseconds since the switch started when the port first aggregated. */
+  aggregatedAtMs: number | null;
+  /** Data frames dropped because the port was not aggregated. */
+  notAggregated: number;
 }
 
 export interface PortCounters {
@@ -32,6 +56,7 @@ export interface PortCounters {
   sent: number;
   /** Milliseconds since the switch started when the last tagged frame came from this port. */
   lastTaggedMs: number | null;
+  lacp?: LacpCounters;
 }
 
 export interface Counters {
@@ -71,7 +96,10 @@ const hex = (n: number): string => `0x${n.toString(16).padStart(4, '0')}`;
 export async function startSwitch(cfg: SwitchConfig): Promise<{ counters: Counters; stop(): void }> {
   const t0 = Date.now();
   const counters: Counters = { ports: {}, fromServer: 0, toServer: 0, toServerTypes: {} };
-  for (const g of cfg.guests) counters.ports[g.name] = { tagged: 0, untagged: {}, otherVlan: {}, sent: 0, lastTaggedMs: null };
+  for (const g of cfg.guests) {
+    counters.ports[g.name] = { tagged: 0, untagged: {}, otherVlan: {}, sent: 0, lastTaggedMs: null };
+    if (cfg.lacp) counters.ports[g.name]!.lacp = { pdus: 0, state: 0, aggregated: false, system: '', key: 0, aggregatedAtMs: null, notAggregated: 0 };
+  }
   let dirty = true;
   const flush = (): void => {
     if (!dirty) return;
@@ -89,9 +117,25 @@ export async function startSwitch(cfg: SwitchConfig): Promise<{ counters: Counte
   };
   const server = await bind(cfg.server.listen);
   const guests = await Promise.all(cfg.guests.map(async (g) => ({ g, sock: await bind(g.listen), c: counters.ports[g.name]! })));
-  for (const { g, sock, c } of guests) {
+  for (const [i, { g, sock, c }] of guests.entries()) {
+    // This port's side of the aggregation: one system and key for every port, the port numbered from 1.
+    const self: LacpInfo = { systemPriority: 32768, system: '02:00:00:00:42:00', key: 42, portPriority: 32768, port: i + 1, state: 0 };
+    self.state = STATE.activity | STATE.shortTimeout | STATE.aggregation | STATE.sync | STATE.collecting | STATE.distributing;
+    const selfMac = `02:00:00:00:42:${(i + 1).toString(16).padStart(2, '0')}`;
     sock.on('message', (frame) => {
       dirty = true;
+      if (c.lacp && isLacpdu(frame)) {
+        const { actor } = parseLacpdu(frame);
+        Object.assign(c.lacp, { state: actor.state, aggregated: aggregated(actor.state), system: actor.system, key: actor.key });
+        c.lacp.pdus++;
+        if (c.lacp.aggregated && c.lacp.aggregatedAtMs === null) c.lacp.aggregatedAtMs = Date.now() - t0;
+        sock.send(lacpdu(selfMac, self, actor), g.peer, '127.0.0.1');
+        return;
+      }
+      if (c.lacp && !c.lacp.aggregated) {
+        c.lacp.notAggregated++;
+        return;
+      }
       const vid = vlanOf(frame);
       if (vid === null) {
         const t = frame.length >= 14 ? hex(frame.readUInt16BE(12)) : 'runt';
@@ -116,7 +160,9 @@ export async function startSwitch(cfg: SwitchConfig): Promise<{ counters: Counte
     dirty = true;
     counters.fromServer++;
     const tagged = pushTag(frame, cfg.vlan);
-    for (const { g, sock, c } of guests) {
+    // On an aggregation, one port carries the frame (the first aggregated one); a plain trunk floods every port.
+    const to = cfg.lacp ? guests.filter(({ c }) => c.lacp!.aggregated).slice(0, 1) : guests;
+    for (const { g, sock, c } of to) {
       c.sent++;
       sock.send(tagged, g.peer, '127.0.0.1');
     }

@@ -64,6 +64,8 @@ export const TOOLS: ToolSpec[] = [
   { name: 'zstd', optional: true },
   { name: 'kexec' },
   { name: 'ip' },
+  // Name servers and search domains from router advertisements (RDNSS, DNSSL) for a link configured by SLAAC alone.
+  { name: 'rdisc6' },
   { name: 'kmod', links: KMOD_LINKS },
   // The agent's PID 1 runs the install under `tini -s` so orphaned daemons are reaped.
   { name: 'tini' },

@@ -35,6 +35,7 @@ const TOOLS: Record<string, string> = {
   modprobe: 'modprobe',
   losetup: 'losetup',
   ping: 'ping',
+  rdisc6: 'rdisc6',
   tini: 'tini',
   script: 'script',
 };

@@ -9,6 +9,7 @@ import { getString } from '../params/validate.js';
 import { runDhcp6, type Dhcp6Lease, type Dhcp6RunOptions } from './dhcp6-client.js';
 import { defaultGateway, readIPv6Addresses, readIPv6Routes, readIPv6Sysctl, writeIPv6Sysctl, type Inet6Address, type ProcPaths } from './ipv6-proc.js';
 import { checkIPv6, normalizeIPv6, parseIPv6Prefix } from './ipv6-values.js';
+import { raDns } from './ra-dns.js';
 import { sleepAbortable } from './retry.js';
 
 export type Ipv6Mode = 'auto' | 'dhcp6' | 'static';
@@ -66,7 +67,9 @@ export async function configureIPv6(opts: Ipv6Options, mode: Ipv6Mode): Promise<
     if (!a) throw new SiError('E_TIMEOUT', `IPV6_ASSIGNMENT=auto: no global address on ${iface} from router advertisements after ${(timeoutMs / 1000).toFixed(0)} s (does a router advertise a prefix with the autonomous flag?)`);
     const gateway = await waitForGateway(opts);
     report.info(`IPv6 on ${iface}: ${a.address}/${a.prefix} by SLAAC${gateway ? `, default route via ${gateway}` : ''}`);
-    return { mode, iface, address: a.address, prefix: a.prefix, ...(gateway ? { gateway } : {}), dns: [], domains: [] };
+    // No DHCPv6 here: the name servers and search domains are the advertisement's own (RDNSS, DNSSL).
+    const ra = await raDns(iface, opts.run, report);
+    return { mode, iface, address: a.address, prefix: a.prefix, ...(gateway ? { gateway } : {}), dns: ra.dns, domains: ra.domains };
   }
   const lease = await runDhcp6({ report, iface, mac: opts.mac, linkLocal: linkLocal.address, timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}), ...opts.dhcp6 });
   for (const p of lease.problems) report.warn(`DHCPv6 on ${iface}: ${p}`);

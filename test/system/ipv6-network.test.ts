@@ -52,14 +52,18 @@ describe.skipIf(!enabled)('IPv6 bring-up', () => {
 });
 
 describe.skipIf(!enabled)('IPv6 bring-up, other modes', () => {
-  it('SLAAC only: the address the kernel made from the RA prefix, the default route via the router, no DHCPv6', async () => {
+  it('SLAAC only: the address the kernel made from the RA prefix, the default route via the router, DNS and search from the RA (RDNSS, DNSSL), AAAA resolved, no DHCPv6', async () => {
     const prefix = 'fd42:77:2';
     const { c, s } = pair('a', prefix);
-    await startDnsmasq6(lab, s, 'dnsmasq-a', 'vs0', { prefix, mode: 'slaac' });
-    const run = await runInNs(c, entry, { params: { IPV4_ASSIGNMENT: 'off', IPV6_ASSIGNMENT: 'auto' }, resolvConf: join(lab.dir, 'resolv-a.conf'), ping: `${prefix}::1` });
+    await startDnsmasq6(lab, s, 'dnsmasq-a', 'vs0', { prefix, mode: 'slaac', hosts: { 'imageserver.ra.test': `${prefix}::1` }, domain: 'ra.test' });
+    const resolv = join(lab.dir, 'resolv-a.conf');
+    const run = await runInNs(c, entry, { params: { IPV4_ASSIGNMENT: 'off', IPV6_ASSIGNMENT: 'auto' }, resolvConf: resolv, ping: `${prefix}::1`, resolve: ['imageserver'] });
     expect(run.error, logText(run) + run.stderr).toBeUndefined();
     const r = run.result!;
-    expect(r).toMatchObject({ mode: 'ipv6', ipv6: { mode: 'auto', prefix: 64, gateway: expect.stringMatching(/^fe80::/) } });
+    expect(r).toMatchObject({ mode: 'ipv6', ipv6: { mode: 'auto', prefix: 64, gateway: expect.stringMatching(/^fe80::/), dns: [`${prefix}::1`], domains: ['ra.test'] } });
+    expect(readFileSync(resolv, 'utf8')).toBe(`# written by si-agent\nsearch ra.test\nnameserver ${prefix}::1\n`);
+    expect(r.resolved).toEqual({ imageserver: `${prefix}::1` });
+    expect(logText(run)).toMatch(new RegExp(`router advertisement from fe80::\\S+: name servers ${prefix}::1, search ra\\.test`));
     expect(r.ip).toMatch(new RegExp(`^${prefix}:`));
     expect(ip('-n', c, '-6', 'route', 'show', 'default')).toMatch(/default via fe80::\S+ dev vc0 proto ra/);
     expect(r.pinged).toBe(true);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeLacp, parseLacpStatus, reportLacp } from '../../../agent/net/bond-status.js';
-import { Reporter } from '../../../agent/report/events.js';
+import { collectLog } from '../../helpers/log-lines.js';
 
 // /proc/net/bonding/bond0 as Linux 6.1 writes it for an 802.3ad bond whose two ports aggregated with a partner.
 const AGGREGATED = `Ethernet Channel Bonding Driver: v6.1.0-28-amd64
@@ -64,14 +64,6 @@ const NO_PARTNER = AGGREGATED.replace('Number of ports: 2', 'Number of ports: 1'
 
 const dir = mkdtempSync(join(tmpdir(), 'si-bond-status-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const collect = () => {
-  const lines: string[] = [];
-  const report = new Reporter();
-  report.addSink((e) => {
-    if (e.type === 'log') lines.push(`${e.level} ${e.message}`);
-  });
-  return { report, lines };
-};
 
 describe('802.3ad status of a bond', () => {
   it('reads the active aggregator, its partner and the ports in it', () => {
@@ -99,12 +91,12 @@ describe('802.3ad status of a bond', () => {
 
   it('reportLacp logs the aggregation once the partner is there, warns when none answers in time, is silent for other modes', async () => {
     writeFileSync(join(dir, 'bond0'), AGGREGATED);
-    const ok = collect();
+    const ok = collectLog();
     expect((await reportLacp('bond0', ok.report, { procNetBonding: dir, waitMs: 1000 }))?.partner).toBe('02:00:00:00:42:00');
     expect(ok.lines).toEqual(['info bond0: 802.3ad aggregator 1 with partner 02:00:00:00:42:00 (key 42), ports eth0, eth1']);
 
     writeFileSync(join(dir, 'bond1'), NO_PARTNER);
-    const lone = collect();
+    const lone = collectLog();
     const t0 = Date.now();
     await reportLacp('bond1', lone.report, { procNetBonding: dir, waitMs: 600 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
@@ -112,7 +104,7 @@ describe('802.3ad status of a bond', () => {
     expect(lone.lines[0]).toMatch(/^warn bond1: 802\.3ad found no LACP partner/);
 
     writeFileSync(join(dir, 'bond2'), AGGREGATED.replace('IEEE 802.3ad Dynamic link aggregation', 'fault-tolerance (active-backup)'));
-    const ab = collect();
+    const ab = collectLog();
     expect(await reportLacp('bond2', ab.report, { procNetBonding: dir, waitMs: 1000 })).toBeUndefined();
     expect(ab.lines).toEqual([]);
   });

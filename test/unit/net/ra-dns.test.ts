@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunOptions, RunResult, Runner } from '../../../agent/exec/runner.js';
 import { parseRdisc6, raDns } from '../../../agent/net/ra-dns.js';
-import { Reporter } from '../../../agent/report/events.js';
+import { collectLog } from '../../helpers/log-lines.js';
 
 // rdisc6 1.0.5 (Debian bookworm) answering for dnsmasq's router advertisement with RDNSS and DNSSL (ra-only range,
 // option6:dns-server and option6:domain-search), as captured in a namespace.
@@ -35,14 +35,6 @@ const fakeRun = (r: Partial<RunResult> | Error): Runner =>
     if (r instanceof Error) throw r;
     return { argv: [tool, ...args], code: 0, signal: null, stdout: '', stderr: '', ms: 1, ...r };
   }) as Runner;
-const collect = () => {
-  const lines: string[] = [];
-  const report = new Reporter();
-  report.addSink((e) => {
-    if (e.type === 'log') lines.push(`${e.level} ${e.message}`);
-  });
-  return { report, lines };
-};
 
 describe('name servers from router advertisements (rdisc6)', () => {
   it('reads RDNSS and DNSSL and the router from a real rdisc6 report', () => {
@@ -66,7 +58,7 @@ describe('name servers from router advertisements (rdisc6)', () => {
   });
 
   it('raDns: solicits on the link, logs what it found', async () => {
-    const { report, lines } = collect();
+    const { report, lines } = collectLog();
     let argv: string[] = [];
     const run = (async (tool: string, args: readonly string[]) => {
       argv = [tool, ...args];
@@ -78,10 +70,10 @@ describe('name servers from router advertisements (rdisc6)', () => {
   });
 
   it('raDns: no rdisc6, or no answer: empty lists and a warning naming why', async () => {
-    const a = collect();
+    const a = collectLog();
     expect(await raDns('vc0', fakeRun(new Error('cannot run rdisc6: spawn rdisc6 ENOENT')), a.report)).toEqual({ dns: [], domains: [], skipped: [] });
     expect(a.lines).toEqual(['warn IPv6 on vc0: no name servers from router advertisements (cannot run rdisc6: spawn rdisc6 ENOENT)']);
-    const b = collect();
+    const b = collectLog();
     await raDns('vc0', fakeRun({ code: 2, stdout: 'Soliciting ff02::2 (ff02::2) on vc0...\nTimed out.\nNo response.\n' }), b.report);
     expect(b.lines).toEqual(['warn IPv6 on vc0: no name servers from router advertisements (No response.)']);
   });

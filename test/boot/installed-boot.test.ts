@@ -1,10 +1,11 @@
 // Boot tier (root, QEMU with TCG only: no KVM here; needs qemu-system-x86_64, socat, rsync, debootstrap or its cache,
 // OVMF for UEFI, mtools to look into the ESP): boots what the agent installed. The agent as /init installs a real
 // Debian bookworm image (fixtures/debian-image) over rsync onto a blank virtio disk with a static address, then:
-//  - BIOS: installed over VLAN 42 tagged on an active-backup bond of two NICs with MTU 9000 and static IPv4 and IPv6
-//    (dracut's words), POST_ACTION=reboot (QEMU -no-reboot exits there); a second QEMU boots that disk alone with
-//    SeaBIOS to the installed system's `node101 login:` on ttyS0, and its own ifupdown (with ifenslave) brings up the
-//    same bond over the NICs as its udev names them, the same VLAN, MTU and both addresses;
+//  - BIOS: installed over VLAN 42 tagged on an active-backup bond of two NICs named lan0 and lan1 by MAC, with MTU
+//    9000 and static IPv4 and IPv6 (dracut's ifname=, bond=, vlan=, ip= words), POST_ACTION=reboot (QEMU -no-reboot
+//    exits there); a second QEMU boots that disk alone with SeaBIOS to the installed system's `node101 login:` on
+//    ttyS0: its udev names the NICs lan0 and lan1 again (the .link files the agent wrote) and its own ifupdown (with
+//    ifenslave) brings up the same bond over them, the same VLAN, MTU and both addresses;
 //  - UEFI: the same under OVMF (gpt + ESP, GRUB x86_64-efi on the removable path EFI/BOOT/BOOTX64.EFI);
 //  - kexec and directboot reach the installed login prompt in the installer's own QEMU process (no firmware reboot);
 //    directboot also over the bond and VLAN: PID 1 deletes the install's bond and VLAN before switch_root, and the
@@ -72,6 +73,8 @@ const TRUNKS: Partial<Record<keyof typeof H, TrunkNic[]>> = {
   ],
 };
 const BOND_MTU = 9000;
+// The BIOS host names its NICs by MAC (dracut ifname=): the installer renames them, the installed system keeps them.
+const IFNAMES: Partial<Record<keyof typeof H, [string, string]>> = { bios: ['lan0', 'lan1'] };
 const GATEWAY = '10.0.2.2';
 const DISK_MIB = 2048;
 const INSTALL_TIMEOUT = 900_000;
@@ -149,10 +152,10 @@ function expectStaticStanza(interfaces: string, nic: string, ip: string): void {
  * The bond and VLAN stanzas in /etc/network/interfaces (ifupdown with ifenslave); returns the bond's slaves, the NICs
  * as the installed system's udev names them.
  */
-function expectBondStanzas(interfaces: string, ip: string, ip6: string): string[] {
+function expectBondStanzas(interfaces: string, ip: string, ip6: string, slaveName = /en\S+/): string[] {
   const v = `bond0.${VLAN}`;
   expect(interfaces).toMatch(/^auto bond0$/m);
-  const bond = /^iface bond0 inet manual\n\tbond-slaves (en\S+) (en\S+)\n((?:\t.*\n)*)/m.exec(interfaces);
+  const bond = new RegExp(`^iface bond0 inet manual\\n\\tbond-slaves (${slaveName.source}) (${slaveName.source})\\n((?:\\t.*\\n)*)`, 'm').exec(interfaces);
   expect(bond, interfaces).not.toBeNull();
   expect(bond![3]).toMatch(/^\tbond-mode active-backup$/m);
   expect(bond![3]).toMatch(/^\tbond-miimon 100$/m);
@@ -168,13 +171,13 @@ function expectBondStanzas(interfaces: string, ip: string, ip6: string): string[
  * What the installed system printed while booting over the bond: eth0 and eth1 renamed, the bond made again over them
  * (active-backup, MTU 9000), the VLAN on it, both addresses on the VLAN. Returns the bond's slaves as it reports them.
  */
-function expectStackUp(log: string, ip: string, ip6: string): string[] {
+function expectStackUp(log: string, ip: string, ip6: string, slaveName = /en\S+/): string[] {
   const v = `bond0.${VLAN}`;
   expect(log).not.toMatch(/Failed to start networking\.service|Failed to start .*Raise network interfaces/);
-  const bond = new RegExp(`si-fixture-report: bond bond0 mode=active-backup slaves=(en\\S+),(en\\S+) mtu=${BOND_MTU}`).exec(log);
+  const bond = new RegExp(`si-fixture-report: bond bond0 mode=active-backup slaves=(${slaveName.source}),(${slaveName.source}) mtu=${BOND_MTU}`).exec(log);
   expect(bond, 'the installed system made bond0 (active-backup, MTU 9000) over two NICs').not.toBeNull();
   const slaves = [bond![1]!, bond![2]!];
-  for (const [i, n] of slaves.entries()) expect(log).toMatch(new RegExp(`virtio_net \\S+ ${esc(n)}: renamed from eth${i}`));
+  for (const n of slaves) expect(log).toMatch(new RegExp(`virtio_net \\S+ ${esc(n)}: renamed from `));
   expect(log).toMatch(new RegExp(`si-fixture-report: vlan ${esc(v)} id=${VLAN} on=bond0 mtu=${BOND_MTU}`));
   expect(probe(log).addrs).toEqual(expect.arrayContaining([`${v} ${ip}/24`, `${v} ${ip6}/64`]));
   return slaves;
@@ -247,9 +250,12 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
   const install = async (host: TestHost, action: string, disk: string, extra: Partial<QemuBoot> & Pick<QemuBoot, 'until'>) => {
     const key = (Object.keys(H) as Array<keyof typeof H>).find((k) => H[k] === host)!;
     const v = `bond0.${VLAN}`;
+    const names = IFNAMES[key];
+    const slaves = names ? names.join(',') : 'eth0,eth1';
+    const ifname = names ? names.map((n, i) => `ifname=${n}:${TRUNKS[key]![i]!.mac} `).join('') : '';
     const net: [string, Partial<QemuBoot>] = TRUNKS[key]
       ? [
-          `IMAGESERVER=${VSERVER} bond=bond0:eth0,eth1:mode=active-backup,miimon=100:${BOND_MTU} vlan=${v}:bond0 ` +
+          `IMAGESERVER=${VSERVER} ${ifname}bond=bond0:${slaves}:mode=active-backup,miimon=100:${BOND_MTU} vlan=${v}:bond0 ` +
             `ip=${host.ip}::${VSERVER}:${NETMASK}:${host.name}:${v}:none ip=[${V6[key]}]::[${VSERVER6}]:64:${host.name}:${v}:none`,
           vlanNics(key),
         ]
@@ -297,10 +303,12 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
       expect(inst.log, failLog(inst)).toMatch(/reboot: Restarting system/);
       expect(inst.log).toMatch(/boot mode BIOS \(no \/sys\/firmware\/efi\)/);
       expect(readFileSync(bystander).every((b) => b === 0), 'the disk the layout does not name is untouched').toBe(true);
-      expect(inst.log).toMatch(new RegExp(`links: bond0\\.${VLAN} \\(VLAN ${VLAN} on bond0 \\(active-backup over eth0, eth1\\)\\)`));
+      expect(inst.log).toMatch(new RegExp(`links: bond0\\.${VLAN} \\(VLAN ${VLAN} on bond0 \\(active-backup over lan0, lan1\\)\\)`));
+      expect(inst.log).toMatch(/virtio_net \S+ lan0: renamed from eth0/);
       const onDisk = withLoop(disk, (loop) =>
         withMount(`${loop}p2`, dir!, (mnt) => ({
           interfaces: readFileSync(join(mnt, 'etc/network/interfaces'), 'utf8'),
+          links: IFNAMES.bios!.map((n) => readFileSync(join(mnt, `etc/systemd/network/10-systemimager-${n}.link`), 'utf8')),
           hostname: readFileSync(join(mnt, 'etc/hostname'), 'utf8'),
           machineId: readFileSync(join(mnt, 'etc/machine-id'), 'utf8'),
           ed25519: readFileSync(join(mnt, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8').trim(),
@@ -312,7 +320,13 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
         })),
       );
       if (process.env.SI_BOOT_LOGS) writeFileSync(join(process.env.SI_BOOT_LOGS, 'bios-agent.log'), onDisk.agentLog);
-      const slaves = expectBondStanzas(onDisk.interfaces, host.ip, V6.bios!);
+      const slaves = expectBondStanzas(onDisk.interfaces, host.ip, V6.bios!, /lan\d/);
+      expect(slaves).toEqual(IFNAMES.bios);
+      // The names by MAC: systemd .link files, read by the installed system's udev.
+      for (const [i, text] of onDisk.links.entries()) {
+        expect(text).toMatch(new RegExp(`^MACAddress=${TRUNKS.bios![i]!.mac}$`, 'm'));
+        expect(text).toMatch(new RegExp(`^Name=${IFNAMES.bios![i]}$`, 'm'));
+      }
       expect(onDisk.hostname).toBe(`${host.name}\n`);
       expect(onDisk.machineId, 'machine-id emptied: systemd makes one at first boot').toBe('');
       expect(onDisk.fstab).toMatch(/^LABEL=root\s+\/\s+ext4/m);
@@ -338,7 +352,7 @@ describe.skipIf(reason !== null)('installed boot: the installed Debian boots (QE
       expect(plain).toMatch(/EXT4-fs \(vda3\): mounted filesystem/);
       expect(plain).toMatch(/Adding \d+k swap on \/dev\/vda1\./);
       expect(plain).not.toMatch(/emergency mode|Dependency failed|Timed out waiting for device/);
-      expect(expectStackUp(boot.log, host.ip, V6.bios!), 'the slaves its udev named are the ones on the disk').toEqual(slaves);
+      expect(expectStackUp(boot.log, host.ip, V6.bios!, /lan\d/), 'the slaves its udev named are the ones on the disk').toEqual(slaves);
       expect(ports(), 'the installed system sent frames tagged 42 through the switch').toBeGreaterThan(taggedBefore);
       const p = probe(boot.log);
       expect(p.hostname).toBe(host.name);

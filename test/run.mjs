@@ -1,23 +1,75 @@
 // Runs the whole suite with vitest and ends with the plain line "N passed, N failed, N skipped".
-import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+//
+// With no arguments the suite runs in two lanes at once, each one file at a time (vitest's fileParallelism is off:
+// system tests share loop devices): the boot lane holds the QEMU boot files, each of which keeps about one core busy
+// (TCG runs a one-vCPU guest on one host thread), and the main lane everything else: unit, system and reliability
+// tests, and installed-boot, whose QEMUs already run two at a time. On a 2-core machine the second core no longer
+// idles through the boot files. The boot lane's output comes line by line prefixed with "[boot] ". SI_TEST_LANES=1,
+// or naming files or directories, runs one vitest as before.
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 
-const out = 'dist/test-results.json';
-rmSync(out, { force: true });
-const r = spawnSync('vitest', ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...process.argv.slice(2)], {
-  stdio: 'inherit',
-});
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-try {
-  const j = JSON.parse(readFileSync(out, 'utf8'));
-  passed = j.numPassedTests;
-  failed = j.numFailedTests;
-  skipped = j.numPendingTests + (j.numTodoTests ?? 0);
-  if (j.numFailedTestSuites > 0 && failed === 0) failed = j.numFailedTestSuites;
-} catch {
-  failed = Math.max(failed, 1);
+/** Every test file under test/ (vitest's include: test/**\/*.test.ts), relative, sorted. */
+function testFiles() {
+  return readdirSync('test', { recursive: true })
+    .map((f) => `test/${f}`)
+    .filter((f) => f.endsWith('.test.ts'))
+    .sort();
 }
-console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(r.status === 0 && failed === 0 ? 0 : 1);
+
+/** Files of the boot lane: the boot tier but installed-boot (two QEMUs of its own at a time). */
+const isBootLane = (f) => f.startsWith('test/boot/') && f !== 'test/boot/installed-boot.test.ts';
+
+/** Runs one vitest over args; its JSON report goes to out. Resolves with its exit code. */
+function vitest(args, out, prefix) {
+  rmSync(out, { force: true });
+  const child = spawn('vitest', ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...args], {
+    stdio: prefix ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+  });
+  if (prefix) {
+    for (const s of [child.stdout, child.stderr]) {
+      createInterface({ input: s }).on('line', (l) => process.stdout.write(`${prefix}${l}\n`));
+    }
+  }
+  return new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+}
+
+/** Pass, fail and skip counts of one JSON report; a missing or broken report counts as one failure. */
+function counts(out) {
+  try {
+    const j = JSON.parse(readFileSync(out, 'utf8'));
+    let failed = j.numFailedTests;
+    if (j.numFailedTestSuites > 0 && failed === 0) failed = j.numFailedTestSuites;
+    return { passed: j.numPassedTests, failed, skipped: j.numPendingTests + (j.numTodoTests ?? 0) };
+  } catch {
+    return { passed: 0, failed: 1, skipped: 0 };
+  }
+}
+
+const args = process.argv.slice(2);
+const started = Date.now();
+let runs;
+if (args.length > 0 || process.env.SI_TEST_LANES === '1') {
+  runs = [{ out: 'dist/test-results.json', code: vitest(args, 'dist/test-results.json') }];
+} else {
+  const files = testFiles();
+  const boot = files.filter(isBootLane);
+  const main = files.filter((f) => !isBootLane(f));
+  console.log(`two lanes: main ${main.length} files, boot ${boot.length} files ([boot] lines)`);
+  runs = [
+    { out: 'dist/test-results.json', code: vitest(main, 'dist/test-results.json') },
+    { out: 'dist/test-results-boot.json', code: vitest(boot, 'dist/test-results-boot.json', '[boot] ') },
+  ];
+}
+const codes = await Promise.all(runs.map((r) => r.code));
+const total = { passed: 0, failed: 0, skipped: 0 };
+for (const r of runs) {
+  const c = counts(r.out);
+  total.passed += c.passed;
+  total.failed += c.failed;
+  total.skipped += c.skipped;
+}
+console.log(`suite: ${((Date.now() - started) / 60000).toFixed(1)} min`);
+console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+process.exit(codes.every((c) => c === 0) && total.failed === 0 ? 0 : 1);

@@ -26,7 +26,7 @@ export const PARAMS: readonly ParamSpec[] = [
   p('BROADCAST', 'ip', 'static broadcast address'),
   p('GATEWAY', 'ip', 'default gateway'),
   p('GATEWAYDEV', 'string', 'interface of the default gateway'),
-  p('DNS_SERVERS', 'string', 'name servers of a static network, space-separated (si-agent stage writes it)'),
+  p('DNS_SERVERS', 'dnslist', 'name servers, IPv4 or IPv6 (bare or [in brackets]), space- or comma-separated (si-agent stage writes it)'),
   p('IPV4_ASSIGNMENT', 'enum', "the installer's IPv4: dhcp, static (IPADDR) or off (IPv6 only); unset: static when IPADDR is set, else DHCP", { aliases: ['si.ipv4'], values: ['dhcp', 'static', 'off'], synonyms: { none: 'off' } }),
   p('IPV6_ASSIGNMENT', 'enum', "the installer's IPv6: auto (SLAAC from router advertisements), dhcp6 (stateful DHCPv6), static (IPV6ADDR) or off", {
     aliases: ['si.ipv6'],

@@ -1,6 +1,7 @@
 // Checks and reads the values of the data-centre network parameters: link names, MACs, MTU, VLAN id, bonding options.
 
 import { isIPv4 } from 'node:net';
+import { checkIPv6 } from '../net/ipv6-values.js';
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
@@ -97,6 +98,11 @@ export function parseIfnames(value: string): { name: string; mac: string }[] | u
   return new Set(out.map((p) => p.name)).size === out.length && new Set(out.map((p) => p.mac)).size === out.length ? out : undefined;
 }
 
+/** The entries of a name-server list (DNS_SERVERS): separated by blanks and/or commas. */
+export function dnsListEntries(value: string): string[] {
+  return value.split(/[\s,]+/).filter((d) => d !== '');
+}
+
 /** Why a value is not acceptable for one of the network kinds, or undefined when it is. */
 export function checkNetKind(kind: string, value: string): string | undefined {
   switch (kind) {
@@ -116,6 +122,10 @@ export function checkNetKind(kind: string, value: string): string | undefined {
     }
     case 'ifnames':
       return parseIfnames(value) ? undefined : 'is not name=mac pairs, space-separated, each name and MAC once';
+    case 'dnslist': {
+      const bad = dnsListEntries(value).find((a) => !isIPv4(a.replace(/^\[(.*)\]$/, '$1')) && checkIPv6(a.replace(/^\[(.*)\]$/, '$1'), false) !== undefined);
+      return bad === undefined ? undefined : `has "${bad}", which is neither an IPv4 nor an IPv6 address`;
+    }
     default:
       return undefined;
   }

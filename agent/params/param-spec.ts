@@ -1,7 +1,7 @@
 // The shape of one parameter in the table (SPEC 2): its kind, aliases, default and doc; names.ts and net-names.ts fill it.
 
 /** The kinds the data-centre network parameters add (agent/params/net-values.ts checks them). */
-export type NetKind = 'mtu' | 'vlanid' | 'ifname' | 'link' | 'links' | 'bondopts' | 'ifnames';
+export type NetKind = 'mtu' | 'vlanid' | 'ifname' | 'link' | 'links' | 'bondopts' | 'ifnames' | 'dnslist';
 
 export type ParamKind = 'string' | 'bool' | 'port' | 'ip' | 'host' | 'uint' | 'enum' | 'diskorder' | 'url' | 'proxy' | 'edkey' | 'pemfile' | 'ip6' | 'ip6prefix' | NetKind;
 

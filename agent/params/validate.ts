@@ -48,7 +48,7 @@ export function checkValue(name: string, value: string): string | undefined {
       return checkIPv6(value, false);
     case 'ip6prefix':
       return checkIPv6(value, true);
-    case 'mtu': case 'vlanid': case 'ifname': case 'link': case 'links': case 'bondopts': case 'ifnames':
+    case 'mtu': case 'vlanid': case 'ifname': case 'link': case 'links': case 'bondopts': case 'ifnames': case 'dnslist':
       return checkNetKind(spec.kind, value);
     case 'string':
       return undefined;

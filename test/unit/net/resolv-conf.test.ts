@@ -33,6 +33,16 @@ describe('name servers from the parameters', () => {
     expect(readDnsServers(fromLocalCfg('DNS_SERVERS="10.0.0.53, [fd00::53] fd00::54"\n'))).toEqual(['10.0.0.53', 'fd00::53', 'fd00::54']);
   });
 
+  it('a DNS_SERVERS entry that is no address is an error naming the source and the entry', () => {
+    const r = resolveParamsFromSources({ cmdlineText: 'DNS_SERVERS=10.0.0.53,ns1.example', localCfgs: [{ file: '/local.cfg', text: 'DNS_SERVERS="[fd00::zz]"\n' }] });
+    expect(r.problems).toEqual([
+      expect.objectContaining({ key: 'DNS_SERVERS', message: '"10.0.0.53,ns1.example" has "ns1.example", which is neither an IPv4 nor an IPv6 address' }),
+    ]);
+    expect(r.problems[0]!.source).toMatch(/^cmdline/);
+    const cfg = resolveParamsFromSources({ cmdlineText: '', localCfgs: [{ file: '/local.cfg', text: 'DNS_SERVERS="10.0.0.053 [fd00::zz]"\n' }] });
+    expect(cfg.problems).toEqual([expect.objectContaining({ source: 'local.cfg:/local.cfg:1', key: 'DNS_SERVERS', message: '"10.0.0.053 [fd00::zz]" has "10.0.0.053", which is neither an IPv4 nor an IPv6 address' })]);
+  });
+
   it('beside a DHCP lease: the lease first, then the given ones, each once', () => {
     const p = fromCmdline('ip=dhcp nameserver=[fd00::53] nameserver=10.0.0.53');
     expect(leaseNameServers(['10.0.0.53', '10.0.0.54'], p)).toEqual(['10.0.0.53', '10.0.0.54', 'fd00::53']);

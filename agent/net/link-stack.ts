@@ -56,17 +56,26 @@ export function linkStackCommands(stack: NetStack, present: LinkTable): string[]
   return cmds;
 }
 
-/** The links in sysClassNet with their MACs. */
+/**
+ * The links in sysClassNet with their MACs: a bond slave's own (perm_hwaddr: the bond gives its slaves its MAC), and
+ * the NICs before the bonds, VLANs and bridges that share their MACs, so that a lookup by MAC finds the NIC.
+ */
 export function readLinkTable(sysClassNet = '/sys/class/net'): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const n of readdirSync(sysClassNet)) {
+  const nics: Array<[string, string]> = [];
+  const virtual: Array<[string, string]> = [];
+  const read = (...p: string[]): string | undefined => {
     try {
-      out.set(n, readFileSync(join(sysClassNet, n, 'address'), 'utf8').trim().toLowerCase());
+      return readFileSync(join(sysClassNet, ...p), 'utf8').trim();
     } catch {
-      /* no address: not a link to build on */
+      return undefined;
     }
+  };
+  for (const n of readdirSync(sysClassNet)) {
+    const mac = read(n, 'bonding_slave', 'perm_hwaddr') ?? read(n, 'address');
+    if (mac === undefined) continue; // no address: not a link to build on
+    (/^DEVTYPE=(bond|vlan|bridge)$/m.test(read(n, 'uevent') ?? '') ? virtual : nics).push([n, mac.toLowerCase()]);
   }
-  return out;
+  return new Map([...nics, ...virtual]);
 }
 
 export interface LinkStackOptions {

@@ -133,7 +133,9 @@ export function ifnamesFirst(namer: LinkNamer, ifnames: readonly { name: string;
   if (ifnames.length === 0) return namer;
   return (link) => {
     const base = namer(link);
-    const hit = ifnames.find((r) => r.name === link || r.mac === link.toLowerCase() || r.name === base?.kernel || r.mac === base?.mac);
+    // A name first: bond slaves share one MAC in the installer, so a match by MAC is the last resort.
+    const hit =
+      ifnames.find((r) => r.name === link || r.name === base?.kernel) ?? ifnames.find((r) => r.mac === link.toLowerCase() || r.mac === base?.mac);
     if (!hit) return base;
     return { kernel: base?.kernel ?? hit.name, name: hit.name, why: `IFNAMES ${hit.name}=${hit.mac}`, mac: hit.mac };
   };

@@ -60,7 +60,8 @@ const readNum = (p: string) => {
 export function readNicFacts(sysRoot: string, name: string): NicFacts {
   const facts: NicFacts = { kernelName: name };
   const netDir = join(sysRoot, 'class/net', name);
-  const mac = readText(join(netDir, 'address'));
+  // A bond slave carries the bond's MAC (active-backup gives every slave the same one): its own is perm_hwaddr.
+  const mac = readText(join(netDir, 'bonding_slave', 'perm_hwaddr')) ?? readText(join(netDir, 'address'));
   if (mac && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac)) facts.mac = mac.toLowerCase();
   const devPort = readNum(join(netDir, 'dev_port'));
   if (devPort !== undefined) facts.devPort = devPort;

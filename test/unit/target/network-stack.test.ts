@@ -10,7 +10,8 @@ import { Reporter } from '../../../agent/report/events.js';
 import { configureTarget } from '../../../agent/target/configure-target.js';
 import { ParamError } from '../../../agent/errors.js';
 import { resolveParamsFromSources } from '../../../agent/params/resolve.js';
-import { tableNamer } from '../../../agent/target/link-namer.js';
+import { sysLinkNamer, tableNamer } from '../../../agent/target/link-namer.js';
+import { readLinkTable } from '../../../agent/net/link-stack.js';
 import { resolveNetSettings } from '../../../agent/target/net-settings.js';
 import type { NetStyle } from '../../../agent/target/net-style.js';
 import { planNetworkChanges } from '../../../agent/target/plan-network.js';
@@ -231,6 +232,50 @@ describe('ifupdown bond without ifenslave', () => {
       await configureTarget({ run, report, sysroot: root }, { settings, plan: {} as DiskPlan, boot: null });
       expect(warnings.filter((w) => w.includes('ifenslave'))).toEqual(['the image has no /etc/network/if-pre-up.d/ifenslave: bond0 (bond-slaves enp1s0 enp2s0) will not come up at boot; install ifenslave in the image (apt install ifenslave)']);
       expect(readFileSync(join(root, 'etc/network/interfaces'), 'utf8')).toContain('bond-slaves enp1s0 enp2s0');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the installer\'s links once bonded (sysfs as the kernel shows it)', () => {
+  // lan0 and lan1 enslaved to bond0 (active-backup): both carry lan0's MAC, their own is bonding_slave/perm_hwaddr;
+  // bond0 and bond0.42 carry it too. Names in readdir order put the bond first.
+  const mac0 = '52:54:00:aa:bb:01';
+  const mac1 = '52:54:00:aa:bb:02';
+  const sysRoot = (): string => {
+    const root = mkdtempSync(join(tmpdir(), 'si-bonded-sys-'));
+    const link = (name: string, address: string, extra: Record<string, string> = {}) => {
+      mkdirSync(join(root, 'class/net', name, 'bonding_slave'), { recursive: true });
+      writeFileSync(join(root, 'class/net', name, 'address'), `${address}\n`);
+      for (const [f, text] of Object.entries(extra)) writeFileSync(join(root, 'class/net', name, f), text);
+    };
+    link('bond0', mac0, { uevent: 'DEVTYPE=bond\nINTERFACE=bond0\n' });
+    link('bond0.42', mac0, { uevent: 'DEVTYPE=vlan\nINTERFACE=bond0.42\n' });
+    link('lan0', mac0, { 'bonding_slave/perm_hwaddr': `${mac0}\n` });
+    link('lan1', mac0, { 'bonding_slave/perm_hwaddr': `${mac1}\n` });
+    return root;
+  };
+
+  it('a slave is known by its own MAC, and a MAC finds the NIC before the bond or VLAN that shares it', () => {
+    const root = sysRoot();
+    try {
+      expect([...readLinkTable(join(root, 'class/net'))]).toEqual([['lan0', mac0], ['lan1', mac1], ['bond0', mac0], ['bond0.42', mac0]]);
+      const namer = sysLinkNamer(root, memoryTargetView({}));
+      expect(namer(mac1)).toMatchObject({ kernel: 'lan1', mac: mac1 });
+      expect(namer(mac0)).toMatchObject({ kernel: 'lan0', mac: mac0 });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('IFNAMES with bonded slaves: each slave keeps its own name in the installed system, by name or by MAC', () => {
+    const root = sysRoot();
+    try {
+      const namer = sysLinkNamer(root, memoryTargetView({}));
+      const ifnames = `lan0=${mac0} lan1=${mac1}`;
+      expect(resolveNetSettings(paramsOf({ IFNAMES: ifnames, BOND_SLAVES: 'lan0,lan1', BOND_OPTS: 'mode=active-backup' }), '', namer).bond?.slaves).toEqual(['lan0', 'lan1']);
+      expect(resolveNetSettings(paramsOf({ IFNAMES: ifnames, BOND_SLAVES: `${mac1},${mac0}`, BOND_OPTS: 'mode=active-backup' }), '', namer).bond?.slaves).toEqual(['lan1', 'lan0']);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -1,11 +1,11 @@
 // Runs the whole suite with vitest and ends with the plain line "N passed, N failed, N skipped".
 //
 // With no arguments the suite runs in two lanes at once, each one file at a time (vitest's fileParallelism is off:
-// system tests share loop devices): the boot lane holds the QEMU boot files, each of which keeps about one core busy
-// (TCG runs a one-vCPU guest on one host thread), and the main lane everything else: unit, system and reliability
-// tests, and installed-boot, whose QEMUs already run two at a time. On a 2-core machine the second core no longer
-// idles through the boot files. The boot lane's output comes line by line prefixed with "[boot] ". SI_TEST_LANES=1,
-// or naming files or directories, runs one vitest as before.
+// system tests share loop devices): the boot lane holds the QEMU boot files (test/boot), each of which keeps about
+// one core busy (TCG runs a one-vCPU guest on one host thread; installed-boot runs two or three), and the main lane
+// everything else: unit, system and reliability tests. On a 2-core machine the second core no longer idles through
+// the boot files, and no two boot files' guests compete. The boot lane's output comes line by line prefixed with
+// "[boot] ". SI_TEST_LANES=1, or naming files or directories, runs one vitest as before.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -18,8 +18,8 @@ function testFiles() {
     .sort();
 }
 
-/** Files of the boot lane: the boot tier but installed-boot (two QEMUs of its own at a time). */
-const isBootLane = (f) => f.startsWith('test/boot/') && f !== 'test/boot/installed-boot.test.ts';
+/** Files of the boot lane: the boot tier. */
+const isBootLane = (f) => f.startsWith('test/boot/');
 
 /** Runs one vitest over args; its JSON report goes to out. Resolves with its exit code. */
 function vitest(args, out, prefix) {

@@ -88,7 +88,9 @@ export function qemuArgs(b: QemuBoot, serialLog: string): string[] {
   if (b.bootOrder) a.push('-boot', b.bootOrder);
   if (b.kernel) a.push('-kernel', b.kernel);
   if (b.initrd) a.push('-initrd', b.initrd);
-  if (b.append !== undefined) a.push('-append', b.append);
+  // SCSI disks are probed asynchronously: on a busy host sdb can come up before sda. The tests name them in order.
+  const scsiSync = b.diskInterface === 'scsi' && b.disks?.length ? ' scsi_mod.scan=sync' : '';
+  if (b.append !== undefined) a.push('-append', `${b.append}${scsiSync}`);
   if (b.cdrom) a.push('-cdrom', b.cdrom, '-boot', 'd');
   if (b.diskInterface === 'scsi' && b.disks?.length) {
     // One virtio-scsi controller, each disk its own target in order, so the guest names them sda, sdb, ...

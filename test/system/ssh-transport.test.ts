@@ -13,6 +13,7 @@ import { makeImageServer, type ImageServerInfo } from '../../fixtures/image-serv
 import { canRunNetTests, createLab, type Lab, waitFor } from './lib-net/netns.js';
 import { attachLoop, detachLoops, headHash, type Loop } from './lib/loops.js';
 import { AGENT } from './lib/agent.js';
+import { sshArgv } from './lib-net/ssh-push.js';
 
 const enabled = canRunNetTests() && existsSync('/usr/sbin/sshd');
 const NET = '10.214.8';
@@ -183,7 +184,7 @@ describe.skipIf(!enabled)('client-driven SSH (SSH=y): the agent tunnels to OpenS
 
 describe.skipIf(!enabled)('server-driven SSH (SSHD=y): OpenSSH ssh pushes as si_pushinstall does', () => {
   const ssh = (keyName: string, args: string[]) =>
-    spawnSync('ip', ['netns', 'exec', s, 'ssh', '-i', key(keyName), '-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=30', ...args], { encoding: 'utf8', timeout: 60_000 });
+    spawnSync('ip', ['netns', 'exec', s, ...sshArgv(key(keyName), args)], { encoding: 'utf8', timeout: 60_000 });
 
   it('with no authorized key anywhere: a clear error before waiting', async () => {
     const empty = join(lab.dir, 'no-keys');

@@ -1,11 +1,11 @@
 // Runs the whole suite with vitest and ends with the plain line "N passed, N failed, N skipped".
 //
-// With no arguments the suite runs in two lanes at once, each one file at a time (vitest's fileParallelism is off:
-// system tests share loop devices): the boot lane holds the QEMU boot files (test/boot), each of which keeps about
-// one core busy (TCG runs a one-vCPU guest on one host thread; installed-boot runs two or three), and the main lane
-// everything else: unit, system and reliability tests. On a 2-core machine the second core no longer idles through
-// the boot files, and no two boot files' guests compete. The boot lane's output comes line by line prefixed with
-// "[boot] ". SI_TEST_LANES=1, or naming files or directories, runs one vitest as before.
+// One vitest, one file at a time (vitest's fileParallelism is off: system tests share loop devices). With
+// SI_TEST_LANES=2 and no arguments, two lanes run at once, each one file at a time: the boot lane holds the QEMU boot
+// files (test/boot), each of which keeps about one core busy (TCG runs a one-vCPU guest on one host thread;
+// installed-boot runs two or three), the main lane everything else. On a 2-core machine that takes about 30 minutes
+// instead of about 37, but the main lane's network tests then run beside the guests, and load brings out timing
+// faults (it found three, fixed): CI runs one lane. The boot lane's lines are prefixed "[boot] ".
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -50,7 +50,7 @@ function counts(out) {
 const args = process.argv.slice(2);
 const started = Date.now();
 let runs;
-if (args.length > 0 || process.env.SI_TEST_LANES === '1') {
+if (args.length > 0 || process.env.SI_TEST_LANES !== '2') {
   runs = [{ out: 'dist/test-results.json', code: vitest(args, 'dist/test-results.json') }];
 } else {
   const files = testFiles();

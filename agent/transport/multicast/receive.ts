@@ -91,6 +91,9 @@ async function runReceiver(ctx: TransportCtx, o: CastOptions, hints: CastHints, 
     stop.abort();
     const procErr = await proc.then(() => null, (e: unknown) => e);
     if (notConnected && !ctx.signal?.aborted) return { kind: 'not-connected' };
+    // The sender answered that a cast for others is under way (udpcast: "Bad server reply 0006. Other transfer in
+    // progress?"): as when no sender answers, wait for the next cast; this is no failed attempt.
+    if (procErr instanceof CommandError && castInProgress(procErr.stderr) && !ctx.signal?.aborted) return { kind: 'not-connected' };
     // Nothing at all on stdout: no cast started within the wait (udp-receiver's own words, when it failed, say why).
     if (err instanceof TarError && /^empty stream/.test(err.message)) {
       throw new NoCastError(`nothing received within ${o.waitS} s${procErr instanceof CommandError ? ` (${lastLine(procErr)})` : ''}`);
@@ -173,6 +176,11 @@ class NoCastError extends SiError {
     super('E_TRANSFER', message);
     this.name = 'NoCastError';
   }
+}
+
+/** udp-receiver's words for a sender busy with a cast for other receivers (pure). */
+export function castInProgress(stderr: string): boolean {
+  return /Other transfer in progress/i.test(stderr);
 }
 
 function lastLine(err: CommandError): string {

@@ -52,7 +52,8 @@ export function describeLacp(bond: string, s: LacpStatus): { text: string; warn:
  */
 export async function reportLacp(bond: string, report: Reporter, opts: { procNetBonding?: string; waitMs?: number; signal?: AbortSignal } = {}): Promise<LacpStatus | undefined> {
   const file = join(opts.procNetBonding ?? '/proc/net/bonding', bond);
-  const until = Date.now() + (opts.waitMs ?? 6000);
+  const waitMs = opts.waitMs ?? 6000;
+  const until = Date.now() + waitMs;
   let s: LacpStatus | undefined;
   for (;;) {
     const text = await readFile(file, 'utf8').catch(() => '');
@@ -63,7 +64,7 @@ export async function reportLacp(bond: string, report: Reporter, opts: { procNet
     await new Promise((r) => setTimeout(r, 250));
   }
   if (!s) {
-    report.warn(`${bond}: 802.3ad has no active aggregator after ${Math.round((opts.waitMs ?? 6000) / 1000)} s`);
+    report.warn(`${bond}: 802.3ad has no active aggregator after ${Math.round(waitMs / 1000)} s`);
     return undefined;
   }
   const d = describeLacp(bond, s);

@@ -1,9 +1,10 @@
 // The installer's link stack with `ip`: NICs renamed (IFNAMES), a bond over its slaves, a tagged VLAN, the MTU.
 
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SiError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
+import { readSysfs } from '../exec/tools.js';
 import type { Reporter } from '../report/events.js';
 import type { Params } from '../params/types.js';
 import { isMac } from '../params/net-values.js';
@@ -63,13 +64,7 @@ export function linkStackCommands(stack: NetStack, present: LinkTable): string[]
 export function readLinkTable(sysClassNet = '/sys/class/net'): Map<string, string> {
   const nics: Array<[string, string]> = [];
   const virtual: Array<[string, string]> = [];
-  const read = (...p: string[]): string | undefined => {
-    try {
-      return readFileSync(join(sysClassNet, ...p), 'utf8').trim();
-    } catch {
-      return undefined;
-    }
-  };
+  const read = (...p: string[]) => readSysfs(join(sysClassNet, ...p));
   for (const n of readdirSync(sysClassNet)) {
     const mac = read(n, 'bonding_slave', 'perm_hwaddr') ?? read(n, 'address');
     if (mac === undefined) continue; // no address: not a link to build on

@@ -6,7 +6,7 @@ import { dnsListEntries } from '../params/net-values.js';
 
 /** DNS_SERVERS as a list: space- or comma-separated, an IPv6 address bare or in brackets ([fd00::53], dracut's form). */
 export function readDnsServers(params: Params): string[] {
-  return dnsListEntries(getString(params, 'DNS_SERVERS') || '').map((d) => d.replace(/^\[(.*)\]$/, '$1'));
+  return dnsListEntries(getString(params, 'DNS_SERVERS') || '');
 }
 
 /** What resolv.conf lists: each source's servers and domains in turn, each once. */

@@ -98,9 +98,12 @@ export function parseIfnames(value: string): { name: string; mac: string }[] | u
   return new Set(out.map((p) => p.name)).size === out.length && new Set(out.map((p) => p.mac)).size === out.length ? out : undefined;
 }
 
-/** The entries of a name-server list (DNS_SERVERS): separated by blanks and/or commas. */
+/** The entries of a name-server list (DNS_SERVERS): separated by blanks and/or commas, an IPv6 one out of its brackets. */
 export function dnsListEntries(value: string): string[] {
-  return value.split(/[\s,]+/).filter((d) => d !== '');
+  return value
+    .split(/[\s,]+/)
+    .filter((d) => d !== '')
+    .map((d) => d.replace(/^\[(.*)\]$/, '$1'));
 }
 
 /** Why a value is not acceptable for one of the network kinds, or undefined when it is. */
@@ -123,7 +126,7 @@ export function checkNetKind(kind: string, value: string): string | undefined {
     case 'ifnames':
       return parseIfnames(value) ? undefined : 'is not name=mac pairs, space-separated, each name and MAC once';
     case 'dnslist': {
-      const bad = dnsListEntries(value).find((a) => !isIPv4(a.replace(/^\[(.*)\]$/, '$1')) && checkIPv6(a.replace(/^\[(.*)\]$/, '$1'), false) !== undefined);
+      const bad = dnsListEntries(value).find((a) => !isIPv4(a) && checkIPv6(a, false) !== undefined);
       return bad === undefined ? undefined : `has "${bad}", which is neither an IPv4 nor an IPv6 address`;
     }
     default:
